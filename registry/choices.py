@@ -1,0 +1,215 @@
+"""Controlled vocabularies of the case report form, shared by models, forms and exports."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", "Site coordinator"
+    INVESTIGATOR = "investigator", "Site investigator"
+    DATA_MANAGER = "data_manager", "Data manager / monitor"
+    PI = "pi", "Study PI"
+    ADMIN = "admin", "Administrator"
+
+
+SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
+
+
+class Sex(models.TextChoices):
+    MALE = "M", "Male"
+    FEMALE = "F", "Female"
+
+
+class EnrolmentStatus(models.TextChoices):
+    ENROLLED = "enrolled", "Enrolled"
+    SCREEN_FAILURE = "screen_failure", "Screen failure"
+
+
+class CasebookStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETE = "complete", "Complete"
+    LOCKED = "locked", "Locked"
+
+
+class Smoking(models.TextChoices):
+    NEVER = "never", "Never"
+    FORMER = "former", "Former"
+    CURRENT = "current", "Current"
+
+
+class DiagnosisConfirmation(models.TextChoices):
+    HISTOLOGICAL = "histological", "Histological"
+    CYTOLOGICAL = "cytological", "Cytological"
+
+
+class ExtensiveStageBasis(models.TextChoices):
+    DISTANT_METASTASIS = "distant_metastasis", "Distant metastasis"
+    BEYOND_RADIATION_PORT = "beyond_radiation_port", "Thoracic extension beyond one radiation port"
+
+
+class PlatinumAgent(models.TextChoices):
+    CARBOPLATIN = "carboplatin", "Carboplatin"
+    CISPLATIN = "cisplatin", "Cisplatin"
+
+
+class RecistResponse(models.TextChoices):
+    CR = "CR", "Complete response"
+    PR = "PR", "Partial response"
+    SD = "SD", "Stable disease"
+    PD = "PD", "Progressive disease"
+    NE = "NE", "Not evaluable"
+
+
+class TreatmentLine(models.TextChoices):
+    FIRST = "1L", "First line"
+    SECOND = "2L", "Second line"
+
+
+class SecondLineChemotherapy(models.TextChoices):
+    NONE = "none", "None"
+    ETOPOSIDE_PLATINUM = "etoposide_platinum", "Etoposide + platinum (rechallenge)"
+    IRINOTECAN = "irinotecan", "Irinotecan"
+    TOPOTECAN = "topotecan", "Topotecan"
+    PACLITAXEL = "paclitaxel", "Paclitaxel"
+    OTHER = "other", "Other"
+
+
+class AntiangiogenicAgent(models.TextChoices):
+    NONE = "none", "None"
+    ANLOTINIB = "anlotinib", "Anlotinib"
+    BEVACIZUMAB = "bevacizumab", "Bevacizumab"
+    APATINIB = "apatinib", "Apatinib"
+    ENDOSTAR = "endostar", "Recombinant human endostatin"
+    OTHER = "other", "Other"
+
+
+class RadiotherapySite(models.TextChoices):
+    NONE = "none", "No radiotherapy"
+    PRIMARY_THORACIC = "primary_thoracic", "Primary thoracic tumour"
+    LYMPH_NODES = "lymph_nodes", "Lymph nodes"
+    BRAIN = "brain", "Brain"
+    OTHER = "other", "Other"
+
+
+class SecondLineEndReason(models.TextChoices):
+    ONGOING = "ongoing", "Ongoing"
+    PROGRESSION = "progression", "Progression"
+    TOXICITY = "toxicity", "Toxicity"
+    DEATH = "death", "Death"
+    PATIENT_CHOICE = "patient_choice", "Patient choice"
+
+
+class AeTerm(models.TextChoices):
+    """CTCAE v5.0 terms of the reference cohort's Table 3 plus common immune-related ones."""
+
+    ACUTE_INTERSTITIAL_PNEUMONITIS = "Acute interstitial pneumonitis"
+    ADRENAL_INSUFFICIENCY = "Adrenal insufficiency"
+    ALOPECIA = "Alopecia"
+    ALT_INCREASED = "Alanine aminotransferase increased"
+    ANEMIA = "Anemia"
+    ANOREXIA = "Anorexia", "Anorexia (decreased appetite)"
+    ARTHRALGIA = "Arthralgia"
+    AST_INCREASED = "Aspartate aminotransferase increased"
+    COLITIS = "Colitis"
+    CONSTIPATION = "Constipation"
+    COUGH = "Cough"
+    DIARRHEA = "Diarrhea"
+    DYSPNEA = "Dyspnea"
+    FATIGUE = "Fatigue"
+    FEVER = "Fever", "Fever (pyrexia)"
+    HEPATITIS = "Hepatitis"
+    HYPERTHYROIDISM = "Hyperthyroidism"
+    HYPOPHYSITIS = "Hypophysitis"
+    HYPOTHYROIDISM = "Hypothyroidism"
+    INSOMNIA = "Insomnia"
+    INTERSTITIAL_LUNG_DISEASE = "Interstitial lung disease"
+    MYOCARDITIS = "Myocarditis"
+    NAUSEA = "Nausea"
+    NEUTROPHIL_COUNT_DECREASED = (
+        "Neutrophil count decreased",
+        "Neutrophil count decreased (neutropenia)",
+    )
+    PLATELET_COUNT_DECREASED = (
+        "Platelet count decreased",
+        "Platelet count decreased (thrombocytopenia)",
+    )
+    PNEUMONITIS = "Pneumonitis"
+    PRURITUS = "Pruritus"
+    PULMONARY_FIBROSIS = "Pulmonary fibrosis"
+    RASH_MACULO_PAPULAR = "Rash maculo-papular"
+    SEVERE_SKIN_REACTION = "Erythema multiforme", "Erythema multiforme (severe skin reaction)"
+    THYROIDITIS = "Thyroiditis"
+    TYPE_1_DIABETES = "Type 1 diabetes mellitus"
+    VOMITING = "Vomiting"
+    OTHER = "Other, specify"
+
+
+# Terms that are immune-related by nature; the form pre-ticks the flag for them.
+IMMUNE_RELATED_TERMS = frozenset(
+    {
+        AeTerm.ACUTE_INTERSTITIAL_PNEUMONITIS,
+        AeTerm.ADRENAL_INSUFFICIENCY,
+        AeTerm.COLITIS,
+        AeTerm.HEPATITIS,
+        AeTerm.HYPERTHYROIDISM,
+        AeTerm.HYPOPHYSITIS,
+        AeTerm.HYPOTHYROIDISM,
+        AeTerm.MYOCARDITIS,
+        AeTerm.PNEUMONITIS,
+        AeTerm.THYROIDITIS,
+        AeTerm.TYPE_1_DIABETES,
+    }
+)
+
+
+class AeAttribution(models.TextChoices):
+    UNRELATED = "unrelated", "Unrelated"
+    UNLIKELY = "unlikely", "Unlikely"
+    POSSIBLE = "possible", "Possible"
+    PROBABLE = "probable", "Probable"
+    DEFINITE = "definite", "Definite"
+
+
+class AeAction(models.TextChoices):
+    NONE = "none", "None"
+    DELAYED = "delayed", "Dose delayed"
+    INTERRUPTED = "interrupted", "Treatment interrupted"
+    DISCONTINUED = "discontinued", "Treatment discontinued"
+
+
+class AeOutcome(models.TextChoices):
+    RECOVERED = "recovered", "Recovered"
+    RECOVERING = "recovering", "Recovering"
+    NOT_RECOVERED = "not_recovered", "Not recovered"
+    SEQUELAE = "sequelae", "Recovered with sequelae"
+    FATAL = "fatal", "Fatal"
+
+
+class VitalStatus(models.TextChoices):
+    ALIVE = "alive", "Alive"
+    DEAD = "dead", "Dead"
+    LOST = "lost", "Lost to follow-up"
+
+
+class DeathCause(models.TextChoices):
+    PROGRESSION = "progression", "Disease progression"
+    ADVERSE_EVENT = "adverse_event", "Adverse event"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class ProgressionStatus(models.TextChoices):
+    NO_PROGRESSION = "no_progression", "No progression"
+    PROGRESSED = "progressed", "Progressed"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class Section(models.TextChoices):
+    """The parts of the casebook, in the order a coordinator fills them."""
+
+    REGISTRATION = "registration", "Registration & eligibility"
+    BASELINE = "baseline", "Baseline"
+    FIRST_LINE = "first_line", "First-line therapy"
+    ASSESSMENTS = "assessments", "Tumour assessments"
+    SECOND_LINE = "second_line", "Second-line therapy"
+    ADVERSE_EVENTS = "adverse_events", "Adverse events"
+    FOLLOW_UP = "follow_up", "Follow-up"

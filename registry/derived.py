@@ -1,0 +1,109 @@
+"""Values derived from the CRF, never typed: one function each, used by pages,
+exports and the analysis table alike.
+
+Months are days / 30.4375 (365.25 / 12), never rounded before analysis
+(analysis contract, section 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+DAYS_PER_MONTH = 30.4375
+LTR_THRESHOLD_MONTHS = 6.0
+
+
+def months_between(start: date, end: date) -> float:
+    return (end - start).days / DAYS_PER_MONTH
+
+
+def age_in_years(date_of_birth: date, on: date) -> int:
+    """Completed years at ``on`` (age at last birthday)."""
+    before_birthday = (on.month, on.day) < (date_of_birth.month, date_of_birth.day)
+    return on.year - date_of_birth.year - int(before_birthday)
+
+
+def bmi(height_cm: Decimal | float, weight_kg: Decimal | float) -> float:
+    """Body-mass index, kg/m²."""
+    metres = float(height_cm) / 100.0
+    return float(weight_kg) / (metres * metres)
+
+
+def bmi_category(value: float) -> str:
+    """Chinese adult cut-offs used by the reference study: <18.5, 18.5–23.9, >=24."""
+    if value < 18.5:
+        return "underweight"
+    if value < 24.0:
+        return "normal"
+    return "overweight"
+
+
+def first_line_pfs_months(start_date: date, progression_date: date) -> float:
+    return months_between(start_date, progression_date)
+
+
+def is_long_term_responder(l1_pfs_months: float) -> bool:
+    """LTR: first-line PFS of at least 6 months (STR below)."""
+    return l1_pfs_months >= LTR_THRESHOLD_MONTHS
+
+
+@dataclass(frozen=True)
+class Measurement:
+    assessment_date: date
+    target_sum_mm: Decimal | float
+
+
+def depth_of_response_pct(first_line_assessments: Iterable[Measurement]) -> float | None:
+    """Maximal % shrinkage of the target-lesion sum from the first (baseline) 1L assessment.
+
+    Negative when the sum only grew. None without a baseline and one later assessment,
+    or with a zero baseline sum (shrinkage undefined).
+    """
+    ordered = sorted(first_line_assessments, key=lambda m: m.assessment_date)
+    if len(ordered) < 2:
+        return None
+    baseline = float(ordered[0].target_sum_mm)
+    if baseline <= 0:
+        return None
+    smallest = min(float(m.target_sum_mm) for m in ordered[1:])
+    return (baseline - smallest) / baseline * 100.0
+
+
+@dataclass(frozen=True)
+class SurvivalTime:
+    months: float
+    event: int
+    end_date: date
+
+
+def overall_survival(
+    index_date: date, death_date: date | None, last_known_alive: date
+) -> SurvivalTime:
+    """2L start to death (event 1) or to the last date the patient was known alive (0)."""
+    if death_date is not None:
+        return SurvivalTime(months_between(index_date, death_date), 1, death_date)
+    return SurvivalTime(months_between(index_date, last_known_alive), 0, last_known_alive)
+
+
+def progression_free_survival(
+    index_date: date,
+    progression_date: date | None,
+    death_date: date | None,
+    last_assessment: date | None,
+) -> SurvivalTime:
+    """2L start to progression or death, whichever first (1), or to the last assessment (0)."""
+    events = [d for d in (progression_date, death_date) if d is not None]
+    if events:
+        first = min(events)
+        return SurvivalTime(months_between(index_date, first), 1, first)
+    censor = max(last_assessment or index_date, index_date)
+    return SurvivalTime(months_between(index_date, censor), 0, censor)
+
+
+def last_known_alive(dates: Iterable[date | None]) -> date | None:
+    """The latest of the dates at which the patient was seen or reported alive."""
+    known = [d for d in dates if d is not None]
+    return max(known) if known else None

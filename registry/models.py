@@ -1,0 +1,735 @@
+"""The study: centres, people, and the standardized case report form (CRF).
+
+Every CRF record belongs to one patient's casebook. Ranges that must never be
+false are database constraints; cross-field rules that need a human-readable
+message live in each model's ``clean`` (single record) and in
+``registry.rules`` (rules that span parts of the casebook). Derived values
+(BMI, DpR, OS…) are computed in ``registry.derived`` and never stored.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from registry import choices as c
+
+
+class LockedCasebookError(Exception):
+    """Raised on any attempt to write a record of a locked casebook."""
+
+
+class Center(models.Model):
+    code = models.CharField(
+        max_length=8,
+        unique=True,
+        help_text="Short code used as the prefix of study ids, e.g. 'BJ'. Capital letters only.",
+        validators=[RegexValidator(r"^[A-Z]{2,8}$", "Use 2–8 capital letters.")],
+    )
+    name = models.CharField(max_length=200, help_text="Hospital name.")
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[A-Z]{2,8}$"), name="center_code_format"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} – {self.name}"
+
+
+class User(AbstractUser):
+    role = models.CharField(
+        max_length=20, choices=c.Role.choices, default=c.Role.COORDINATOR, help_text="One role."
+    )
+    center = models.ForeignKey(
+        Center,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        help_text="Required for site coordinators and investigators; empty for study-wide roles.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=[c.Role.COORDINATOR, c.Role.INVESTIGATOR], center__isnull=False)
+                    | (
+                        ~Q(role__in=[c.Role.COORDINATOR, c.Role.INVESTIGATOR])
+                        & Q(center__isnull=True)
+                    )
+                ),
+                name="user_site_roles_have_one_center",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def clean(self) -> None:
+        super().clean()
+        if self.role in c.SITE_ROLES and self.center_id is None:
+            raise ValidationError({"center": "A site coordinator or investigator needs a centre."})
+        if self.role not in c.SITE_ROLES and self.center_id is not None:
+            raise ValidationError({"center": "Study-wide roles are not bound to a centre."})
+
+    @property
+    def is_site_staff(self) -> bool:
+        return self.role in c.SITE_ROLES
+
+    @property
+    def sees_all_centers(self) -> bool:
+        return self.role not in c.SITE_ROLES or self.is_superuser
+
+    @property
+    def can_edit_crf(self) -> bool:
+        return self.role in {
+            c.Role.COORDINATOR,
+            c.Role.INVESTIGATOR,
+            c.Role.DATA_MANAGER,
+            c.Role.ADMIN,
+        }
+
+    @property
+    def can_lock(self) -> bool:
+        return self.role in {c.Role.INVESTIGATOR, c.Role.DATA_MANAGER}
+
+    @property
+    def can_unlock(self) -> bool:
+        return self.role == c.Role.DATA_MANAGER
+
+
+class Patient(models.Model):
+    """Registration & eligibility: the root of one casebook."""
+
+    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="patients")
+    sequence = models.PositiveIntegerField(editable=False, help_text="Per-centre serial number.")
+    study_id = models.CharField(
+        max_length=16,
+        unique=True,
+        editable=False,
+        help_text="<centre code>-<4-digit sequence>; generated, never derived from an identifier.",
+    )
+    mrn = models.CharField(
+        "hospital MRN", max_length=40, help_text="Medical record number at the centre. Identifier."
+    )
+    initials = models.CharField(max_length=4, help_text="Two to four letters. Identifier.")
+    date_of_birth = models.DateField(help_text="Identifier; age is derived from it.")
+    sex = models.CharField(max_length=1, choices=c.Sex.choices)
+    registration_date = models.DateField(help_text="Date of consent / registration.")
+    inc_confirmed_sclc = models.BooleanField(
+        "Inclusion 1: histologically or cytologically confirmed SCLC",
+        help_text="Must be yes.",
+    )
+    inc_extensive_stage = models.BooleanField(
+        "Inclusion 2: extensive stage",
+        help_text="Distant metastasis, or thoracic extension beyond one radiation port. "
+        " Must be yes.",
+    )
+    inc_progressed_on_atezolizumab = models.BooleanField(
+        "Inclusion 3: progressed after 1L platinum + atezolizumab, atezolizumab continued in 2L",
+        help_text="Must be yes.",
+    )
+    exc_severe_systemic_disease = models.BooleanField(
+        "Exclusion 1: history of severe systemic disease", help_text="Must be no."
+    )
+    exc_autoimmune_disease = models.BooleanField(
+        "Exclusion 2: autoimmune disease", help_text="Must be no."
+    )
+    exc_incomplete_information = models.BooleanField(
+        "Exclusion 3: incomplete information", help_text="Must be no."
+    )
+    enrolment_status = models.CharField(
+        max_length=20, choices=c.EnrolmentStatus.choices, editable=False
+    )
+    screen_failure_reason = models.CharField(
+        max_length=200, blank=True, editable=False, help_text="The failed criterion."
+    )
+    notes = models.TextField(blank=True, help_text="Free-text notes. Identifier: never exported.")
+    casebook_status = models.CharField(
+        max_length=20,
+        choices=c.CasebookStatus.choices,
+        default=c.CasebookStatus.IN_PROGRESS,
+        editable=False,
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+    identifier_fields: ClassVar[frozenset[str]] = frozenset(
+        {"mrn", "initials", "date_of_birth", "notes"}
+    )
+    inclusion_fields: ClassVar[tuple[str, ...]] = (
+        "inc_confirmed_sclc",
+        "inc_extensive_stage",
+        "inc_progressed_on_atezolizumab",
+    )
+    exclusion_fields: ClassVar[tuple[str, ...]] = (
+        "exc_severe_systemic_disease",
+        "exc_autoimmune_disease",
+        "exc_incomplete_information",
+    )
+
+    class Meta:
+        ordering = ["center__code", "sequence"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["center", "sequence"], name="patient_sequence_per_center"
+            ),
+            models.UniqueConstraint(fields=["center", "mrn"], name="patient_mrn_once_per_center"),
+            models.CheckConstraint(
+                condition=Q(enrolment_status="enrolled", screen_failure_reason="")
+                | Q(enrolment_status="screen_failure") & ~Q(screen_failure_reason=""),
+                name="patient_screen_failure_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(enrolment_status="enrolled") | Q(casebook_status="in_progress"),
+                name="patient_only_enrolled_casebooks_progress",
+            ),
+        ]
+        indexes = [models.Index(fields=["casebook_status"])]
+
+    def __str__(self) -> str:
+        return self.study_id
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and self.casebook_status == c.CasebookStatus.LOCKED:
+            stored = Patient.objects.filter(pk=self.pk).values_list("casebook_status", flat=True)
+            if stored and stored[0] == c.CasebookStatus.LOCKED:
+                raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.casebook_status == c.CasebookStatus.LOCKED:
+            raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
+        return super().delete(*args, **kwargs)
+
+    def failed_criterion(self) -> str:
+        """The first eligibility criterion this registration fails, or '' if eligible."""
+        for name in self.inclusion_fields:
+            if getattr(self, name) is not True:
+                return f"{self._meta.get_field(name).verbose_name} (answered no)"
+        for name in self.exclusion_fields:
+            if getattr(self, name) is not False:
+                return f"{self._meta.get_field(name).verbose_name} (answered yes)"
+        return ""
+
+    @property
+    def is_eligible(self) -> bool:
+        return self.failed_criterion() == ""
+
+    @property
+    def is_locked(self) -> bool:
+        return self.casebook_status == c.CasebookStatus.LOCKED
+
+
+class CasebookRecord(models.Model):
+    """A CRF record inside one casebook: refuses writes while the casebook is locked."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    identifier_fields: ClassVar[frozenset[str]] = frozenset()
+    section: ClassVar[str]
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self._refuse_if_locked()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._refuse_if_locked()
+        return super().delete(*args, **kwargs)
+
+    def _refuse_if_locked(self) -> None:
+        locked = Patient.objects.filter(
+            pk=self.patient_id, casebook_status=c.CasebookStatus.LOCKED
+        ).exists()
+        if locked:
+            raise LockedCasebookError(f"Casebook {self.patient} is locked.")
+
+
+def _range(low: float, high: float) -> list:
+    return [MinValueValidator(low), MaxValueValidator(high)]
+
+
+class Baseline(CasebookRecord):
+    section = c.Section.BASELINE
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="baseline")
+    smoking = models.CharField(max_length=10, choices=c.Smoking.choices)
+    pack_years = models.DecimalField(
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=_range(0, 200),
+        help_text="Pack-years (0–200); required for former and current smokers.",
+    )
+    height_cm = models.DecimalField(
+        max_digits=4, decimal_places=1, validators=_range(100, 250), help_text="cm, 100–250."
+    )
+    weight_kg = models.DecimalField(
+        max_digits=4, decimal_places=1, validators=_range(25, 300), help_text="kg, 25–300."
+    )
+    ecog = models.PositiveSmallIntegerField(
+        "ECOG performance status", validators=_range(0, 4), help_text="0–4, at the start of 2L."
+    )
+    diagnosis_date = models.DateField(help_text="Date of pathological diagnosis of SCLC.")
+    diagnosis_confirmation = models.CharField(
+        max_length=20, choices=c.DiagnosisConfirmation.choices
+    )
+    extensive_stage_basis = models.CharField(max_length=30, choices=c.ExtensiveStageBasis.choices)
+    mets_brain = models.BooleanField("brain metastasis", help_text="At baseline.")
+    mets_liver = models.BooleanField("liver metastasis", help_text="At baseline.")
+    mets_bone = models.BooleanField("bone metastasis", help_text="At baseline.")
+    mets_adrenal = models.BooleanField("adrenal metastasis", help_text="At baseline.")
+    mets_other = models.BooleanField("other metastatic site", help_text="At baseline.")
+    mets_other_specify = models.CharField(
+        max_length=200, blank=True, help_text="Other site, specify (free text; not exported)."
+    )
+
+    history = HistoricalRecords()
+
+    identifier_fields: ClassVar[frozenset[str]] = frozenset({"mets_other_specify"})
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(ecog__gte=0, ecog__lte=4), name="baseline_ecog_0_4"),
+            models.CheckConstraint(
+                condition=Q(height_cm__gte=100, height_cm__lte=250), name="baseline_height_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__gte=25, weight_kg__lte=300), name="baseline_weight_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Baseline of {self.patient}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.smoking in (c.Smoking.FORMER, c.Smoking.CURRENT) and self.pack_years is None:
+            errors["pack_years"] = "Pack-years are required for former and current smokers."
+        if self.smoking == c.Smoking.NEVER and self.pack_years not in (None, 0):
+            errors["pack_years"] = "A never-smoker has no pack-years; leave it empty."
+        if self.mets_other and not self.mets_other_specify.strip():
+            errors["mets_other_specify"] = "Specify the other metastatic site."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FirstLineTherapy(CasebookRecord):
+    section = c.Section.FIRST_LINE
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="first_line")
+    platinum_agent = models.CharField(max_length=20, choices=c.PlatinumAgent.choices)
+    etoposide = models.BooleanField(help_text="Etoposide given with the platinum agent.")
+    start_date = models.DateField(
+        "atezolizumab start date", help_text="Start of 1L platinum–etoposide + atezolizumab."
+    )
+    cycles = models.PositiveSmallIntegerField(
+        validators=_range(1, 12), help_text="Induction cycles given, 1–12."
+    )
+    thoracic_rt = models.BooleanField(
+        "consolidative thoracic radiotherapy", help_text="Given during first line."
+    )
+    thoracic_rt_dose_gy = models.DecimalField(
+        "thoracic RT dose",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=_range(1, 70),
+        help_text="Gy, 1–70; required when thoracic radiotherapy was given.",
+    )
+    thoracic_rt_start = models.DateField(null=True, blank=True)
+    thoracic_rt_end = models.DateField(null=True, blank=True)
+    best_response = models.CharField(
+        max_length=2,
+        choices=c.RecistResponse.choices,
+        help_text="RECIST 1.1 best overall response.",
+    )
+    progression_date = models.DateField(
+        "1L progression date", help_text="Date of progression on first line."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "first-line therapy"
+        verbose_name_plural = "first-line therapies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progression_date__gte=models.F("start_date")),
+                name="first_line_progression_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(thoracic_rt_end__isnull=True)
+                | Q(thoracic_rt_end__gte=models.F("thoracic_rt_start")),
+                name="first_line_rt_end_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"First line of {self.patient}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.thoracic_rt:
+            for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
+                if getattr(self, name) is None:
+                    errors[name] = "Required when consolidative thoracic radiotherapy was given."
+        else:
+            for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
+                if getattr(self, name) is not None:
+                    errors[name] = "Leave empty: no thoracic radiotherapy was given."
+        if (
+            self.thoracic_rt_start
+            and self.thoracic_rt_end
+            and self.thoracic_rt_end < self.thoracic_rt_start
+        ):
+            errors["thoracic_rt_end"] = "Radiotherapy end date must not be before its start date."
+        if self.start_date and self.progression_date and self.progression_date < self.start_date:
+            errors["progression_date"] = (
+                "1L progression date must not be before the atezolizumab start date."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+
+class TumourAssessment(CasebookRecord):
+    section = c.Section.ASSESSMENTS
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
+    assessment_date = models.DateField()
+    line = models.CharField(max_length=2, choices=c.TreatmentLine.choices)
+    target_sum_mm = models.DecimalField(
+        "sum of target-lesion diameters",
+        max_digits=5,
+        decimal_places=1,
+        validators=_range(0, 1000),
+        help_text="mm, 0–1000 (RECIST 1.1).",
+    )
+    new_lesions = models.BooleanField()
+    overall_response = models.CharField(
+        max_length=2,
+        choices=c.RecistResponse.choices,
+        help_text="RECIST 1.1 overall response at this assessment (first 1L assessment: NE).",
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["assessment_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(target_sum_mm__gte=0, target_sum_mm__lte=1000),
+                name="assessment_target_sum_range",
+            ),
+            models.UniqueConstraint(
+                fields=["patient", "assessment_date", "line"], name="assessment_once_per_day_line"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line} assessment {self.assessment_date} of {self.patient}"
+
+
+class SecondLineTherapy(CasebookRecord):
+    section = c.Section.SECOND_LINE
+
+    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="second_line")
+    start_date = models.DateField(
+        "2L start date",
+        help_text="Start of atezolizumab continuation: the index date for OS and PFS.",
+    )
+    chemotherapy_agent = models.CharField(max_length=30, choices=c.SecondLineChemotherapy.choices)
+    antiangiogenic_agent = models.CharField(max_length=20, choices=c.AntiangiogenicAgent.choices)
+    radiotherapy_site = models.CharField(
+        max_length=20,
+        choices=c.RadiotherapySite.choices,
+        help_text="Radiotherapy given with the continued atezolizumab, and its site.",
+    )
+    cycles = models.PositiveSmallIntegerField(
+        validators=_range(1, 100), help_text="2L atezolizumab cycles given, 1–100."
+    )
+    end_date = models.DateField(null=True, blank=True, help_text="Empty while ongoing.")
+    end_reason = models.CharField(max_length=20, choices=c.SecondLineEndReason.choices)
+    progression_date = models.DateField(
+        "2L progression date", null=True, blank=True, help_text="Empty if no progression on 2L."
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = "second-line therapy"
+        verbose_name_plural = "second-line therapies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="second_line_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(progression_date__isnull=True)
+                | Q(progression_date__gte=models.F("start_date")),
+                name="second_line_progression_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Second line of {self.patient}"
+
+    def clean(self) -> None:
+        errors = {}
+        ongoing = self.end_reason == c.SecondLineEndReason.ONGOING
+        if ongoing and self.end_date is not None:
+            errors["end_date"] = "Leave the end date empty while treatment is ongoing."
+        if not ongoing and self.end_date is None:
+            errors["end_date"] = "An end date is required when treatment ended."
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "2L end date must not be before the 2L start date."
+        if self.start_date and self.progression_date and self.progression_date < self.start_date:
+            errors["progression_date"] = "2L progression date must not be before the 2L start date."
+        if self.end_reason == c.SecondLineEndReason.PROGRESSION and self.progression_date is None:
+            errors["progression_date"] = (
+                "Treatment ended for progression: give the progression date."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def has_radiotherapy(self) -> bool:
+        return self.radiotherapy_site != c.RadiotherapySite.NONE
+
+    @property
+    def has_antiangiogenic(self) -> bool:
+        return self.antiangiogenic_agent != c.AntiangiogenicAgent.NONE
+
+
+class AdverseEvent(CasebookRecord):
+    section = c.Section.ADVERSE_EVENTS
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="adverse_events")
+    term = models.CharField(max_length=60, choices=c.AeTerm.choices, help_text="CTCAE v5.0 term.")
+    term_other_specify = models.CharField(
+        max_length=200, blank=True, help_text="Only for 'Other, specify' (free text; not exported)."
+    )
+    grade = models.PositiveSmallIntegerField(
+        validators=_range(1, 5), help_text="CTCAE v5.0 grade, 1–5 (worst grade of this episode)."
+    )
+    onset_date = models.DateField(help_text="On or after the 2L start date.")
+    resolution_date = models.DateField(null=True, blank=True, help_text="Empty if not resolved.")
+    serious = models.BooleanField(help_text="Serious adverse event (SAE criteria).")
+    immune_related = models.BooleanField(help_text="Immune-related adverse event (irAE).")
+    attribution = models.CharField(
+        max_length=20, choices=c.AeAttribution.choices, help_text="Relation to atezolizumab."
+    )
+    action_taken = models.CharField(max_length=20, choices=c.AeAction.choices)
+    outcome = models.CharField(max_length=20, choices=c.AeOutcome.choices)
+
+    history = HistoricalRecords()
+
+    identifier_fields: ClassVar[frozenset[str]] = frozenset({"term_other_specify"})
+
+    class Meta:
+        ordering = ["onset_date", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(grade__gte=1, grade__lte=5), name="ae_grade_1_5"),
+            models.CheckConstraint(
+                condition=Q(resolution_date__isnull=True)
+                | Q(resolution_date__gte=models.F("onset_date")),
+                name="ae_resolution_after_onset",
+            ),
+            models.CheckConstraint(
+                condition=~Q(grade=5) | Q(outcome="fatal"), name="ae_grade5_is_fatal"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term} grade {self.grade} of {self.patient}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.term == c.AeTerm.OTHER and not self.term_other_specify.strip():
+            errors["term_other_specify"] = "Specify the term when 'Other, specify' is chosen."
+        if self.term != c.AeTerm.OTHER and self.term_other_specify.strip():
+            errors["term_other_specify"] = "Only for 'Other, specify'; leave empty."
+        if self.onset_date and self.resolution_date and self.resolution_date < self.onset_date:
+            errors["resolution_date"] = "Resolution date must not be before the onset date."
+        if self.grade == 5 and self.outcome != c.AeOutcome.FATAL:
+            errors["outcome"] = "A grade 5 adverse event is fatal: outcome must be 'Fatal'."
+        if self.outcome == c.AeOutcome.FATAL and self.grade != 5:
+            errors["grade"] = "A fatal outcome is grade 5."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FollowUp(CasebookRecord):
+    section = c.Section.FOLLOW_UP
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="follow_ups")
+    contact_date = models.DateField(help_text="Date of the contact or record review.")
+    vital_status = models.CharField(max_length=10, choices=c.VitalStatus.choices)
+    death_date = models.DateField(null=True, blank=True, help_text="Required when dead.")
+    death_cause = models.CharField(
+        max_length=20, choices=c.DeathCause.choices, blank=True, help_text="Required when dead."
+    )
+    progression_status = models.CharField(max_length=20, choices=c.ProgressionStatus.choices)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contact_date", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(vital_status="dead", death_date__isnull=False)
+                | (~Q(vital_status="dead") & Q(death_date__isnull=True)),
+                name="follow_up_death_date_iff_dead",
+            ),
+            models.CheckConstraint(
+                condition=Q(death_date__isnull=True) | Q(death_date__lte=models.F("contact_date")),
+                name="follow_up_death_not_after_contact",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Follow-up {self.contact_date} of {self.patient}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.death_date is not None and self.vital_status != c.VitalStatus.DEAD:
+            errors["vital_status"] = "A death date is given: vital status must be 'Dead'."
+        if self.vital_status == c.VitalStatus.DEAD:
+            if self.death_date is None:
+                errors["death_date"] = "Vital status is 'Dead': give the death date."
+            if not self.death_cause:
+                errors["death_cause"] = "Vital status is 'Dead': give the cause of death."
+        elif self.death_cause:
+            errors["death_cause"] = "Only for a patient who died; leave empty."
+        if self.death_date and self.contact_date and self.death_date > self.contact_date:
+            errors["death_date"] = "Death date must not be after the contact date that reports it."
+        if errors:
+            raise ValidationError(errors)
+
+
+class SectionCompletion(models.Model):
+    """A casebook part marked complete; afterwards every change to it needs a reason."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="completions")
+    section = models.CharField(max_length=20, choices=c.Section.choices)
+    completed_at = models.DateTimeField()
+    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "section"], name="section_completed_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.section} complete"
+
+
+class Signature(models.Model):
+    """An electronic signature applied when a casebook is locked (who, when, meaning)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signatures")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures"
+    )
+    signed_at = models.DateTimeField()
+    meaning = models.TextField(help_text="The statement the signer confirmed.")
+    voided_at = models.DateTimeField(null=True, blank=True)
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="voided_signatures",
+    )
+    void_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-signed_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(voided_at__isnull=True),
+                name="one_valid_signature_per_casebook",
+            ),
+            models.CheckConstraint(
+                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
+                name="voided_signature_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} signed by {self.signed_by} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+
+class AuditEvent(models.Model):
+    """Workflow events that are not field changes: lock, unlock, completion, deletion, export.
+
+    Field-level changes (old and new values, with the reason) are in each model's
+    simple-history table; this log records the actions around them.
+    """
+
+    class Action(models.TextChoices):
+        REGISTER = "register", "Registered"
+        SCREEN_FAIL = "screen_fail", "Screen failure recorded"
+        SECTION_COMPLETE = "section_complete", "Part marked complete"
+        CASEBOOK_COMPLETE = "casebook_complete", "Casebook complete"
+        LOCK = "lock", "Locked and signed"
+        LOCK_REFUSED = "lock_refused", "Lock refused"
+        UNLOCK = "unlock", "Unlocked"
+        DELETE = "delete", "Record deleted"
+        EXPORT = "export", "Export"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    action = models.CharField(max_length=30, choices=Action.choices)
+    patient = models.ForeignKey(
+        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    detail = models.JSONField(default=dict, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
+
+
+CRF_MODELS: tuple[type[CasebookRecord], ...] = (
+    Baseline,
+    FirstLineTherapy,
+    TumourAssessment,
+    SecondLineTherapy,
+    AdverseEvent,
+    FollowUp,
+)
+REPEATING_SECTIONS = frozenset(
+    {c.Section.ASSESSMENTS, c.Section.ADVERSE_EVENTS, c.Section.FOLLOW_UP}
+)
+MODEL_BY_SECTION: dict[str, type[models.Model]] = {
+    c.Section.REGISTRATION: Patient,
+    **{model.section: model for model in CRF_MODELS},
+}

@@ -1,0 +1,36 @@
+"""Reads. ``patients_visible_to`` is the only road to patient rows.
+
+Every page, API view, admin view and export starts from it, so the centre rule
+lives in one place: site staff see their own centre, study-wide roles see all.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from registry.models import Patient, User
+
+
+def patients_visible_to(user: User) -> QuerySet[Patient]:
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    queryset = Patient.objects.select_related("center")
+    if user.sees_all_centers:
+        return queryset
+    return queryset.filter(center_id=user.center_id)
+
+
+def patient_get_for(user: User, study_id: str) -> Patient:
+    """The patient with ``study_id`` if ``user`` may see it; otherwise 404, as if absent."""
+    try:
+        return patients_visible_to(user).get(study_id=study_id)
+    except Patient.DoesNotExist:
+        raise Http404("No such patient.") from None
+
+
+def user_sees_identifiers(user: User, patient: Patient) -> bool:
+    """Direct identifiers are shown to the patient's own centre and to admins only."""
+    if user.is_superuser or user.role == "admin":
+        return True
+    return user.is_site_staff and user.center_id == patient.center_id

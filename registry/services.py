@@ -1,0 +1,582 @@
+"""Writes. Every change to study data goes through a function here.
+
+Each service is keyword-only, checks who may do it and to which centre, refuses
+locked casebooks, validates (model ``clean`` plus the cross-part rules), runs in
+one transaction, and leaves an audit trail: field history with user and reason
+(django-simple-history) and an ``AuditEvent`` for workflow actions. Views, API
+views, admin actions and commands call these and never save models themselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Max
+from django.utils import timezone
+
+from registry import choices as c
+from registry import rules, signals
+from registry.casebook import load_casebook
+from registry.models import (
+    MODEL_BY_SECTION,
+    REPEATING_SECTIONS,
+    AuditEvent,
+    CasebookRecord,
+    Center,
+    Patient,
+    SectionCompletion,
+    Signature,
+    User,
+)
+from registry.selectors import patients_visible_to
+
+SIGNATURE_MEANING = (
+    "I confirm that I have reviewed this casebook and that its data are complete and "
+    "accurate to the best of my knowledge. This electronic signature is the legally "
+    "binding equivalent of my handwritten signature."
+)
+REGISTRATION_EDITABLE = (
+    "mrn",
+    "initials",
+    "date_of_birth",
+    "sex",
+    "registration_date",
+    "notes",
+    *Patient.inclusion_fields,
+    *Patient.exclusion_fields,
+)
+
+
+class ApplicationError(Exception):
+    """The one error type services raise; ``code`` tells entry points how to answer."""
+
+    INVALID = "invalid"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    LOCKED = "locked"
+    STALE = "stale"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = INVALID,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.fields = fields or {}
+
+
+def _field_errors(error: ValidationError) -> dict[str, list[str]]:
+    if hasattr(error, "error_dict"):
+        return {
+            name: [m for e in errs for m in e.messages] for name, errs in error.error_dict.items()
+        }
+    return {"__all__": list(error.messages)}
+
+
+def _invalid(fields: dict[str, list[str]]) -> ApplicationError:
+    first_field, messages = next(iter(fields.items()))
+    where = "" if first_field == "__all__" else f"{first_field}: "
+    return ApplicationError(f"{where}{messages[0]}", fields=fields)
+
+
+def _require_crf_editor(user: User) -> None:
+    if not user.can_edit_crf:
+        raise ApplicationError(
+            f"Your role ({user.get_role_display()}) may read but not change CRF data.",
+            code=ApplicationError.FORBIDDEN,
+        )
+
+
+def _lock_patient_row(user: User, patient: Patient) -> Patient:
+    """Re-read the patient under a row lock, through the centre scope."""
+    try:
+        locked = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
+    except Patient.DoesNotExist:
+        raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND) from None
+    if locked.is_locked:
+        raise ApplicationError(
+            f"Casebook {locked.study_id} is locked and read-only; a data manager must unlock it.",
+            code=ApplicationError.LOCKED,
+        )
+    return locked
+
+
+def _stale_message(record) -> str:
+    latest = record.history.order_by("-history_date").first()
+    if latest is None:
+        return "This form was changed by someone else; reload it and enter your change again."
+    who = latest.history_user or "another user"
+    when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M")
+    return f"This form was changed by {who} at {when}; reload it and enter your change again."
+
+
+def _set_audit_context(record, user: User, reason: str) -> None:
+    record._history_user = user
+    record._change_reason = reason or None
+
+
+def _demote_if_complete(patient: Patient) -> None:
+    # A change to a complete (not locked) casebook must be re-confirmed before locking.
+    if patient.casebook_status == c.CasebookStatus.COMPLETE:
+        Patient.objects.filter(pk=patient.pk).update(casebook_status=c.CasebookStatus.IN_PROGRESS)
+        patient.casebook_status = c.CasebookStatus.IN_PROGRESS
+
+
+def _require_reason_if_completed(patient: Patient, section: str, reason: str) -> None:
+    completed = SectionCompletion.objects.filter(patient=patient, section=section).exists()
+    if completed and not reason.strip():
+        raise ApplicationError(
+            "reason: this part was marked complete; give a reason for the change.",
+            fields={"reason": ["This part was marked complete; give a reason for the change."]},
+        )
+
+
+def _validate_record(patient: Patient, record, exclude: tuple[str, ...] = ()) -> None:
+    try:
+        record.full_clean(exclude=["patient", *exclude])
+    except ValidationError as error:
+        raise _invalid(_field_errors(error)) from None
+    book = load_casebook(patient)
+    _substitute(book, record)
+    errors = rules.violations_for(book, record)
+    if errors:
+        raise _invalid(errors)
+
+
+def _substitute(book, record) -> None:
+    """Put the unsaved ``record`` into the casebook snapshot in place of its stored self."""
+    if isinstance(record, Patient):
+        book.patient = record
+        return
+    attr = {
+        c.Section.BASELINE: "baseline",
+        c.Section.FIRST_LINE: "first_line",
+        c.Section.SECOND_LINE: "second_line",
+        c.Section.ASSESSMENTS: "assessments",
+        c.Section.ADVERSE_EVENTS: "adverse_events",
+        c.Section.FOLLOW_UP: "follow_ups",
+    }[record.section]
+    if record.section in REPEATING_SECTIONS:
+        rows = [r for r in getattr(book, attr) if r.pk != record.pk or record.pk is None]
+        setattr(book, attr, [*rows, record])
+    else:
+        setattr(book, attr, record)
+
+
+# -- registration ---------------------------------------------------------------------------
+
+
+def patient_register(*, user: User, center: Center | None = None, data: dict[str, Any]) -> Patient:
+    """Register a screened patient; an ineligible one is recorded as a screen failure."""
+    _require_crf_editor(user)
+    if user.is_site_staff:
+        if center is not None and center.pk != user.center_id:
+            raise ApplicationError(
+                "center: you can register patients at your own centre only.",
+                code=ApplicationError.FORBIDDEN,
+                fields={"center": ["You can register patients at your own centre only."]},
+            )
+        center = user.center
+    if center is None:
+        raise ApplicationError(
+            "center: choose the patient's centre.", fields={"center": ["Required."]}
+        )
+    unknown = set(data) - set(REGISTRATION_EDITABLE)
+    if unknown:
+        raise ApplicationError(f"{sorted(unknown)[0]}: not a registration field.")
+    with transaction.atomic():
+        # Serialise sequence numbers per centre: the row lock makes max()+1 safe.
+        Center.objects.select_for_update().get(pk=center.pk)
+        last = Patient.objects.filter(center=center).aggregate(m=Max("sequence"))["m"] or 0
+        patient = Patient(center=center, sequence=last + 1, **data)
+        patient.study_id = f"{center.code}-{patient.sequence:04d}"
+        failed = patient.failed_criterion()
+        patient.enrolment_status = (
+            c.EnrolmentStatus.SCREEN_FAILURE if failed else c.EnrolmentStatus.ENROLLED
+        )
+        patient.screen_failure_reason = failed
+        try:
+            patient.full_clean(exclude=["center"])
+        except ValidationError as error:
+            raise _invalid(_field_errors(error)) from None
+        _validate_registration_rules(patient)
+        _set_audit_context(patient, user, "Registered")
+        try:
+            patient.save()
+        except IntegrityError:
+            raise ApplicationError(
+                "mrn: a patient with this MRN is already registered at this centre.",
+                fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
+            ) from None
+        AuditEvent.objects.create(
+            user=user,
+            patient=patient,
+            action=AuditEvent.Action.SCREEN_FAIL if failed else AuditEvent.Action.REGISTER,
+            detail={"study_id": patient.study_id, "failed_criterion": failed},
+        )
+    return patient
+
+
+def _validate_registration_rules(patient: Patient) -> None:
+    from registry.casebook import Casebook
+
+    errors = rules.violations_for(Casebook(patient=patient), patient)
+    if errors:
+        raise _invalid(errors)
+
+
+def _registration_update(
+    *, user: User, patient: Patient, data: dict[str, Any], expected_version: int | None, reason: str
+) -> Patient:
+    if patient.enrolment_status == c.EnrolmentStatus.SCREEN_FAILURE:
+        raise ApplicationError(
+            "A screen failure's registration is final; register the patient again if rescreened."
+        )
+    unknown = set(data) - set(REGISTRATION_EDITABLE)
+    if unknown:
+        raise ApplicationError(f"{sorted(unknown)[0]}: not an editable registration field.")
+    if expected_version is not None and expected_version != patient.version:
+        raise ApplicationError(_stale_message(patient), code=ApplicationError.STALE)
+    _require_reason_if_completed(patient, c.Section.REGISTRATION, reason)
+    for name, value in data.items():
+        setattr(patient, name, value)
+    failed = patient.failed_criterion()
+    if failed:
+        raise ApplicationError(
+            f"An enrolled patient must stay eligible: {failed}.",
+            fields={
+                _criterion_field(patient): [f"An enrolled patient must stay eligible: {failed}."]
+            },
+        )
+    try:
+        patient.full_clean(exclude=["center"])
+    except ValidationError as error:
+        raise _invalid(_field_errors(error)) from None
+    _validate_record(patient, patient, exclude=["center"])
+    patient.version += 1
+    _demote_if_complete(patient)
+    _set_audit_context(patient, user, reason)
+    patient.save()
+    return patient
+
+
+def _criterion_field(patient: Patient) -> str:
+    for name in patient.inclusion_fields:
+        if getattr(patient, name) is not True:
+            return name
+    for name in patient.exclusion_fields:
+        if getattr(patient, name) is not False:
+            return name
+    return "__all__"
+
+
+# -- CRF parts ------------------------------------------------------------------------------
+
+
+def crf_record_save(
+    *,
+    user: User,
+    patient: Patient,
+    section: str,
+    data: dict[str, Any],
+    record_id: int | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+):
+    """Create or update one CRF record of ``section``.
+
+    Single parts (baseline, first line, second line) are created once and then updated;
+    repeating parts are created without ``record_id`` and updated with it. An update must
+    carry the version the user read (``expected_version``): a stale one is refused.
+    """
+    _require_crf_editor(user)
+    if section not in MODEL_BY_SECTION:
+        raise ApplicationError(f"section: unknown part {section!r}.")
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        if section == c.Section.REGISTRATION:
+            return _registration_update(
+                user=user,
+                patient=patient,
+                data=data,
+                expected_version=expected_version,
+                reason=reason,
+            )
+        if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
+            raise ApplicationError("A screen failure has no casebook to fill.")
+        model: type[CasebookRecord] = MODEL_BY_SECTION[section]
+        editable = {
+            f.name for f in model._meta.fields if f.editable and f.name not in ("id", "patient")
+        }
+        unknown = set(data) - editable
+        if unknown:
+            raise ApplicationError(f"{sorted(unknown)[0]}: not a field of {section}.")
+        record = _existing_record(model, patient, section, record_id)
+        if record is None:
+            record = model(patient=patient)
+        elif expected_version is None or expected_version != record.version:
+            raise ApplicationError(_stale_message(record), code=ApplicationError.STALE)
+        if record.pk is not None or section in REPEATING_SECTIONS:
+            _require_reason_if_completed(patient, section, reason)
+        for name, value in data.items():
+            setattr(record, name, value)
+        _validate_record(patient, record)
+        if record.pk is not None:
+            # The row is held by select_for_update, so a plain increment cannot race.
+            record.version += 1
+        _set_audit_context(record, user, reason)
+        record.save()
+        _demote_if_complete(patient)
+    return record
+
+
+def _existing_record(model, patient: Patient, section: str, record_id: int | None):
+    if section in REPEATING_SECTIONS:
+        if record_id is None:
+            return None
+        try:
+            return model.objects.select_for_update().get(pk=record_id, patient=patient)
+        except model.DoesNotExist:
+            raise ApplicationError("No such record.", code=ApplicationError.NOT_FOUND) from None
+    existing = model.objects.select_for_update().filter(patient=patient).first()
+    if existing is None and record_id is not None:
+        raise ApplicationError("No such record.", code=ApplicationError.NOT_FOUND)
+    return existing
+
+
+def crf_record_delete(
+    *,
+    user: User,
+    patient: Patient,
+    section: str,
+    record_id: int,
+    expected_version: int,
+    reason: str,
+) -> None:
+    """Delete one repeating record (assessment, AE, follow-up); always needs a reason."""
+    _require_crf_editor(user)
+    if section not in REPEATING_SECTIONS:
+        raise ApplicationError(f"section: records of {section!r} cannot be deleted, only edited.")
+    if not reason.strip():
+        raise ApplicationError(
+            "reason: give a reason for the deletion.", fields={"reason": ["Required for deletion."]}
+        )
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        model = MODEL_BY_SECTION[section]
+        record = _existing_record(model, patient, section, record_id)
+        if expected_version != record.version:
+            raise ApplicationError(_stale_message(record), code=ApplicationError.STALE)
+        book = load_casebook(patient)
+        remaining = [r for r in getattr(book, _attr(section)) if r.pk != record.pk]
+        setattr(book, _attr(section), remaining)
+        dangling = [v for v in rules.casebook_violations(book) if v.record is not record]
+        if dangling:
+            first = dangling[0]
+            raise ApplicationError(f"Cannot delete: {first.record} {first.field} {first.message}")
+        AuditEvent.objects.create(
+            user=user,
+            patient=patient,
+            action=AuditEvent.Action.DELETE,
+            reason=reason,
+            detail={"section": section, "record": str(record), "id": record.pk},
+        )
+        _set_audit_context(record, user, reason)
+        record.delete()
+        _demote_if_complete(patient)
+
+
+def _attr(section: str) -> str:
+    return {
+        c.Section.ASSESSMENTS: "assessments",
+        c.Section.ADVERSE_EVENTS: "adverse_events",
+        c.Section.FOLLOW_UP: "follow_ups",
+    }[section]
+
+
+# -- completion, signature, lock ------------------------------------------------------------
+
+
+def _section_problems(book, section: str) -> list[str]:
+    """What keeps ``section`` from being complete: missing data or a broken rule."""
+    problems: list[str] = []
+    required = {
+        c.Section.BASELINE: book.baseline,
+        c.Section.FIRST_LINE: book.first_line,
+        c.Section.SECOND_LINE: book.second_line,
+        c.Section.FOLLOW_UP: book.follow_ups,
+    }
+    if section in required and not required[section]:
+        problems.append(f"{c.Section(section).label}: not entered.")
+    if section == c.Section.ASSESSMENTS:
+        first_line = [a for a in book.assessments if a.line == c.TreatmentLine.FIRST]
+        if len(first_line) < 2:
+            problems.append(
+                "Tumour assessments: a 1L baseline and at least one later 1L assessment are "
+                "needed to derive the depth of response."
+            )
+    section_records = {
+        c.Section.REGISTRATION: [book.patient],
+        c.Section.BASELINE: [book.baseline],
+        c.Section.FIRST_LINE: [book.first_line],
+        c.Section.SECOND_LINE: [book.second_line],
+        c.Section.ASSESSMENTS: book.assessments,
+        c.Section.ADVERSE_EVENTS: book.adverse_events,
+        c.Section.FOLLOW_UP: book.follow_ups,
+    }[section]
+    records = {id(r) for r in section_records if r is not None}
+    for violation in rules.casebook_violations(book):
+        if id(violation.record) in records:
+            label = violation.record._meta.get_field(violation.field).verbose_name
+            problems.append(f"{violation.record}: {label} {violation.message}")
+    return problems
+
+
+def section_mark_complete(*, user: User, patient: Patient, section: str) -> SectionCompletion:
+    """Mark one part complete; from then on every change to it needs a reason."""
+    _require_crf_editor(user)
+    if section not in c.Section.values:
+        raise ApplicationError(f"section: unknown part {section!r}.")
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
+            raise ApplicationError("A screen failure has no casebook to complete.")
+        book = load_casebook(patient)
+        problems = _section_problems(book, section)
+        if problems:
+            raise ApplicationError(problems[0], fields={"__all__": problems})
+        completion, created = SectionCompletion.objects.get_or_create(
+            patient=patient,
+            section=section,
+            defaults={"completed_at": timezone.now(), "completed_by": user},
+        )
+        if created:
+            AuditEvent.objects.create(
+                user=user,
+                patient=patient,
+                action=AuditEvent.Action.SECTION_COMPLETE,
+                detail={"section": section},
+            )
+    return completion
+
+
+def casebook_mark_complete(*, user: User, patient: Patient) -> Patient:
+    """Mark every part complete and the casebook ready to sign; refuses while anything fails."""
+    _require_crf_editor(user)
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
+            raise ApplicationError("A screen failure has no casebook to complete.")
+        book = load_casebook(patient)
+        problems = [p for section in c.Section.values for p in _section_problems(book, section)]
+        if problems:
+            raise ApplicationError(
+                f"The casebook is not complete: {problems[0]}", fields={"__all__": problems}
+            )
+        now = timezone.now()
+        for section in c.Section.values:
+            SectionCompletion.objects.get_or_create(
+                patient=patient,
+                section=section,
+                defaults={"completed_at": now, "completed_by": user},
+            )
+        Patient.objects.filter(pk=patient.pk).update(casebook_status=c.CasebookStatus.COMPLETE)
+        patient.casebook_status = c.CasebookStatus.COMPLETE
+        AuditEvent.objects.create(
+            user=user, patient=patient, action=AuditEvent.Action.CASEBOOK_COMPLETE
+        )
+    return patient
+
+
+def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) -> Signature:
+    """Sign and lock a complete casebook: password re-entry and the signature statement."""
+    if not user.can_lock:
+        raise ApplicationError(
+            "Only a site investigator or a data manager may sign and lock a casebook.",
+            code=ApplicationError.FORBIDDEN,
+        )
+    if meaning.strip() != SIGNATURE_MEANING:
+        raise ApplicationError(
+            "meaning: confirm the signature statement exactly as shown.",
+            fields={"meaning": ["Confirm the signature statement exactly as shown."]},
+        )
+    if not user.check_password(password):
+        AuditEvent.objects.create(
+            user=user,
+            patient=patient,
+            action=AuditEvent.Action.LOCK_REFUSED,
+            detail={"why": "wrong password"},
+        )
+        raise ApplicationError(
+            "password: the password is not correct.",
+            code=ApplicationError.FORBIDDEN,
+            fields={"password": ["The password is not correct."]},
+        )
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        if patient.casebook_status != c.CasebookStatus.COMPLETE:
+            raise ApplicationError(
+                "Only a complete casebook can be locked: mark it complete first."
+            )
+        now = timezone.now()
+        signature = Signature.objects.create(
+            patient=patient, signed_by=user, signed_at=now, meaning=SIGNATURE_MEANING
+        )
+        Patient.objects.filter(pk=patient.pk).update(
+            casebook_status=c.CasebookStatus.LOCKED, version=F("version") + 1
+        )
+        patient.refresh_from_db()
+        event = AuditEvent.objects.create(
+            user=user,
+            patient=patient,
+            action=AuditEvent.Action.LOCK,
+            detail={"signature_id": signature.pk, "signed_at": now.isoformat()},
+        )
+        transaction.on_commit(
+            lambda: signals.casebook_locked.send(
+                sender=Patient, patient=patient, user=user, event=event
+            )
+        )
+    return signature
+
+
+def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
+    """Unlock for correction (data manager, with a reason); the signature is voided."""
+    if not user.can_unlock:
+        raise ApplicationError(
+            "Only a data manager may unlock a casebook.", code=ApplicationError.FORBIDDEN
+        )
+    if not reason.strip():
+        raise ApplicationError(
+            "reason: give the reason for unlocking.", fields={"reason": ["Required."]}
+        )
+    with transaction.atomic():
+        try:
+            patient = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
+        except Patient.DoesNotExist:
+            raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND) from None
+        if not patient.is_locked:
+            raise ApplicationError("The casebook is not locked.")
+        now = timezone.now()
+        Signature.objects.filter(patient=patient, voided_at__isnull=True).update(
+            voided_at=now, voided_by=user, void_reason=reason
+        )
+        Patient.objects.filter(pk=patient.pk).update(
+            casebook_status=c.CasebookStatus.COMPLETE, version=F("version") + 1
+        )
+        patient.refresh_from_db()
+        event = AuditEvent.objects.create(
+            user=user, patient=patient, action=AuditEvent.Action.UNLOCK, reason=reason
+        )
+        transaction.on_commit(
+            lambda: signals.casebook_unlocked.send(
+                sender=Patient, patient=patient, user=user, event=event
+            )
+        )
+    return patient
