@@ -20,25 +20,46 @@ CONTRACT_EXAMPLE_PLAN: dict = {
     },
     "primary_endpoint": "os",
     "covariates": [
-        {"key": "age_gt60", "label": "Age > 60 vs <= 60", "column": "age_years", "op": ">",
-         "cut": 60},
-        {"key": "male", "label": "Male vs female", "column": "sex", "level": "M",
-         "reference": "F"},
+        {
+            "key": "age_gt60",
+            "label": "Age > 60 vs <= 60",
+            "column": "age_years",
+            "op": ">",
+            "cut": 60,
+        },
+        {"key": "male", "label": "Male vs female", "column": "sex", "level": "M", "reference": "F"},
         {"key": "liver", "label": "Baseline liver metastasis", "column": "liver_mets"},
         {"key": "ltr", "label": "LTR vs STR", "column": "l1_pfs_months", "op": ">=", "cut": 6},
-        {"key": "dpr_hi", "label": "DpR >= median", "column": "dpr_pct", "op": ">=",
-         "cut": "median"},
+        {
+            "key": "dpr_hi",
+            "label": "DpR >= median",
+            "column": "dpr_pct",
+            "op": ">=",
+            "cut": "median",
+        },
     ],
     "subgroups": ["ltr", "dpr_hi"],
     "multivariable": {"select": "univariate_p", "threshold": 0.05},
-    "table1": ["age_years", "age_gt60", "male", "smoking", "bmi", "ecog", "brain_mets",
-               "liver_mets"],
+    "table1": [
+        "age_years",
+        "age_gt60",
+        "male",
+        "smoking",
+        "bmi",
+        "ecog",
+        "brain_mets",
+        "liver_mets",
+    ],
     "ae_groups": {
-        "Pneumonitis": ["Pneumonitis", "Interstitial lung disease", "Pulmonary fibrosis",
-                        "Acute interstitial pneumonitis"],
+        "Pneumonitis": [
+            "Pneumonitis",
+            "Interstitial lung disease",
+            "Pulmonary fibrosis",
+            "Acute interstitial pneumonitis",
+        ],
         "Thyroiditis": ["Hypothyroidism", "Hyperthyroidism", "Thyroiditis"],
     },
-}  # fmt: skip
+}
 
 
 def export_plan() -> tuple[dict, str]:

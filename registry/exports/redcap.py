@@ -72,8 +72,7 @@ class RedcapLayout:
                 self.fields.append((table, col, f"{PREFIX[table.name]}_{col.name}"))
         self.header = list(SYSTEM_COLUMNS)
         for table in tables:
-            for _, col, name in self._fields_of(table):
-                self.header.append(name)
+            self.header += [name for _, _, name in self._fields_of(table)]
             if table.name == "baseline":
                 self.header += [f"bl_mets___{i}" for i in range(1, len(METS_CHECKBOX) + 1)]
             self.header.append(f"{table.name}_complete")
@@ -92,9 +91,15 @@ class RedcapLayout:
                     f"{i}, {label}" for i, (_, label) in enumerate(METS_CHECKBOX, 1)
                 )
                 rows.append(
-                    self._row("bl_mets", "baseline", "checkbox", "Metastatic sites at baseline",
-                              choices, "")
-                )  # fmt: skip
+                    self._row(
+                        "bl_mets",
+                        "baseline",
+                        "checkbox",
+                        "Metastatic sites at baseline",
+                        choices,
+                        "",
+                    )
+                )
         return rows
 
     def _row(self, name, form, ftype, label, choices, validation, note="", ident=""):
@@ -117,8 +122,15 @@ class RedcapLayout:
         )
         return self._row(name, table.name, "text", label, "", validation, note, ident)
 
-    def rows_for(self, table: Table, values: list, study_id: str, dag: str, complete: bool,
-                 instance: int | None) -> list:  # fmt: skip
+    def rows_for(
+        self,
+        table: Table,
+        values: list,
+        study_id: str,
+        dag: str,
+        complete: bool,
+        instance: int | None,
+    ) -> list:
         row: list = [""] * len(self.header)
         row[0] = study_id
         if table.repeating:

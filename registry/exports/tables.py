@@ -163,7 +163,7 @@ def _model_columns(model: type[models.Model], options: Options) -> list[Column]:
                         _date_name(name),
                         "integer",
                         meaning,
-                        allowed="integer (negative = before the 2L start); blank without a 2L start",
+                        allowed="whole days, negative before the 2L; blank without a 2L start",
                         deid="calendar date replaced by days from the patient's 2L start",
                         get=lambda ctx, r, n=name: deid.relative_day(getattr(r, n), ctx.index_date),
                         **common,

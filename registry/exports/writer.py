@@ -333,8 +333,10 @@ def _write_xlsx(work: Path, tables: list[Table], dictionary: list[list[str]]) ->
     # write_only streams rows to disk instead of building the whole sheet in memory.
     book = Workbook(write_only=True)
     kinds = {(row[0], row[1]): row[2] for row in dictionary}
-    sheets = [("analysis_patients", "analysis/patients"), ("analysis_adverse_events",
-              "analysis/adverse_events")] + [(t.name, f"tables/{t.name}") for t in tables]  # fmt: skip
+    sheets = [
+        ("analysis_patients", "analysis/patients"),
+        ("analysis_adverse_events", "analysis/adverse_events"),
+    ] + [(t.name, f"tables/{t.name}") for t in tables]
     for sheet_name, source in sheets:
         sheet = book.create_sheet(sheet_name[:31])
         with open(work / f"{source}.csv", encoding="utf-8", newline="") as fh:
@@ -366,17 +368,20 @@ def _write_sav(work: Path, tables: list[Table], options: Options) -> None:
         ("analysis_adverse_events", "analysis/adverse_events", ANALYSIS_AE_COLUMNS),
     ]
     for name, source, columns in analysis_specs:
-        frame = pd.read_csv(work / f"{source}.csv", dtype={"study_id": str},
-                            keep_default_na=False, na_values=[""])  # fmt: skip
+        frame = pd.read_csv(
+            work / f"{source}.csv", dtype={"study_id": str}, keep_default_na=False, na_values=[""]
+        )
         labels = {col: meaning[:250] for col, _, _, meaning in columns}
         values = {col: yes_no for col, kind, _, _ in columns if kind == "0/1"}
         if name == "analysis_patients" and not options.identified:
             values["age_years"] = {90: "90+"}
-        pyreadstat.write_sav(frame, str(target / f"{name}.sav"), column_labels=labels,
-                             variable_value_labels=values)  # fmt: skip
+        pyreadstat.write_sav(
+            frame, str(target / f"{name}.sav"), column_labels=labels, variable_value_labels=values
+        )
     for table in tables:
-        frame = pd.read_csv(work / f"tables/{table.name}.csv", dtype=str,
-                            keep_default_na=False, na_values=[""])  # fmt: skip
+        frame = pd.read_csv(
+            work / f"tables/{table.name}.csv", dtype=str, keep_default_na=False, na_values=[""]
+        )
         labels, values, keep = {}, {}, []
         for col in table.columns:
             if col.type == "label":
@@ -395,23 +400,34 @@ def _write_sav(work: Path, tables: list[Table], options: Options) -> None:
             elif col.name == "age_years":
                 frame[col.name] = pd.to_numeric(series.replace({deid.AGE_TOP_LABEL: "90"}))
                 values[col.name] = {90: "90+"}
-        pyreadstat.write_sav(frame[keep], str(target / f"{table.name}.sav"),
-                             column_labels=labels, variable_value_labels=values)  # fmt: skip
+        pyreadstat.write_sav(
+            frame[keep],
+            str(target / f"{table.name}.sav"),
+            column_labels=labels,
+            variable_value_labels=values,
+        )
 
 
 def _readme(manifest: dict, dictionary: list[list[str]]) -> str:
     identified = manifest.get("identified")
     out = io.StringIO()
-    title = "IDENTIFIED export (contains direct identifiers)" if identified else (
-        "De-identified export")  # fmt: skip
+    title = (
+        "IDENTIFIED export (contains direct identifiers)"
+        if identified
+        else ("De-identified export")
+    )
     out.write(f"# {title}\n\n")
-    out.write(f"Export {manifest.get('export_id')} by {manifest.get('exported_by')} at "
-              f"{manifest.get('exported_at')}.\n\n")  # fmt: skip
+    out.write(
+        f"Export {manifest.get('export_id')} by {manifest.get('exported_by')} at "
+        f"{manifest.get('exported_at')}.\n\n"
+    )
     if identified:
         out.write(f"**Identified export.** Reason given: {manifest.get('reason')}\n\n")
-    out.write("## Reproduce the analysis\n\n```\npython -m analytics.stats "
-              "--patients analysis/patients.csv --adverse-events analysis/adverse_events.csv "
-              "--plan analysis/plan.json --out bundle.json\n```\n\n")  # fmt: skip
+    out.write(
+        "## Reproduce the analysis\n\n```\npython -m analytics.stats "
+        "--patients analysis/patients.csv --adverse-events analysis/adverse_events.csv "
+        "--plan analysis/plan.json --out bundle.json\n```\n\n"
+    )
     out.write(f"The plan is {manifest.get('plan_source')}.\n\n")
     out.write("## De-identification\n\n")
     for line in manifest.get("deidentification_summary", []):
@@ -428,8 +444,10 @@ def _readme(manifest: dict, dictionary: list[list[str]]) -> str:
     for table, column, kind, unit, allowed, meaning, deid_text in dictionary:
         if table != current:
             current = table
-            out.write(f"\n### {table}\n\n| column | type | unit | allowed values | meaning "
-                      "| de-identification |\n|---|---|---|---|---|---|\n")  # fmt: skip
+            out.write(
+                f"\n### {table}\n\n| column | type | unit | allowed values | meaning "
+                "| de-identification |\n|---|---|---|---|---|---|\n"
+            )
         cells = [column, kind, unit, allowed, meaning, deid_text]
         out.write("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |\n")
     return out.getvalue()

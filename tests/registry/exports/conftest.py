@@ -21,8 +21,16 @@ class Seeded:
     ae_other: str
 
 
-def seed_patient(coordinator, investigator, n: int, *, dob: date, sex: str = "M",
-                 second_line_start: date = builders.SECOND_LINE_START, lock: bool = True) -> Seeded:  # fmt: skip
+def seed_patient(
+    coordinator,
+    investigator,
+    n: int,
+    *,
+    dob: date,
+    sex: str = "M",
+    second_line_start: date = builders.SECOND_LINE_START,
+    lock: bool = True,
+) -> Seeded:
     mrn = f"ZX{n:04d}QK"
     initials = ["QJ", "XW", "KZV", "JQX", "WQZ", "ZQJ"][n % 6]
     notes = f"Call daughter Wilhelmina Quackenbush{n} on 555-01{n:02d}"
@@ -37,27 +45,71 @@ def seed_patient(coordinator, investigator, n: int, *, dob: date, sex: str = "M"
     def at(d: date) -> date:
         return d + shift
 
-    save(user=coordinator, patient=patient, section="baseline",
-         data=builders.baseline(mets_other=True, mets_other_specify=mets_other, mets_liver=n % 2 == 0))  # fmt: skip
-    save(user=coordinator, patient=patient, section="first_line",
-         data=builders.first_line(start_date=at(date(2020, 1, 20)), progression_date=at(date(2021, 2, 15))))  # fmt: skip
-    save(user=coordinator, patient=patient, section="second_line",
-         data=builders.second_line(start_date=second_line_start, end_date=at(date(2021, 8, 1)) - timedelta(days=n),
-                                   progression_date=at(date(2021, 8, 1)) - timedelta(days=n)))  # fmt: skip
-    save(user=coordinator, patient=patient, section="assessments",
-         data=builders.assessment(assessment_date=at(date(2020, 1, 15))))  # fmt: skip
-    save(user=coordinator, patient=patient, section="assessments",
-         data=builders.assessment(assessment_date=at(date(2020, 3, 15)), target_sum_mm=60 - n,
-                                  overall_response="PR"))  # fmt: skip
-    save(user=coordinator, patient=patient, section="adverse_events",
-         data=builders.adverse_event(onset_date=second_line_start + timedelta(days=20)))  # fmt: skip
-    save(user=coordinator, patient=patient, section="adverse_events",
-         data=builders.adverse_event(term="Other, specify", term_other_specify=ae_other, grade=2,
-                                     onset_date=second_line_start + timedelta(days=30 + n)))  # fmt: skip
+    save(
+        user=coordinator,
+        patient=patient,
+        section="baseline",
+        data=builders.baseline(
+            mets_other=True, mets_other_specify=mets_other, mets_liver=n % 2 == 0
+        ),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="first_line",
+        data=builders.first_line(
+            start_date=at(date(2020, 1, 20)), progression_date=at(date(2021, 2, 15))
+        ),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="second_line",
+        data=builders.second_line(
+            start_date=second_line_start,
+            end_date=at(date(2021, 8, 1)) - timedelta(days=n),
+            progression_date=at(date(2021, 8, 1)) - timedelta(days=n),
+        ),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="assessments",
+        data=builders.assessment(assessment_date=at(date(2020, 1, 15))),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="assessments",
+        data=builders.assessment(
+            assessment_date=at(date(2020, 3, 15)), target_sum_mm=60 - n, overall_response="PR"
+        ),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="adverse_events",
+        data=builders.adverse_event(onset_date=second_line_start + timedelta(days=20)),
+    )
+    save(
+        user=coordinator,
+        patient=patient,
+        section="adverse_events",
+        data=builders.adverse_event(
+            term="Other, specify",
+            term_other_specify=ae_other,
+            grade=2,
+            onset_date=second_line_start + timedelta(days=30 + n),
+        ),
+    )
     follow = {"contact_date": at(date(2022, 1, 10)) + timedelta(days=n)}
     if n % 3 == 0:
-        follow = {"contact_date": at(date(2021, 12, 1)) + timedelta(days=n), "vital_status": "dead",
-                  "death_date": at(date(2021, 11, 20)) + timedelta(days=n), "death_cause": "progression"}  # fmt: skip
+        follow = {
+            "contact_date": at(date(2021, 12, 1)) + timedelta(days=n),
+            "vital_status": "dead",
+            "death_date": at(date(2021, 11, 20)) + timedelta(days=n),
+            "death_cause": "progression",
+        }
     save(user=coordinator, patient=patient, section="follow_up", data=builders.follow_up(**follow))
     if lock:
         services.casebook_mark_complete(user=coordinator, patient=patient)
@@ -105,7 +157,7 @@ def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
             dob=date(1951, 2, 3),
             sex="F",
             second_line_start=date(2021, 5, 10),
-        ),  # fmt: skip
+        ),
         seed_patient(coordinator_a, investigator_a, 3, dob=date(1927, 9, 30)),
         seed_patient(coordinator_a, investigator_a, 4, dob=date(1960, 12, 1), sex="F"),
         seed_patient(coordinator_b, investigator_b, 5, dob=date(1949, 4, 22)),
@@ -116,7 +168,7 @@ def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
             dob=date(1955, 8, 8),
             sex="F",
             second_line_start=date(2021, 6, 1),
-        ),  # fmt: skip
+        ),
     ]
     unlocked = seed_patient(coordinator_a, investigator_a, 7, dob=date(1962, 1, 5), lock=False)
     return {"locked": people, "unlocked": unlocked}
