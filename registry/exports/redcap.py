@@ -77,6 +77,23 @@ class RedcapLayout:
                 self.header += [f"bl_mets___{i}" for i in range(1, len(METS_CHECKBOX) + 1)]
             self.header.append(f"{table.name}_complete")
         self.position = {name: i for i, name in enumerate(self.header)}
+        # Per table: (source column index, target position, code → 1..n or None), built once
+        # because rows_for runs for every record of the study.
+        self._plans = {}
+        for table in tables:
+            index = {name: i for i, name in enumerate(table.header)}
+            plan = []
+            for _, col, name in self._fields_of(table):
+                codes = (
+                    {code: i for i, (code, _) in enumerate(col.choices, 1)}
+                    if col.type == "code"
+                    else None
+                )
+                plan.append((index[col.name], self.position[name], codes))
+            if table.name == "baseline":
+                for i, (field_name, _) in enumerate(METS_CHECKBOX, 1):
+                    plan.append((index[field_name], self.position[f"bl_mets___{i}"], None))
+            self._plans[table.name] = (plan, self.position[f"{table.name}_complete"])
 
     def _fields_of(self, table: Table) -> list[tuple[Table, Column, str]]:
         return [f for f in self.fields if f[0] is table]
@@ -131,22 +148,18 @@ class RedcapLayout:
         complete: bool,
         instance: int | None,
     ) -> list:
-        row: list = [""] * len(self.header)
+        row: list = [None] * len(self.header)
         row[0] = study_id
         if table.repeating:
             row[1], row[2] = table.name, instance
         row[3] = dag
-        by_name = dict(zip(table.header, values, strict=True))
-        for _, col, name in self._fields_of(table):
-            value = by_name[col.name]
-            if col.type == "code" and value not in (None, ""):
-                codes = [code for code, _ in col.choices]
-                value = codes.index(value) + 1
-            row[self.position[name]] = "" if value is None else value
-        if table.name == "baseline":
-            for i, (field_name, _) in enumerate(METS_CHECKBOX, 1):
-                row[self.position[f"bl_mets___{i}"]] = by_name[field_name]
-        row[self.position[f"{table.name}_complete"]] = 2 if complete else 0
+        plan, complete_at = self._plans[table.name]
+        for source, target, codes in plan:
+            value = values[source]
+            if codes is not None and value is not None and value != "":
+                value = codes[value]
+            row[target] = value
+        row[complete_at] = 2 if complete else 0
         return row
 
 
@@ -155,7 +168,7 @@ def merge_main_row(target: list | None, row: list) -> list:
     if target is None:
         return row
     for i, value in enumerate(row):
-        if value != "" and value is not None and (target[i] == "" or target[i] is None):
+        if value is not None and value != "" and (target[i] is None or target[i] == ""):
             target[i] = value
     return target
 

@@ -28,7 +28,6 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -83,16 +82,6 @@ class ExportResult:
     manifest: dict
 
 
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return repr(value)  # full precision: the analysis must reproduce exactly
-    return value
-
-
 class _CsvOut:
     def __init__(self, path: Path, header: list[str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,7 +92,9 @@ class _CsvOut:
         self.rows = 0
 
     def write(self, row: list) -> None:
-        self.writer.writerow([_cell(v) for v in row])
+        # csv writes None as "", a date as its ISO form and a float as repr() (exact
+        # round trip), so rows go out without a per-cell conversion pass.
+        self.writer.writerow(row)
         self.rows += 1
 
     def close(self) -> None:

@@ -177,13 +177,26 @@ def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
 @pytest.fixture
 def seeded_under_90(coordinator_a, investigator_a, coordinator_b, investigator_b):
     """Five locked patients, all younger than 90, so no age is top-coded."""
-    dobs = [date(1957, 6, 15), date(1951, 2, 3), date(1944, 9, 30), date(1960, 12, 1),
-            date(1949, 4, 22)]  # fmt: skip
+    dobs = [
+        date(1957, 6, 15),
+        date(1951, 2, 3),
+        date(1944, 9, 30),
+        date(1960, 12, 1),
+        date(1949, 4, 22),
+    ]
     people = []
     for n, dob in enumerate(dobs, start=1):
         coordinator, investigator = (
             (coordinator_a, investigator_a) if n <= 3 else (coordinator_b, investigator_b)
         )
-        people.append(seed_patient(coordinator, investigator, n, dob=dob, sex="MF"[n % 2],
-                                   second_line_start=date(2021, 2 + n, 1)))  # fmt: skip
+        people.append(
+            seed_patient(
+                coordinator,
+                investigator,
+                n,
+                dob=dob,
+                sex="MF"[n % 2],
+                second_line_start=date(2021, 2 + n, 1),
+            )
+        )
     return people

@@ -171,7 +171,7 @@ def test_export_form_queues_and_runs_an_export(
                 "formats": ["redcap"],
                 "date_mode": "shifted",
                 "recipient": "",
-            },  # fmt: skip
+            },
         )
     assert response.status_code == 302
     job = ExportJob.objects.get()

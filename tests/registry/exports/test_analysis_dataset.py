@@ -37,8 +37,13 @@ def _database_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
 def _read(path) -> pd.DataFrame:
     # round_trip: pandas' default float parser may differ from the written value in the
     # last bit; the files hold repr() of each float, which round-trips exactly.
-    return pd.read_csv(path, dtype={"study_id": str}, keep_default_na=False, na_values=[""],
-                       float_precision="round_trip")  # fmt: skip
+    return pd.read_csv(
+        path,
+        dtype={"study_id": str},
+        keep_default_na=False,
+        na_values=[""],
+        float_precision="round_trip",
+    )
 
 
 def _bundles(analyze, cli, zf, tmp_path, patients, events):
@@ -90,9 +95,16 @@ def test_analyze_command_on_the_exported_files_reproduces_the_database_bundle(
     zf.extractall(tmp_path / "export")
     folder = tmp_path / "export/analysis"
     out = tmp_path / "bundle.json"
-    argv = ["--patients", str(folder / "patients.csv"),
-            "--adverse-events", str(folder / "adverse_events.csv"),
-            "--plan", str(folder / "plan.json"), "--out", str(out)]  # fmt: skip
+    argv = [
+        "--patients",
+        str(folder / "patients.csv"),
+        "--adverse-events",
+        str(folder / "adverse_events.csv"),
+        "--plan",
+        str(folder / "plan.json"),
+        "--out",
+        str(out),
+    ]
     assert cli.main(argv, io.StringIO(), io.StringIO()) == 0
     from_command = json.loads(out.read_text())
     patients, events = _database_tables()
@@ -105,8 +117,13 @@ def test_analyze_command_on_the_exported_files_reproduces_the_database_bundle(
 def test_analysis_tables_have_the_contract_columns(seeded, pi_user):
     zf = open_zip(run_export(pi_user))
     assert header(zf, "analysis/patients.csv") == [c[0] for c in ANALYSIS_PATIENT_COLUMNS]
-    assert header(zf, "analysis/adverse_events.csv") == ["study_id", "term", "grade",
-                                                          "immune_related", "onset_day"]  # fmt: skip
+    assert header(zf, "analysis/adverse_events.csv") == [
+        "study_id",
+        "term",
+        "grade",
+        "immune_related",
+        "onset_day",
+    ]
     assert [c[0] for c in ANALYSIS_AE_COLUMNS] == header(zf, "analysis/adverse_events.csv")
 
 

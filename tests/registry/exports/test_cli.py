@@ -11,8 +11,19 @@ from registry.models import AuditEvent, ExportJob
 
 def test_cli_writes_the_zip_with_manifest(seeded, pi_user, tmp_path, capsys):
     out = tmp_path / "study.zip"
-    call_command("export_dataset", "--out", str(out), "--user", "petra", "--centers", "AAA",
-                 "--formats", "csv,redcap,sav", "--date-mode", "shifted")  # fmt: skip
+    call_command(
+        "export_dataset",
+        "--out",
+        str(out),
+        "--user",
+        "petra",
+        "--centers",
+        "AAA",
+        "--formats",
+        "csv,redcap,sav",
+        "--date-mode",
+        "shifted",
+    )
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert manifest["scope"]["centers"] == ["AAA"]
     assert manifest["settings"]["date_mode"] == "shifted"
@@ -55,7 +66,15 @@ def test_cli_refuses_an_output_that_is_not_a_zip(pi_user, tmp_path):
 
 def test_cli_identified_export_with_permission_and_reason(seeded, export_admin, tmp_path):
     out = tmp_path / "full.zip"
-    call_command("export_dataset", "--out", str(out), "--user", "exa", "--identified",
-                 "--reason", "Monitoring visit")  # fmt: skip
+    call_command(
+        "export_dataset",
+        "--out",
+        str(out),
+        "--user",
+        "exa",
+        "--identified",
+        "--reason",
+        "Monitoring visit",
+    )
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert (manifest["label"], manifest["reason"]) == ("IDENTIFIED", "Monitoring visit")

@@ -22,8 +22,17 @@ ALL_FORMATS = ["csv", "xlsx", "sav", "redcap"]
 def _identifier_hits(texts, people) -> list[str]:
     hits = []
     for person in people:
-        needles = [person.mrn, person.notes, "Quackenbush", "555-01", person.mets_other,
-                   person.ae_other, "Zebulon", "Xanthippe", person.patient.study_id]  # fmt: skip
+        needles = [
+            person.mrn,
+            person.notes,
+            "Quackenbush",
+            "555-01",
+            person.mets_other,
+            person.ae_other,
+            "Zebulon",
+            "Xanthippe",
+            person.patient.study_id,
+        ]
         for name, text in texts.items():
             hits += [f"{needle!r} in {name}" for needle in needles if needle in text]
             # Initials are short: match whole tokens only (pseudonyms are letters too).
@@ -81,8 +90,14 @@ def test_identified_export_does_contain_the_identifiers_the_scanner_looks_for(
 def test_identifier_and_free_text_columns_are_absent_from_tidy_tables(seeded, pi_user):
     zf = open_zip(run_export(pi_user))
     headers = {n: set(rows(zf, n)[0]) for n in zf.namelist() if n.startswith("tables/")}
-    dropped = {"mrn", "initials", "date_of_birth", "notes", "mets_other_specify",
-               "term_other_specify"}  # fmt: skip
+    dropped = {
+        "mrn",
+        "initials",
+        "date_of_birth",
+        "notes",
+        "mets_other_specify",
+        "term_other_specify",
+    }
     assert {n: h & dropped for n, h in headers.items() if h & dropped} == {}
 
 

@@ -30,10 +30,21 @@ REDCAP_HEADER = [
     "Matrix Ranking?",
     "Field Annotation",
 ]
-REDCAP_SYSTEM = {"record_id", "redcap_repeat_instrument", "redcap_repeat_instance",
-                 "redcap_data_access_group"}  # fmt: skip
-PARTS = ["registration", "baseline", "first_line", "assessments", "second_line",
-         "adverse_events", "follow_up"]  # fmt: skip
+REDCAP_SYSTEM = {
+    "record_id",
+    "redcap_repeat_instrument",
+    "redcap_repeat_instance",
+    "redcap_data_access_group",
+}
+PARTS = [
+    "registration",
+    "baseline",
+    "first_line",
+    "assessments",
+    "second_line",
+    "adverse_events",
+    "follow_up",
+]
 
 
 def _frame(zf, name) -> pd.DataFrame:
@@ -68,8 +79,9 @@ def test_choice_fields_carry_code_and_label(seeded, pi_user):
 def test_data_dictionary_describes_every_column_of_every_table(seeded, pi_user):
     zf = open_zip(run_export(pi_user))
     described = {(r["table"], r["column"]) for r in rows(zf, "data_dictionary.csv")}
-    tables = [n for n in zf.namelist() if n.startswith(("tables/", "analysis/")) and
-              n.endswith(".csv")]  # fmt: skip
+    tables = [
+        n for n in zf.namelist() if n.startswith(("tables/", "analysis/")) and n.endswith(".csv")
+    ]
     undescribed = [
         (name, column)
         for name in tables
@@ -198,8 +210,12 @@ def test_xlsx_has_one_sheet_per_table(seeded, pi_user):
 
     zf = open_zip(run_export(pi_user, formats=["csv", "xlsx"]))
     book = openpyxl.load_workbook(io.BytesIO(zf.read("xlsx/dataset.xlsx")), read_only=True)
-    assert book.sheetnames == ["analysis_patients", "analysis_adverse_events", *PARTS,
-                               "data_dictionary"]  # fmt: skip
+    assert book.sheetnames == [
+        "analysis_patients",
+        "analysis_adverse_events",
+        *PARTS,
+        "data_dictionary",
+    ]
     assert len(list(book["adverse_events"].iter_rows())) == 13  # header + 12 events
 
 
