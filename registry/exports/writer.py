@@ -140,7 +140,7 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
     tables = tidy_tables(options)
     redcap = RedcapLayout(tables) if "redcap" in spec.formats else None
     ordered = _ordered_patients(spec)
-    codes = sorted(set(spec.patients.order_by().values_list("center__code", flat=True)))
+    codes = sorted(spec.patients.order_by().values_list("center__code", flat=True).distinct())
     labels = (
         deid.center_labels(codes, spec.pseudonym_key or b"")
         if spec.coarsen_centers

@@ -1,5 +1,7 @@
 """manage.py export_dataset: same permissions, audit and manifest as the page."""
 
+import csv
+import io
 import json
 import zipfile
 
@@ -7,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry.models import AuditEvent, ExportJob
+from tests.registry.exports.helpers import rows
 
 
 def test_cli_writes_the_zip_with_manifest(seeded, pi_user, tmp_path, capsys):
@@ -78,3 +81,38 @@ def test_cli_identified_export_with_permission_and_reason(seeded, export_admin, 
     )
     manifest = json.loads(zipfile.ZipFile(out).read("manifest.json"))
     assert (manifest["label"], manifest["reason"]) == ("IDENTIFIED", "Monitoring visit")
+
+
+def test_pseudonym_map_command_maps_an_exports_ids_back(seeded, pi_user, admin_user, tmp_path):
+    call_command("export_dataset", "--out", str(tmp_path / "a.zip"), "--user", "petra")
+    job = ExportJob.objects.get()
+    call_command(
+        "export_pseudonyms",
+        "--job",
+        str(job.pk),
+        "--user",
+        "adam",
+        "--out",
+        str(tmp_path / "map.csv"),
+    )
+    mapping = dict(csv.reader(io.StringIO((tmp_path / "map.csv").read_text())))
+    exported = {
+        r["study_id"] for r in rows(zipfile.ZipFile(tmp_path / "a.zip"), "tables/registration.csv")
+    }
+    assert {mapping[p] for p in exported} == {s.patient.study_id for s in seeded["locked"]}
+
+
+def test_pseudonym_map_command_refuses_a_non_admin(seeded, pi_user, tmp_path):
+    call_command("export_dataset", "--out", str(tmp_path / "a.zip"), "--user", "petra")
+    job = ExportJob.objects.get()
+    with pytest.raises(CommandError, match="Only administrators"):
+        call_command(
+            "export_pseudonyms",
+            "--job",
+            str(job.pk),
+            "--user",
+            "petra",
+            "--out",
+            str(tmp_path / "map.csv"),
+        )
+    assert not (tmp_path / "map.csv").exists()
