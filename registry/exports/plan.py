@@ -1,9 +1,9 @@
 """The statistical analysis plan written into an export's analysis dataset.
 
-One function so the source is easy to switch as the analytics app grows: today it is
-the stats engine's reference plan when ``analytics.stats`` is installed, else the
-example plan of analysis-contract.md §3. When the analytics app stores a study's
-current plan, return that here instead.
+One function, so the source is easy to switch: the study's current plan when the
+analytics app stores one (``analytics.services.plan_current``), else the stats engine's
+reference plan when ``analytics.stats`` is installed, else the example plan of
+analysis-contract.md §3. The manifest and README say which was used.
 """
 
 from __future__ import annotations
@@ -64,6 +64,15 @@ CONTRACT_EXAMPLE_PLAN: dict = {
 
 def export_plan() -> tuple[dict, str]:
     """(plan, where it came from) for the export's plan.json."""
+    try:
+        from analytics.services import plan_current
+    except ImportError:
+        plan_current = None
+    current = plan_current() if plan_current else None
+    if current is not None:
+        return copy.deepcopy(
+            current.plan
+        ), f"the study's current analysis plan (version {current.version})"
     try:
         from analytics.stats.plan import reference_plan
     except ImportError:

@@ -26,6 +26,13 @@ def _engine():
 
 def _database_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
     """The contract tables built from the locked casebooks, as the analysis runs build them."""
+    try:
+        from analytics.datasets import build_analysis_tables
+    except ImportError:
+        pass  # the analytics app (issue 4) has not landed: build them the same way here
+    else:
+        tables = build_analysis_tables()
+        return tables.patients, tables.adverse_events
     books = load_casebooks(
         Patient.objects.select_related("center").filter(casebook_status=c.CasebookStatus.LOCKED)
     )
