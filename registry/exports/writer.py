@@ -213,11 +213,15 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
         manifest["files_sha256"] = file_hashes
         _write_text(work / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         tmp_zip = out_path.with_suffix(".part")
-        with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for p in sorted(work.rglob("*")):
-                if p.is_file():
-                    zf.write(p, str(p.relative_to(work)))
-        os.replace(tmp_zip, out_path)
+        try:
+            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for p in sorted(work.rglob("*")):
+                    if p.is_file():
+                        zf.write(p, str(p.relative_to(work)))
+            os.replace(tmp_zip, out_path)
+        finally:
+            # A half-written ZIP must never be mistaken for a finished export.
+            tmp_zip.unlink(missing_ok=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return ExportResult(row_counts, file_hashes, risk, manifest)
