@@ -312,9 +312,16 @@ def main() -> None:
     )
     for n in [int(s) for s in args.sizes.split(",")]:
         started = time.perf_counter()
-        counts = generate(n)
+        from registry.models import AdverseEvent, Patient
+
+        reused = args.reuse and Patient.objects.count() == n
+        if reused:
+            counts = {"patients": n, "adverse_events": AdverseEvent.objects.count()}
+        else:
+            counts = generate(n)
+        verb = "reused" if reused else "generated"
         print(
-            f"\n{n} patients: generated {counts['patients']} patients, "
+            f"\n{n} patients: {verb} {counts['patients']} patients, "
             f"{counts['adverse_events']} adverse events in "
             f"{time.perf_counter() - started:.0f} s"
         )
