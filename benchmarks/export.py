@@ -35,6 +35,18 @@ def _setup():
 
 
 def _rss_mb() -> float:
+    """Peak resident memory of this process image.
+
+    VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child started by
+    the (large) generator process would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
