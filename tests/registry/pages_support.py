@@ -48,6 +48,8 @@ def snapshot() -> tuple:
 
 def field_block(html: str, name: str) -> str:
     """The HTML of one form field's wrapper (label, input, help, errors)."""
-    match = re.search(rf'id="field-{re.escape(name)}"(.*?)(?=id="field-|</fieldset>|</form>)', html, re.S)
+    match = re.search(
+        rf'id="field-{re.escape(name)}"(.*?)(?=id="field-|</fieldset>|</form>)', html, re.S
+    )
     assert match, f"no field {name!r} on the page"
     return match.group(1)

@@ -222,9 +222,7 @@ def test_completed_part_requires_a_reason_shown_on_the_form(case, client_a, coor
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_completed_part_change_with_reason_is_saved_with_the_reason(
-    case, client_a, coordinator_a
-):
+def test_completed_part_change_with_reason_is_saved_with_the_reason(case, client_a, coordinator_a):
     patient = build_casebook(coordinator_a)
     services.section_mark_complete(user=coordinator_a, patient=patient, section=case.section)
     data = case.current(patient, **case.change, reason="Corrected from the source record")
@@ -265,9 +263,10 @@ def test_adverse_event_row_is_added(client_a, patient):
     response = client_a.post(url, data)
     assert response.status_code == 302
     assert response.url.endswith("#adverse-events")
-    assert list(
-        AdverseEvent.objects.filter(patient=patient).values_list("term", flat=True)
-    ) == ["Cough", "Colitis"]
+    assert list(AdverseEvent.objects.filter(patient=patient).values_list("term", flat=True)) == [
+        "Cough",
+        "Colitis",
+    ]
 
 
 def test_save_and_add_another_returns_to_an_empty_add_form(client_a, patient):
