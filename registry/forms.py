@@ -26,6 +26,27 @@ from registry.models import (
 )
 from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
 
+# Labels with their unit where the model's verbose name reads awkwardly ("height cm");
+# pages, forms and the history view all use these.
+LABELS = {
+    "height_cm": "Height (cm)",
+    "weight_kg": "Weight (kg)",
+    "pack_years": "Pack-years",
+    "ecog": "ECOG performance status",
+    "thoracic_rt_dose_gy": "Thoracic RT dose (Gy)",
+    "thoracic_rt_start": "Thoracic RT start",
+    "thoracic_rt_end": "Thoracic RT end",
+    "mets_other_specify": "Other metastatic site, specify",
+    "target_sum_mm": "Sum of target-lesion diameters (mm)",
+    "term_other_specify": "Other term, specify",
+    "immune_related": "Immune-related",
+}
+
+
+def field_label(model_field) -> str:
+    return LABELS.get(model_field.name) or capfirst(model_field.verbose_name)
+
+
 # Short choice lists read faster as radio buttons than as a drop-down.
 RADIO_MAX_CHOICES = 3
 
@@ -47,7 +68,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
     """Form fields for CRF models: date pickers, yes/no radios, radios for short lists."""
     if isinstance(model_field, models.BooleanField):
         return YesNoField(
-            label=capfirst(model_field.verbose_name),
+            label=field_label(model_field),
             help_text=model_field.help_text,
             required=True,
         )
@@ -58,6 +79,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
         if len(choices) <= RADIO_MAX_CHOICES:
             kwargs["choices"] = choices
             kwargs["widget"] = forms.RadioSelect(attrs={"class": "inline"})
+    kwargs.setdefault("label", field_label(model_field))
     return model_field.formfield(**kwargs)
 
 

@@ -35,6 +35,7 @@ from registry.forms import (
     RegistrationForm,
     SignForm,
     UnlockForm,
+    field_label,
 )
 from registry.models import (
     CRF_MODELS,
@@ -157,7 +158,7 @@ def _display(record, name: str, sees_identifiers: bool) -> str:
 
 
 def _label(model, name: str) -> str:
-    return capfirst(model._meta.get_field(name).verbose_name)
+    return field_label(model._meta.get_field(name))
 
 
 def _record_rows(record, sees_identifiers: bool) -> list[tuple[str, str, str]]:
@@ -170,7 +171,7 @@ def _record_rows(record, sees_identifiers: bool) -> list[tuple[str, str, str]]:
             continue
         rows.append(
             (
-                capfirst(model_field.verbose_name),
+                field_label(model_field),
                 _display(record, model_field.name, sees_identifiers),
                 model_field.help_text,
             )
