@@ -43,6 +43,7 @@ from registry.models import (
     REPEATING_SECTIONS,
     AuditEvent,
     Patient,
+    SecondLineTherapy,
     SectionCompletion,
     Signature,
 )
@@ -437,6 +438,12 @@ def _crf_form_page(
         kwargs["sees_identifiers"] = sees_identifiers
     elif section == c.Section.ASSESSMENTS:
         kwargs["patient"] = patient
+        if record is None:
+            # Once second line has started, new assessments are nearly always 2L ones.
+            started = SecondLineTherapy.objects.filter(patient=patient).exists()
+            kwargs["initial"] = {
+                "line": c.TreatmentLine.SECOND if started else c.TreatmentLine.FIRST
+            }
     form = form_class(request.POST or None, instance=instance, **kwargs)
     form.stale = False
     if request.method == "POST":

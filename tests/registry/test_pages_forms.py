@@ -378,3 +378,11 @@ def test_delete_in_locked_casebook_is_refused_with_409(client_a, coordinator_a, 
     )
     assert response.status_code == 409
     assert AdverseEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_new_assessment_defaults_to_second_line_once_it_started(client_a, coordinator_a, patient):
+    first = builders.register_patient(coordinator_a)
+    url = reverse("registry:row_add", args=[first.study_id, "assessments"])
+    assert client_a.get(url).context["form"]["line"].value() == "1L"
+    url = reverse("registry:row_add", args=[patient.study_id, "assessments"])
+    assert client_a.get(url).context["form"]["line"].value() == "2L"
