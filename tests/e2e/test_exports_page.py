@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def browser_page():
+def browser_page(monkeypatch):
     if not os.path.exists(CHROMIUM):
         service_missing("Chromium at /usr/bin/chromium")
     try:
@@ -25,7 +25,7 @@ def browser_page():
     except ImportError:
         service_missing("Playwright for Python")
     # Playwright's sync API runs an event loop; Django's ORM refuses such a thread by default.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
