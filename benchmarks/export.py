@@ -138,7 +138,9 @@ def generate(n: int, seed: int = 7) -> dict:
                     exc_autoimmune_disease=False,
                     exc_incomplete_information=False,
                     enrolment_status="enrolled",
-                    casebook_status="locked",
+                    # Locked only after the CRF rows exist: the PostgreSQL guard (data branch)
+                    # refuses rows added to a locked casebook.
+                    casebook_status="in_progress",
                 )
             )
         patients = Patient.objects.bulk_create(patients)
@@ -262,6 +264,7 @@ def generate(n: int, seed: int = 7) -> dict:
             (SectionCompletion, done),
         ):
             model.objects.bulk_create(objs, batch_size=5000)
+        Patient.objects.filter(pk__in=[p.pk for p in patients]).update(casebook_status="locked")
         counts["patients"] += len(patients)
         counts["adverse_events"] += len(aes)
     if connection.vendor == "postgresql":
