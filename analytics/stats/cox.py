@@ -102,9 +102,7 @@ class _Design:
         p = x.shape[1]
         d1 = np.empty((len(self.ev_times), p))
         for j in range(p):
-            d1[:, j] = np.bincount(self.inv, weights=dw * x[:, j], minlength=self.u)[
-                self.ev_times
-            ]
+            d1[:, j] = np.bincount(self.inv, weights=dw * x[:, j], minlength=self.u)[self.ev_times]
         jj, frac = self.jj, self.frac
         denom = s0[jj] - frac * d0[jj]
         loglik = float(d @ xb - np.log(denom).sum() - len(jj) * shift)
