@@ -45,7 +45,9 @@ class CoxResult:
     def hr_ci(self, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """exp(β), exp(β ∓ z₁₋α/₂·se), as summary(coxph)$conf.int."""
         z = norm_ppf(1 - alpha / 2)
-        return np.exp(self.coef), np.exp(self.coef - z * self.se), np.exp(self.coef + z * self.se)
+        with np.errstate(over="ignore"):  # a diverged β is reported as a warning, not a HR
+            lo, hi = np.exp(self.coef - z * self.se), np.exp(self.coef + z * self.se)
+            return np.exp(self.coef), lo, hi
 
     def lr_test(self) -> tuple[float, int, float]:
         """Likelihood-ratio test 2(ℓ(β̂) − ℓ(0)) on p df, as summary(coxph)$logtest."""

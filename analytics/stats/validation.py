@@ -56,7 +56,7 @@ def time_column(df: pd.DataFrame, column: str) -> np.ndarray:
     if len(bad):
         pos = int(bad[0])
         kind = "negative" if t[pos] < 0 else "infinite"
-        raise fail(df, column, pos, f"{kind} time {t[pos]!r}")
+        raise fail(df, column, pos, f"{kind} time {float(t[pos])!r}")
     return t
 
 
