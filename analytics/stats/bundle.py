@@ -242,7 +242,8 @@ def _cox_section(
             stat, df, p = res.lr_test()
             multivariable.update(
                 terms=terms,
-                lr_test={"chi2": _f(stat), "df": df, "p": _f(p)},
+                # a fit that failed has no likelihood-ratio test worth printing
+                lr_test={"chi2": _f(stat), "df": df, "p": _f(p)} if res.converged else None,
                 warnings=mwarn,
             )
             warnings.extend(f"cox {ep} multivariable: {w}" for w in mwarn)
