@@ -71,6 +71,14 @@ def compare_all(df: pd.DataFrame, r: dict, name: str, estimates_when_warned: boo
             close(med, rr["median"], EST_RTOL, f"{name} {label} {ct} median")
             close(lo, rr["lower"], EST_RTOL, f"{name} {label} {ct} lower")
             close(hi, rr["upper"], EST_RTOL, f"{name} {label} {ct} upper")
+            # the whole curve and its band, point by point (NA in R = NaN here)
+            np.testing.assert_array_equal(fit.time, as_list(rr["time"]))
+            np.testing.assert_array_equal(fit.n_risk, as_list(rr["n_risk"]))
+            for mine, theirs in ((fit.surv, "surv"), (fit.lower, "curve_lower"),
+                                 (fit.upper, "curve_upper")):  # fmt: skip
+                ref = np.array([np.nan if v is None else v for v in as_list(rr[theirs])])
+                np.testing.assert_allclose(mine, ref, rtol=EST_RTOL, atol=1e-12,
+                                           err_msg=f"{name} {label} {ct} {theirs}")  # fmt: skip
     if "group" in df.columns and "logrank" in r:
         ok = df["group"].notna().to_numpy()
         _, codes = np.unique(df["group"].to_numpy()[ok], return_inverse=True)
