@@ -30,7 +30,8 @@ class _ArgError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + exit
+    def error(self, message: str) -> None:
+        """Raise instead of printing usage and exiting: main() reports one line, status 2."""
         raise _ArgError(message)
 
 
@@ -70,6 +71,7 @@ def read_table(path: str, what: str, categorical: tuple[str, ...] = ()) -> pd.Da
 
 
 def read_plan(path: str) -> dict:
+    """Plan JSON file → dict; a missing file or bad JSON is an EngineInputError (one line)."""
     try:
         with open(path, encoding="utf-8") as fh:
             plan = json.load(fh)

@@ -23,6 +23,8 @@ MAX_ITER = 20  # coxph.control(iter.max)
 
 @dataclass
 class CoxResult:
+    """A fitted Cox model: coefficients, variance, log-likelihoods, convergence diagnostics."""
+
     coef: np.ndarray
     se: np.ndarray
     var: np.ndarray
@@ -36,6 +38,7 @@ class CoxResult:
     warnings: list[str] = field(default_factory=list)
 
     def z(self) -> np.ndarray:
+        """Wald z = β / se."""
         return self.coef / self.se
 
     def wald_p(self) -> np.ndarray:

@@ -11,6 +11,8 @@ from .dist import chi2_sf
 
 @dataclass(frozen=True)
 class LogRank:
+    """survdiff's result: χ², df, p, observed and expected events per group."""
+
     chi2: float
     df: int
     p: float
