@@ -100,6 +100,21 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps_bundle(bundle: dict) -> str:
+    """Strict JSON text of a bundle. Fast path: json.dumps with numpy scalars converted; if a
+    NaN/inf slipped through (allow_nan=False raises), walk the tree and write it as null."""
+    try:
+        return json.dumps(bundle, allow_nan=False, ensure_ascii=False, default=_json_default)
+    except ValueError:
+        return json.dumps(to_jsonable(bundle), allow_nan=False, ensure_ascii=False)
+
+
 def write_atomic(path: str, text: str) -> None:
     """Write via a temp file in the same directory and os.replace: all or nothing."""
     directory = os.path.dirname(os.path.abspath(path))
@@ -135,7 +150,7 @@ def main(argv: list[str] | None = None, stdout: IO[str] | None = None,
             else None
         )
         bundle = analyze(patients, ae, plan)
-        text = json.dumps(to_jsonable(bundle), allow_nan=False, ensure_ascii=False)
+        text = dumps_bundle(bundle)
         write_atomic(args.out, text)
     except (_ArgError, EngineInputError) as exc:
         print(f"analyze: error: {exc}", file=stderr)
