@@ -1,4 +1,4 @@
-"""``python -m analytics.stats --patients P.csv [--adverse-events A.csv] [--plan plan.json] --out B.json``."""
+"""``python -m analytics.stats``: the engine's command line without Django (see cli.py)."""
 
 import os
 import sys

@@ -1,4 +1,4 @@
-"""``analyze``: patients + adverse events + plan → the contract's result bundle (a JSON-able dict)."""
+"""``analyze``: patients + adverse events + plan → the contract's result bundle (a dict)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .cox import CoxResult, cox_fit
 from .covariates import derive_all
+from .cox import CoxResult, cox_fit
 from .km import KMFit, at_risk_table, curve_points, km_fit, median, reverse_km
 from .logrank import logrank
 from .plan import parse_plan, plan_sha256

@@ -81,12 +81,14 @@ def test_bad_adverse_event_file_exits_2_with_one_line_and_no_bundle(tmp_path, ae
     [
         (dict(PLAN, colour="red"), "plan: unknown key 'colour'"),
         (dict(PLAN, ties="exact"), "plan.ties: unknown option 'exact'"),
-        (dict(PLAN, covariates=[{"key": "m", "column": "sex", "lvl": "M"}]),
-         "plan.covariates[0]: unknown key 'lvl'"),
+        (
+            dict(PLAN, covariates=[{"key": "m", "column": "sex", "lvl": "M"}]),
+            "plan.covariates[0]: unknown key 'lvl'",
+        ),
         (dict(PLAN, subgroups=["nope"]), "plan.subgroups: 'nope' is not a covariate key"),
         (dict(PLAN, multivariable={"select": "stepwise"}), "plan.multivariable.select"),
     ],
-)  # fmt: skip
+)
 def test_bad_plan_exits_2_with_one_line_and_no_bundle(tmp_path, plan, message):
     code, err, written = run(tmp_path, GOOD, None, plan)
     assert code == 2
@@ -97,22 +99,41 @@ def test_bad_plan_exits_2_with_one_line_and_no_bundle(tmp_path, plan, message):
 
 def test_covariate_column_not_0_1_names_column_and_row(tmp_path):
     plan = dict(PLAN, covariates=[{"key": "liver", "column": "liver_mets"}], table1=[])
-    code, err, _ = run(tmp_path, GOOD.replace("sex\n", "sex,liver_mets\n").replace("M\n", "M,1\n")
-                       .replace("F\nP3", "F,2\nP3").replace("1,F\n", "1,F,0\n"), None, plan)  # fmt: skip
+    code, err, _ = run(
+        tmp_path,
+        GOOD.replace("sex\n", "sex,liver_mets\n")
+        .replace("M\n", "M,1\n")
+        .replace("F\nP3", "F,2\nP3")
+        .replace("1,F\n", "1,F,0\n"),
+        None,
+        plan,
+    )
     assert code == 2
     assert "liver_mets: row 2 (study_id P2): covariate 'liver' needs a 0/1 column" in err
 
 
 def test_missing_file_and_bad_json_exit_2(tmp_path):
     err = io.StringIO()
-    assert main(["--patients", str(tmp_path / "none.csv"), "--out", str(tmp_path / "b.json")],
-                io.StringIO(), err) == 2  # fmt: skip
+    assert (
+        main(
+            ["--patients", str(tmp_path / "none.csv"), "--out", str(tmp_path / "b.json")],
+            io.StringIO(),
+            err,
+        )
+        == 2
+    )
     assert "file not found" in err.getvalue()
     (tmp_path / "p.csv").write_text(GOOD)
     (tmp_path / "plan.json").write_text("{bad json")
     err = io.StringIO()
-    args = ["--patients", str(tmp_path / "p.csv"), "--plan", str(tmp_path / "plan.json"),
-            "--out", str(tmp_path / "b.json")]  # fmt: skip
+    args = [
+        "--patients",
+        str(tmp_path / "p.csv"),
+        "--plan",
+        str(tmp_path / "plan.json"),
+        "--out",
+        str(tmp_path / "b.json"),
+    ]
     assert main(args, io.StringIO(), err) == 2
     assert "invalid JSON" in err.getvalue()
     assert not (tmp_path / "b.json").exists()
@@ -148,10 +169,22 @@ def test_python_dash_m_entry_point_runs(tmp_path):
     (tmp_path / "plan.json").write_text(json.dumps(PLAN))
     root = Path(__file__).resolve().parents[3]
     proc = subprocess.run(
-        [sys.executable, "-m", "analytics.stats", "--patients", str(tmp_path / "p.csv"),
-         "--plan", str(tmp_path / "plan.json"), "--out", str(tmp_path / "b.json")],
-        cwd=root, capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "analytics.stats",
+            "--patients",
+            str(tmp_path / "p.csv"),
+            "--plan",
+            str(tmp_path / "plan.json"),
+            "--out",
+            str(tmp_path / "b.json"),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert pd.read_json(tmp_path / "b.json", typ="series")["n_patients"] == 3
 

@@ -47,9 +47,12 @@ def test_engine_runs_on_a_table_with_only_the_columns_the_plan_names():
 def test_level_reference_covariate_makes_other_levels_missing():
     df = small_cohort()
     df["smoking"] = ["never", "current", "former", "current", "never", "never", "former", "current"]
-    plan = dict(MINIMAL_PLAN, covariates=[
-        {"key": "cur", "column": "smoking", "level": "current", "reference": "never"}
-    ], subgroups=[], table1=["cur"])  # fmt: skip
+    plan = dict(
+        MINIMAL_PLAN,
+        covariates=[{"key": "cur", "column": "smoking", "level": "current", "reference": "never"}],
+        subgroups=[],
+        table1=["cur"],
+    )
     b = analyze(df, None, plan)
     uni = b["cox"]["univariate"][0]
     assert uni["n"] == 6 and uni["n_excluded"] == 2  # the two "former" rows
@@ -59,9 +62,12 @@ def test_level_reference_covariate_makes_other_levels_missing():
 def test_cut_median_reports_the_value_used():
     df = small_cohort()
     df["dpr_pct"] = [10.0, 20, 29, 29, 29, 40, 50, 60]
-    plan = dict(MINIMAL_PLAN, covariates=[
-        {"key": "dpr_hi", "column": "dpr_pct", "op": ">=", "cut": "median"}
-    ], subgroups=["dpr_hi"], table1=["dpr_hi"])  # fmt: skip
+    plan = dict(
+        MINIMAL_PLAN,
+        covariates=[{"key": "dpr_hi", "column": "dpr_pct", "op": ">=", "cut": "median"}],
+        subgroups=["dpr_hi"],
+        table1=["dpr_hi"],
+    )
     b = analyze(df, None, plan)
     assert b["covariates"][0]["cut"] == 29.0
     assert b["table1"][0]["n"] == 6  # 29, 29, 29, 40, 50, 60
@@ -99,8 +105,11 @@ def test_endpoint_without_events_is_reported_not_a_crash():
 def test_multivariable_fixed_keys_gives_lr_test_on_their_count_of_df():
     df = small_cohort()
     df["x"] = [1, 0, 0, 1, 1, 0, 1, 0]
-    plan = dict(MINIMAL_PLAN, covariates=MINIMAL_PLAN["covariates"] + [{"key": "x", "column": "x"}],
-                multivariable={"select": "fixed", "keys": ["male", "x"]})  # fmt: skip
+    plan = dict(
+        MINIMAL_PLAN,
+        covariates=MINIMAL_PLAN["covariates"] + [{"key": "x", "column": "x"}],
+        multivariable={"select": "fixed", "keys": ["male", "x"]},
+    )
     mv = analyze(df, None, plan)["cox"]["multivariable"]
     assert mv["keys"] == ["male", "x"]
     assert mv["lr_test"]["df"] == 2
@@ -140,8 +149,13 @@ def test_plan_group_without_events_is_still_listed_with_zero():
         2,
         {"Pneumonitis": ["Pneumonitis"]},
     )
-    assert {"kind": "group", "term": "Pneumonitis", "members": ["Pneumonitis"],
-            "any_grade": {"n": 0, "pct": 0.0}, "grade_3_5": {"n": 0, "pct": 0.0}} in rows  # fmt: skip
+    assert {
+        "kind": "group",
+        "term": "Pneumonitis",
+        "members": ["Pneumonitis"],
+        "any_grade": {"n": 0, "pct": 0.0},
+        "grade_3_5": {"n": 0, "pct": 0.0},
+    } in rows
 
 
 def test_dataset_hash_ignores_row_order_column_order_and_int_vs_float():
@@ -198,13 +212,26 @@ def test_reference_cohort_table1_equals_seed_cohort_counts(reference_bundle):
 def test_reference_cohort_ae_table_equals_seed_cohort_counts(reference_bundle):
     by = {r["term"]: r for r in reference_bundle["ae_table"]}
     expected = {
-        "Cough": (10, 0), "Dyspnea": (10, 1), "Pneumonitis": (10, 0), "Pyrexia": (3, 0),
-        "Fatigue": (5, 0), "Rash": (4, 1), "Alopecia": (4, 0), "Pruritus": (4, 0),
-        "Insomnia": (1, 0), "Nausea": (9, 0), "Decreased appetite": (10, 2),
-        "Vomiting": (7, 0), "Constipation": (3, 0), "Diarrhea": (2, 0), "Anemia": (4, 0),
-        "Neutropenia": (3, 0), "Thrombocytopenia": (2, 0), "Thyroiditis": (5, 0),
+        "Cough": (10, 0),
+        "Dyspnea": (10, 1),
+        "Pneumonitis": (10, 0),
+        "Pyrexia": (3, 0),
+        "Fatigue": (5, 0),
+        "Rash": (4, 1),
+        "Alopecia": (4, 0),
+        "Pruritus": (4, 0),
+        "Insomnia": (1, 0),
+        "Nausea": (9, 0),
+        "Decreased appetite": (10, 2),
+        "Vomiting": (7, 0),
+        "Constipation": (3, 0),
+        "Diarrhea": (2, 0),
+        "Anemia": (4, 0),
+        "Neutropenia": (3, 0),
+        "Thrombocytopenia": (2, 0),
+        "Thyroiditis": (5, 0),
         "Severe skin reaction": (1, 1),
-    }  # fmt: skip
+    }
     for term, (n_any, n_g35) in expected.items():
         assert (by[term]["any_grade"]["n"], by[term]["grade_3_5"]["n"]) == (n_any, n_g35), term
     assert by["Pneumonitis"]["kind"] == "group" and by["Thyroiditis"]["kind"] == "group"
@@ -240,8 +267,14 @@ def test_firth_option_is_refused_with_the_reason():
 
 
 def test_dataset_hash_is_the_same_for_text_and_categorical_columns():
-    ae = pd.DataFrame({"study_id": ["P2", "P1", "P1"], "term": ["Cough", "Rash", "Cough"],
-                       "grade": [1, 2, 3], "immune_related": [0, 1, 0]})  # fmt: skip
+    ae = pd.DataFrame(
+        {
+            "study_id": ["P2", "P1", "P1"],
+            "term": ["Cough", "Rash", "Cough"],
+            "grade": [1, 2, 3],
+            "immune_related": [0, 1, 0],
+        }
+    )
     cat = ae.astype({"study_id": "category", "term": "category"})
     assert dataset_sha256(small_cohort(), ae) == dataset_sha256(small_cohort(), cat)
     assert dataset_sha256(small_cohort(), ae) != dataset_sha256(small_cohort(), ae.iloc[:2])

@@ -1,4 +1,4 @@
-"""Build the reference-shaped 28-patient fixture (reference_patients.csv, reference_adverse_events.csv).
+"""Build the reference-shaped 28-patient fixture (reference_*.csv beside this file).
 
 Run once: ``python tests/analytics/stats/data/make_reference.py``; the CSVs are committed.
 Counts follow seed-cohort.md's Table 1 and Table 3, with its guidance where the article
