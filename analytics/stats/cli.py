@@ -60,7 +60,15 @@ def read_table(path: str, what: str, categorical: tuple[str, ...] = ()) -> pd.Da
     dtype: dict[str, Any] = {"study_id": str}
     dtype.update(dict.fromkeys(categorical, "category"))
     try:
-        df = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
+        # round_trip: the default fast parser can be 1 ulp off, so a re-run on exported
+        # files would differ from the bundle computed on the database's exact values.
+        df = pd.read_csv(
+            path,
+            dtype=dtype,
+            keep_default_na=False,
+            na_values=[""],
+            float_precision="round_trip",
+        )
     except FileNotFoundError:
         raise EngineInputError(f"{path}: {what} file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:

@@ -88,12 +88,6 @@ def test_analysis_dataset_differs_from_the_database_only_by_top_coding_ages_over
     assert exported == database
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analytics.stats.cli.read_table parses floats with pandas' default (not "
-    "round-trip) parser, so times differ from the written values in the last bit; "
-    "fix: pass float_precision='round_trip' there",
-)
 def test_analyze_command_on_the_exported_files_reproduces_the_database_bundle(
     seeded_under_90, pi_user, tmp_path
 ):
