@@ -20,6 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, transacti
 from django.db.models import F
 from django.utils import timezone
 
+from analytics.curves import add_subgroup_curves
 from analytics.datasets import build_analysis_tables, empty_patient_table
 from analytics.models import AnalysisPlan, AnalysisRun
 from analytics.stats import EngineInputError, analyze
@@ -228,7 +229,8 @@ def run_execute(run_id: int, *, engine: Callable = analyze) -> str:
             return "reused"
         _progress(run_id, 40, "computing the analyses")
         started = time.perf_counter()
-        bundle = to_jsonable(engine(tables.patients, tables.adverse_events, plan.plan))
+        bundle = engine(tables.patients, tables.adverse_events, plan.plan)
+        bundle = to_jsonable(add_subgroup_curves(bundle, tables.patients, plan.plan))
         timings["engine"] = round(time.perf_counter() - started, 4)
         _progress(run_id, 90, "storing the results")
         started = time.perf_counter()
