@@ -180,13 +180,14 @@ def _fail(run_id: int, message: str) -> None:
     )
 
 
-def run_execute(run_id: int, *, engine: Callable = analyze) -> str:
+def run_execute(run_id: int, *, engine: Callable | None = None) -> str:
     """Claim and compute one run. Returns 'done', 'reused', 'failed' or 'not claimed'.
 
     Transient database errors release the run back to the queue and propagate (the task
     retries with backoff). Any other error is a bug or bad data: the run is marked failed
     with a message the PI can read, and nothing propagates.
     """
+    engine = engine or analyze  # looked up at call time, so the engine can be swapped in tests
     if not run_claim(run_id):
         return "not claimed"
     timings: dict[str, float] = {}

@@ -31,7 +31,7 @@ def lock_new_casebook(coordinator_a, investigator_a, django_capture_on_commit_ca
 
 
 @pytest.fixture
-def dispatched(monkeypatch):
+def dispatched(demo_plan, monkeypatch):
     """Record the run ids sent to the broker instead of sending them.
 
     A test double of the broker boundary only: it lets a test hold runs in the queue, as
@@ -40,3 +40,15 @@ def dispatched(monkeypatch):
     sent: list[int] = []
     monkeypatch.setattr(services, "_dispatch", sent.append)
     return sent
+
+
+@pytest.fixture
+def plan_only(db):
+    """The reference plan saved without queuing anything (for tests that count runs)."""
+    from analytics.models import AnalysisPlan
+    from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
+
+    plan = reference_plan()
+    return AnalysisPlan.objects.create(
+        version=1, plan=plan, plan_sha256=plan_sha256(parse_plan(plan))
+    )
