@@ -40,9 +40,6 @@ class Command(BaseCommand):
         except cli._ArgError as exc:
             print(f"analyze: error: {exc}", file=stderr)
             return EXIT_BAD_INPUT
-        import django
-
-        django.setup()
         from analytics.datasets import build_analysis_tables
         from analytics.services import plan_current
         from analytics.stats import EngineInputError, analyze
