@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 from typing import Any
 
 import numpy as np
@@ -34,33 +33,57 @@ HR_DIRECTION = (
 )
 
 
-def _canonical_csv(df: pd.DataFrame, sort_by: list[str]) -> bytes:
-    """Columns by name, rows by sort_by; integral numeric columns printed as integers (so a
-    table read from a CSV with blanks hashes like the same table from a database)."""
-    out = df[sorted(df.columns)].copy()
-    for c in out.columns:
-        s = out[c]
-        if pd.api.types.is_bool_dtype(s):
-            out[c] = s.astype("Int64")
-        elif pd.api.types.is_float_dtype(s):
-            v = s.to_numpy()
-            fin = v[~np.isnan(v)]
-            if len(fin) and np.all(fin == np.round(fin)) and np.all(np.abs(fin) < 2**53):
-                out[c] = s.astype("Int64")
-    keys = [k for k in sort_by if k in out.columns]
-    if keys:
-        out = out.sort_values(keys, kind="stable")
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue().encode("utf-8")
+def _row_order(df: pd.DataFrame, sort_by: list[str]) -> np.ndarray:
+    """Rows in the lexicographic order of sort_by (text columns compared as text)."""
+    keys = []
+    for k in reversed([k for k in sort_by if k in df.columns]):
+        s = df[k]
+        if pd.api.types.is_numeric_dtype(s):
+            keys.append(s.to_numpy(dtype=float, na_value=np.inf))
+        else:
+            # factorize unsorted, then rank the distinct values: much cheaper than sorting
+            # 400,000 strings (factorize(sort=True) cost 0.12 s per column)
+            codes, uniques = pd.factorize(s)
+            rank = np.empty(len(uniques), dtype=np.int64)
+            rank[np.argsort(np.asarray(uniques, dtype=str), kind="stable")] = np.arange(
+                len(uniques)
+            )
+            keys.append(np.where(codes < 0, -1, rank[np.maximum(codes, 0)]))
+    return np.lexsort(keys) if keys else np.arange(len(df))
+
+
+def _table_digest(h: Any, df: pd.DataFrame, sort_by: list[str]) -> None:
+    """Feed one table into h in canonical form: columns by name, rows by sort_by; numbers as
+    little-endian float64 (so 1, 1.0 and a DB integer hash equal; blank = one fixed NaN),
+    text as UTF-8 joined by U+001F with blank = U+0000."""
+    order = _row_order(df, sort_by)
+    h.update(f"rows={len(df)}\n".encode())
+    for col in sorted(df.columns, key=str):
+        s = df[col]
+        if pd.api.types.is_numeric_dtype(s):
+            v = s.to_numpy(dtype="<f8", na_value=np.nan)[order]
+            v[np.isnan(v)] = np.nan  # one NaN bit pattern
+            h.update(f"\x1eN:{col}\n".encode())
+            h.update(v.tobytes())
+        else:
+            txt = s.astype(str).where(s.notna(), "\x00").to_numpy()[order]
+            h.update(f"\x1eS:{col}\n".encode())
+            h.update("\x1f".join(txt.tolist()).encode("utf-8"))
 
 
 def dataset_sha256(patients: pd.DataFrame, adverse_events: pd.DataFrame | None) -> str:
-    """SHA-256 of the canonical CSV of the patient table, a separator line and the AE table."""
-    h = hashlib.sha256(_canonical_csv(patients, ["study_id"]))
-    h.update(b"--adverse-events--\n")
+    """SHA-256 of a canonical serialisation of the patient table then the AE table.
+
+    Canonical = independent of column order, row order, int-vs-float storage and the file
+    format the data came from (CSV or database). Not CSV text: formatting 2.5 million cells
+    as CSV took 1.6 s of the 100,000-patient time budget; this takes ~0.1 s.
+    """
+    h = hashlib.sha256(b"analytics.stats dataset v1\n")
+    _table_digest(h, patients, ["study_id"])
+    h.update(b"\x1d--adverse-events--\n")
     if adverse_events is not None:
-        h.update(_canonical_csv(adverse_events, ["study_id", "term", "grade", "onset_day"]))
+        _table_digest(h, adverse_events, ["study_id", "term", "grade", "onset_day",
+                                          "immune_related"])  # fmt: skip
     return h.hexdigest()
 
 
@@ -175,7 +198,7 @@ def _cox_section(
             warnings.append(f"cox {ep} {key}: not estimable: {why}")
             univariate.append(entry)
             continue
-        res = cox_fit(t[rows], e[rows], xr, ties=ties)
+        res = cox_fit(t[rows], e[rows], xr, ties=ties, presorted=True)
         term, warns = _cox_term(res, 0, key, xr, e[rows], alpha, cov_info[key]["labels"])
         term.pop("key")
         entry.update(term)
@@ -206,7 +229,7 @@ def _cox_section(
             multivariable.update(terms=[], lr_test=None, warnings=[f"not estimable: {why}"])
             warnings.append(f"cox {ep} multivariable: not estimable: {why}")
         else:
-            res = cox_fit(t[rows], e[rows], xr, ties=ties)
+            res = cox_fit(t[rows], e[rows], xr, ties=ties, presorted=True)
             terms = []
             for j, k in enumerate(keys):
                 term, warns = _cox_term(res, j, k, xr[:, j], e[rows], alpha, cov_info[k]["labels"])
@@ -219,7 +242,8 @@ def _cox_section(
             stat, df, p = res.lr_test()
             multivariable.update(
                 terms=terms,
-                lr_test={"chi2": _f(stat), "df": df, "p": _f(p)},
+                # a fit that failed has no likelihood-ratio test worth printing
+                lr_test={"chi2": _f(stat), "df": df, "p": _f(p)} if res.converged else None,
                 warnings=mwarn,
             )
             warnings.extend(f"cox {ep} multivariable: {w}" for w in mwarn)
@@ -312,7 +336,12 @@ def analyze(
             subgroups.append(entry)
 
     t, e, ok = endpoint_data[plan["primary_endpoint"]]
-    cox = _cox_section(plan, t, e, ok, cov_values, cov_info, warnings)
+    # sort by time once; every Cox fit then takes row subsets that stay sorted
+    order = np.argsort(t, kind="stable")
+    cox = _cox_section(
+        plan, t[order], e[order], ok[order], {k: v[order] for k, v in cov_values.items()},
+        cov_info, warnings,
+    )  # fmt: skip
 
     return {
         "engine_version": __version__,

@@ -47,13 +47,14 @@ def derive_covariate(patients: pd.DataFrame, cov: dict[str, Any]) -> tuple[np.nd
         level = cov["level"] if isinstance(cov["level"], list) else [cov["level"]]
         ref = cov["reference"] if isinstance(cov["reference"], list) else [cov["reference"]]
         s = patients[col]
-        # compare as text so "1" in a plan matches an integer column too
-        txt = s.astype(str).str.strip().where(s.notna(), None)
-        out = np.full(len(s), np.nan)
-        out[txt.isin(level).to_numpy()] = 1.0
-        out[txt.isin(ref).to_numpy()] = 0.0
+        # compare the distinct values as stripped text (so "1" in a plan matches an integer
+        # column too); factorize first so the string work is per value, not per patient
+        codes, uniques = pd.factorize(s)
+        txt = pd.Index(uniques).astype(str).str.strip()
+        value_u = np.where(txt.isin(level), 1.0, np.where(txt.isin(ref), 0.0, np.nan))
+        out = np.where(codes < 0, np.nan, value_u[np.maximum(codes, 0)])
         info.update(level=cov["level"], reference=cov["reference"])
-        info["n_other_missing"] = int((s.notna() & ~txt.isin(level + ref)).sum())
+        info["n_other_missing"] = int(((codes >= 0) & np.isnan(out)).sum())
         default_labels = ["/".join(ref), "/".join(level)]
     else:
         out = numeric_column(patients, col)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from .dist import norm_ppf
 
 CONF_TYPES = ("log-log", "log", "plain", "spss")
 
@@ -48,7 +49,7 @@ def confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str, alpha: float 
     plain: S ± z·se·S (clipped to [0, 1]); log: exp(log S ± z·se) (upper ≤ 1);
     log-log: exp(-exp(log(-log S) ∓ z·se/log S)). "spss" uses the plain band for the curve.
     """
-    z = norm.ppf(1 - alpha / 2)
+    z = norm_ppf(1 - alpha / 2)
     p = np.asarray(surv, dtype=float)
     se = np.asarray(std_err, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -156,7 +157,7 @@ def median_spss(fit: KMFit) -> tuple[float | None, float | None, float | None]:
         return med, None, None
     l_t, sl = float(t[lower_idx[0]]), float(s[lower_idx[0]])
     f = (su - sl) / (l_t - u)
-    z = norm.ppf(1 - fit.alpha / 2)
+    z = norm_ppf(1 - fit.alpha / 2)
     half = z * se_s / f
     return med, med - half, med + half
 

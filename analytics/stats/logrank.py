@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2 as chi2_dist
+
+from .dist import chi2_sf
 
 
 @dataclass(frozen=True)
@@ -52,4 +53,4 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogRank:
     vv = var[np.ix_(use, use)]
     stat = float(diff @ np.linalg.solve(vv, diff))
     df = len(use)
-    return LogRank(stat, df, float(chi2_dist.sf(stat, df)), observed, expected)
+    return LogRank(stat, df, chi2_sf(stat, df), observed, expected)

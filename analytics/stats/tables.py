@@ -131,9 +131,10 @@ def table1(
     return rows
 
 
-def _counts(worst: pd.DataFrame, total: int) -> dict:
-    any_n = int(worst["study_id"].nunique())
-    g35 = int(worst.loc[worst["grade"] >= 3, "study_id"].nunique())
+def _patient_counts(pat: np.ndarray, grade: np.ndarray, total: int) -> dict:
+    """Patients with any event and with worst grade 3–5, from per-event patient codes."""
+    any_n = len(np.unique(pat))
+    g35 = len(np.unique(pat[grade >= 3]))
     return {
         "any_grade": {"n": any_n, "pct": pct(any_n, total)},
         "grade_3_5": {"n": g35, "pct": pct(g35, total)},
@@ -147,40 +148,41 @@ def ae_table(ae: pd.DataFrame | None, n_patients: int, groups: dict[str, list[st
     if ae is None:
         ae = pd.DataFrame({"study_id": [], "term": [], "grade": [], "immune_related": []})
     member_of = {t.lower(): g for g, terms in groups.items() for t in terms}
-    terms = ae["term"].astype(str)
-    display = terms.str.lower().map(member_of).fillna(terms)
-    frame = pd.DataFrame(
-        {"study_id": ae["study_id"].to_numpy(), "row": display.to_numpy(),
-         "grade": ae["grade"].to_numpy(), "ir": ae["immune_related"].to_numpy()}
-    )  # fmt: skip
-    # worst grade per patient per row term: the dedup the contract asks for
-    worst = frame.groupby(["row", "study_id"], sort=False)["grade"].max().reset_index()
-    per_row = worst.groupby("row", sort=False)
-    any_n = per_row["study_id"].size()
-    g35_n = worst[worst["grade"] >= 3].groupby("row", sort=False)["study_id"].size()
-    names = set(any_n.index) | set(groups)
+    # work on codes: ~50 distinct terms, so names are mapped once per term, not per event
+    term_codes, term_names = pd.factorize(ae["term"].astype(str) if len(ae) else ae["term"])
+    display = [member_of.get(str(t).lower(), str(t)) for t in term_names]
+    row_codes_of_term, row_names = pd.factorize(pd.Index(display, dtype=object))
+    row = row_codes_of_term[term_codes] if len(ae) else np.zeros(0, dtype=np.int64)
+    pat, _ = pd.factorize(ae["study_id"])
+    grade = ae["grade"].to_numpy(dtype=np.int64)
+    n_pat = int(pat.max()) + 1 if len(pat) else 1
+    # worst grade per (row term, patient): the dedup the contract asks for
+    key = row.astype(np.int64) * n_pat + pat
+    worst = pd.Series(grade).groupby(key).max() if len(key) else pd.Series([], dtype=np.int64)
+    wrow = (worst.index.to_numpy() // n_pat).astype(np.int64)
+    nrows = len(row_names)
+    any_n = np.bincount(wrow, minlength=nrows)
+    g35_n = np.bincount(wrow[worst.to_numpy() >= 3], minlength=nrows)
+    counts = {str(name): (int(any_n[i]), int(g35_n[i])) for i, name in enumerate(row_names)}
     body = []
-    for name in names:
-        n = int(any_n.get(name, 0))
-        g = int(g35_n.get(name, 0))
-        row = {"kind": "group" if name in groups else "term", "term": name}
+    for name in set(counts) | set(groups):
+        n, g = counts.get(name, (0, 0))
+        item: dict[str, Any] = {"kind": "group" if name in groups else "term", "term": name}
         if name in groups:
-            row["members"] = list(groups[name])
-        row["any_grade"] = {"n": n, "pct": pct(n, n_patients)}
-        row["grade_3_5"] = {"n": g, "pct": pct(g, n_patients)}
-        body.append(row)
+            item["members"] = list(groups[name])
+        item["any_grade"] = {"n": n, "pct": pct(n, n_patients)}
+        item["grade_3_5"] = {"n": g, "pct": pct(g, n_patients)}
+        body.append(item)
     body.sort(key=lambda r: (-r["any_grade"]["n"], r["term"].lower()))
-    patient_worst = frame.groupby("study_id")["grade"].max().reset_index()
-    ir = frame[frame["ir"] == 1]
-    ir_worst = ir.groupby("study_id")["grade"].max().reset_index()
+    ir = ae["immune_related"].to_numpy() == 1
     return (
-        [{"kind": "any", "term": "Any adverse event", **_counts(patient_worst, n_patients)}]
+        [{"kind": "any", "term": "Any adverse event", **_patient_counts(pat, grade, n_patients)}]
         + body
         + [
             {
                 "kind": "immune_related",
                 "term": "Any immune-related adverse event",
-                **_counts(ir_worst, n_patients),
+                **_patient_counts(pat[ir], grade[ir], n_patients),
             }
         ]
     )

@@ -46,7 +46,11 @@ km_part <- function(status) {
     q <- quantile(f, 0.5)
     parts <- c(parts, paste0('"', ct, '":', obj(median = num(unname(q$quantile)),
                                                 lower = num(unname(q$lower)),
-                                                upper = num(unname(q$upper)))))
+                                                upper = num(unname(q$upper)),
+                                                time = num(f$time), surv = num(f$surv),
+                                                n_risk = num(f$n.risk),
+                                                curve_lower = num(f$lower),
+                                                curve_upper = num(f$upper))))
   }
   paste0("{", paste(parts, collapse = ","), "}")
 }
