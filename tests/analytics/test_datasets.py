@@ -51,7 +51,12 @@ def test_patient_row_follows_the_contract(coordinator_a, investigator_a):
     assert (row["pfs_event"], row["pfs_months"]) == (1, 153 / 30.4375)
     assert row["l1_pfs_months"] == 392 / 30.4375
     assert row["dpr_pct"] == 40.0
-    assert (row["sex"], row["smoking"], row["ecog"], row["l2_antiangiogenic"]) == ("M", "former", 1, 1)
+    assert (row["sex"], row["smoking"], row["ecog"], row["l2_antiangiogenic"]) == (
+        "M",
+        "former",
+        1,
+        1,
+    )
 
 
 def test_dataset_hash_changes_when_a_casebook_is_locked(coordinator_a, investigator_a):

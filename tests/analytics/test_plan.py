@@ -34,7 +34,10 @@ def test_plan_form_rejects_a_bad_cut(client, pi_user, demo_plan):
     plan = demo_plan.plan
     plan["covariates"][0]["cut"] = "mean"
     response = _post_plan(client, pi_user, plan)
-    assert "cut must be a number or &quot;median&quot;, got &#x27;mean&#x27;" in response.content.decode()
+    assert (
+        "cut must be a number or &quot;median&quot;, got &#x27;mean&#x27;"
+        in response.content.decode()
+    )
     assert AnalysisPlan.objects.count() == 1
 
 
@@ -52,7 +55,11 @@ def test_pi_saving_a_plan_adds_a_version_and_queues_a_run(
         response = _post_plan(client, pi_user, plan, note="alpha 0.1 for a pilot look")
     assert response.status_code == 302
     current = services.plan_current()
-    assert (current.version, current.created_by, current.note) == (2, pi_user, "alpha 0.1 for a pilot look")
+    assert (current.version, current.created_by, current.note) == (
+        2,
+        pi_user,
+        "alpha 0.1 for a pilot look",
+    )
     assert current.plan["alpha"] == 0.1
     assert AnalysisRun.objects.filter(trigger="plan", plan=current, status="done").exists()
 

@@ -59,7 +59,9 @@ def test_unlock_queues_a_run_linked_to_the_unlock(
     assert run.trigger_event.action == "unlock"
 
 
-def test_plan_change_queues_a_run(dispatched, baseline_pk, pi_user, django_capture_on_commit_callbacks):
+def test_plan_change_queues_a_run(
+    dispatched, baseline_pk, pi_user, django_capture_on_commit_callbacks
+):
     plan = services.plan_current().plan | {"alpha": 0.1}
     with django_capture_on_commit_callbacks(execute=True):
         services.plan_create(user=pi_user, plan=plan, note="alpha 0.1")
@@ -143,7 +145,9 @@ def test_transient_database_error_gives_the_run_back_to_the_queue(dispatched, lo
     assert services.run_execute(dispatched[-1]) == "done"
 
 
-def test_task_retries_a_transient_error_and_then_finishes(dispatched, lock_new_casebook, monkeypatch):
+def test_task_retries_a_transient_error_and_then_finishes(
+    dispatched, lock_new_casebook, monkeypatch
+):
     lock_new_casebook()
     calls = []
 
