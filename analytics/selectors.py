@@ -147,7 +147,8 @@ def changes_since(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
     if previous.n_analysed is not None and run.n_analysed is not None:
         delta = run.n_analysed - previous.n_analysed
         if delta:
-            out.append(f"{delta:+d} patients analysed ({run.n_analysed} in all)")
+            noun = "patient" if abs(delta) == 1 else "patients"
+            out.append(f"{delta:+d} {noun} analysed ({run.n_analysed} in all)")
     if previous.started_at and run.started_at:
         events = AuditEvent.objects.filter(
             at__gt=previous.started_at,

@@ -136,7 +136,7 @@ def test_what_changed_reports_new_locks_and_patients(
 ):
     lock_new_casebook()
     text = _login(client, pi_user).get(reverse("analytics:dashboard")).content.decode()
-    assert "+1 patients analysed (3 in all)" in text
+    assert "+1 patient analysed (3 in all)" in text
     assert "1 casebook locked" in text
 
 
