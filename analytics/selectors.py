@@ -22,7 +22,7 @@ def runs_for_history(limit: int = 20) -> QuerySet[AnalysisRun]:
     # bundle is large: the history lists metadata only and defers it.
     return (
         AnalysisRun.objects.select_related("plan", "triggered_by", "trigger_event__patient")
-        .defer("bundle")
+        .defer("bundle", "figures")
         .order_by("-created_at", "-pk")[:limit]
     )
 
@@ -40,6 +40,7 @@ def run_previous_done(run: AnalysisRun) -> AnalysisRun | None:
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE, finished_at__lt=run.finished_at)
         .select_related("reused_from")
+        .defer("figures", "reused_from__figures")
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -49,13 +50,13 @@ def run_active() -> AnalysisRun | None:
     """The run a worker is on, else the one waiting: what the progress indicator shows."""
     active = AnalysisRun.objects.filter(
         status__in=[AnalysisRun.Status.RUNNING, AnalysisRun.Status.QUEUED]
-    ).defer("bundle")
+    ).defer("bundle", "figures")
     # "running" sorts after "queued": descending puts the running run first.
     return active.order_by("-status", "-created_at").first()
 
 
 def run_last() -> AnalysisRun | None:
-    return AnalysisRun.objects.defer("bundle").order_by("-created_at", "-pk").first()
+    return AnalysisRun.objects.defer("bundle", "figures").order_by("-created_at", "-pk").first()
 
 
 @dataclass

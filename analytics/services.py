@@ -23,6 +23,7 @@ from django.utils import timezone
 from analytics.curves import add_subgroup_curves
 from analytics.datasets import build_analysis_tables, empty_patient_table
 from analytics.models import AnalysisPlan, AnalysisRun
+from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
 from analytics.stats.cli import to_jsonable
 from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
@@ -237,6 +238,12 @@ def run_execute(run_id: int, *, engine: Callable | None = None) -> str:
         started = time.perf_counter()
         AnalysisRun.objects.filter(pk=run_id).update(bundle=bundle)
         timings["store"] = round(time.perf_counter() - started, 4)
+        _progress(run_id, 95, "drawing the figures")
+        started = time.perf_counter()
+        # Drawn here, once, so the dashboard never waits for matplotlib.
+        figures = draw_figures(bundle)
+        AnalysisRun.objects.filter(pk=run_id).update(figures=figures)
+        timings["figures"] = round(time.perf_counter() - started, 4)
         AnalysisRun.objects.filter(pk=run_id).update(
             status=AnalysisRun.Status.DONE,
             progress=100,
