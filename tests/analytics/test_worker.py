@@ -57,7 +57,6 @@ def broker(monkeypatch):
     # This process publishes to the real broker instead of running tasks eagerly.
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app.conf, "broker_url", BROKER_URL)
-    monkeypatch.setattr(app.conf, "result_backend", BROKER_URL)
     # Fresh connection pools, so nothing opened for the configured broker is reused.
     monkeypatch.setattr(app, "_pool", None)
     monkeypatch.setattr(app.amqp, "_producer_pool", None)
@@ -83,9 +82,13 @@ def worker(broker, tmp_path):
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        # Ready when it answers a round trip through the broker.
-        result = app.send_task("config.ping")
-        assert result.get(timeout=60) == "pong"
+        # Ready when it says so (its log line); the lock's message would wait in the queue
+        # anyway, this only keeps start-up time out of the bounded wait below.
+        deadline = time.monotonic() + 60
+        while "ready." not in (tmp_path / "worker.log").read_text():
+            assert proc.poll() is None, "the worker exited during start-up"
+            assert time.monotonic() < deadline, "the worker did not start within 60 s"
+            time.sleep(0.3)
         yield proc
     finally:
         proc.terminate()
