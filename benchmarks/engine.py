@@ -71,8 +71,8 @@ def make_cohort(n: int, seed: int = 12345) -> tuple[pd.DataFrame, pd.DataFrame]:
     return patients, ae
 
 
-def run_child(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+def run_child(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + sys) and peak RSS (MB) of one child process."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -81,7 +81,7 @@ def run_child(cmd: list[str]) -> tuple[float, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux: KiB
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024  # Linux: KiB
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     plan["km_ci"] = "log-log"
     (tmp / "plan.json").write_text(json.dumps(plan))
     rows = []
-    print(f"{'n':>9} {'engine s':>9} {'R s':>8} {'ratio':>6} {'engine MB':>10} {'R MB':>7}")
+    print(f"{'n':>9} {'engine s':>9} {'R s':>8} {'ratio':>6} {'eng cpu':>8} {'R cpu':>8} "
+          f"{'cpu ratio':>9} {'engine MB':>10} {'R MB':>7}")  # fmt: skip
     for n in args.sizes:
         patients, ae = make_cohort(n)
         pp, ap_ = tmp / f"patients_{n}.csv", tmp / f"ae_{n}.csv"
@@ -107,18 +108,20 @@ def main(argv: list[str] | None = None) -> int:
         eng = [run_child([sys.executable, "-m", "analytics.stats", "--patients", str(pp),
                           "--adverse-events", str(ap_), "--plan", str(tmp / "plan.json"),
                           "--out", str(tmp / f"bundle_{n}.json")]) for _ in range(reps)]  # fmt: skip
-        e_s = statistics.median(w for w, _ in eng)
-        e_mb = max(m for _, m in eng)
+        e_s = statistics.median(w for w, _, _ in eng)
+        e_cpu = statistics.median(c for _, c, _ in eng)
+        e_mb = max(m for _, _, m in eng)
         if rscript:
             rr = [run_child([rscript, str(ROOT / "benchmarks/engine.R"), str(pp), str(ap_)])
                   for _ in range(reps)]  # fmt: skip
-            r_s = statistics.median(w for w, _ in rr)
-            r_mb = max(m for _, m in rr)
+            r_s = statistics.median(w for w, _, _ in rr)
+            r_cpu = statistics.median(c for _, c, _ in rr)
+            r_mb = max(m for _, _, m in rr)
         else:
-            r_s = r_mb = float("nan")
-        rows.append((n, e_s, r_s, e_s / r_s, e_mb, r_mb))
-        print(f"{n:>9} {e_s:>9.2f} {r_s:>8.2f} {e_s / r_s:>6.3f} {e_mb:>10.0f} {r_mb:>7.0f}",
-              flush=True)  # fmt: skip
+            r_s = r_cpu = r_mb = float("nan")
+        rows.append((n, e_s, r_s, e_s / r_s, e_cpu, r_cpu, e_mb, r_mb))
+        print(f"{n:>9} {e_s:>9.2f} {r_s:>8.2f} {e_s / r_s:>6.3f} {e_cpu:>8.2f} {r_cpu:>8.2f} "
+              f"{e_cpu / r_cpu:>9.3f} {e_mb:>10.0f} {r_mb:>7.0f}", flush=True)  # fmt: skip
     shutil.rmtree(tmp, ignore_errors=True)
     return 0
 

@@ -66,9 +66,17 @@ def _table_digest(h: Any, df: pd.DataFrame, sort_by: list[str]) -> None:
             h.update(f"\x1eN:{col}\n".encode())
             h.update(v.tobytes())
         else:
-            txt = s.astype(str).where(s.notna(), "\x00").to_numpy()[order]
-            h.update(f"\x1eS:{col}\n".encode())
-            h.update("\x1f".join(txt.tolist()).encode("utf-8"))
+            # text: the sorted distinct values, then each row's rank among them — the same
+            # bytes for an object or a categorical column, without one string per cell
+            codes, uniques = pd.factorize(s)
+            names = np.asarray(uniques).astype(str)
+            srt = np.argsort(names, kind="stable")
+            rank = np.empty(len(names), dtype="<i8")
+            rank[srt] = np.arange(len(names))
+            row_rank = np.where(codes < 0, -1, rank[np.maximum(codes, 0)])[order]
+            h.update(f"\x1eS:{col}:{len(names)}\n".encode())
+            h.update("\x1f".join(names[srt].tolist()).encode("utf-8"))
+            h.update(row_rank.astype("<i8").tobytes())
 
 
 def dataset_sha256(patients: pd.DataFrame, adverse_events: pd.DataFrame | None) -> str:

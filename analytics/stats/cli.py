@@ -49,10 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def read_table(path: str, what: str) -> pd.DataFrame:
-    """CSV → DataFrame; only blank cells are missing (not "NA"), study_id stays text."""
+def read_table(path: str, what: str, categorical: tuple[str, ...] = ()) -> pd.DataFrame:
+    """CSV → DataFrame; only blank cells are missing (not "NA"), study_id stays text.
+
+    ``categorical`` columns are parsed straight into pandas categoricals: the AE table's
+    study_id and term repeat millions of times at scale, and one string object per cell
+    cost ~0.5 GB at 1,000,000 patients.
+    """
+    dtype: dict[str, Any] = {"study_id": str}
+    dtype.update({c: "category" for c in categorical})
     try:
-        df = pd.read_csv(path, dtype={"study_id": str}, keep_default_na=False, na_values=[""])
+        df = pd.read_csv(path, dtype=dtype, keep_default_na=False, na_values=[""])
     except FileNotFoundError:
         raise EngineInputError(f"{path}: {what} file not found") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -120,7 +127,11 @@ def main(argv: list[str] | None = None, stdout: IO[str] | None = None,
             else (reference_plan() if args.reference_plan else None)
         )
         patients = read_table(args.patients, "patient")
-        ae = read_table(args.adverse_events, "adverse-event") if args.adverse_events else None
+        ae = (
+            read_table(args.adverse_events, "adverse-event", ("study_id", "term"))
+            if args.adverse_events
+            else None
+        )
         bundle = analyze(patients, ae, plan)
         text = json.dumps(to_jsonable(bundle), allow_nan=False, ensure_ascii=False)
         write_atomic(args.out, text)

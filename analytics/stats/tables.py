@@ -149,8 +149,8 @@ def ae_table(ae: pd.DataFrame | None, n_patients: int, groups: dict[str, list[st
         ae = pd.DataFrame({"study_id": [], "term": [], "grade": [], "immune_related": []})
     member_of = {t.lower(): g for g, terms in groups.items() for t in terms}
     # work on codes: ~50 distinct terms, so names are mapped once per term, not per event
-    term_codes, term_names = pd.factorize(ae["term"].astype(str) if len(ae) else ae["term"])
-    display = [member_of.get(str(t).lower(), str(t)) for t in term_names]
+    term_codes, term_names = pd.factorize(ae["term"])
+    display = [member_of.get(str(t).lower(), str(t)) for t in np.asarray(term_names)]
     row_codes_of_term, row_names = pd.factorize(pd.Index(display, dtype=object))
     row = row_codes_of_term[term_codes] if len(ae) else np.zeros(0, dtype=np.int64)
     pat, _ = pd.factorize(ae["study_id"])

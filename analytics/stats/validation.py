@@ -101,8 +101,11 @@ def check_adverse_events(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFra
         )
     # factorize first: the checks and the strip then run on the few distinct values only
     # (400,000 events have ~100,000 ids and ~50 terms)
-    sid_codes, sid_uniques = pd.factorize(ae["study_id"].astype(str))
-    known_u = pd.Index(sid_uniques).isin(patients["study_id"].astype(str))
+    sid_codes, sid_uniques = pd.factorize(ae["study_id"])  # free for a categorical column
+    if (sid_codes < 0).any():
+        raise fail(ae, "study_id", int(np.flatnonzero(sid_codes < 0)[0]), "blank study_id")
+    sid_uniques = pd.Index(np.asarray(sid_uniques).astype(str), dtype=object)
+    known_u = sid_uniques.isin(patients["study_id"].astype(str))
     if not known_u.all():
         pos = int(np.flatnonzero(~known_u[sid_codes])[0])
         raise fail(ae, "study_id", pos, f"unknown study_id {ae['study_id'].iloc[pos]!r}")
@@ -126,7 +129,7 @@ def check_adverse_events(ae: pd.DataFrame, patients: pd.DataFrame) -> pd.DataFra
         numeric_column(ae, "onset_day", "onset_day")
     return pd.DataFrame(
         {
-            "study_id": np.asarray(sid_uniques, dtype=object)[sid_codes],
+            "study_id": pd.Categorical.from_codes(sid_codes, sid_uniques),
             "term": pd.Categorical.from_codes(
                 pd.factorize(stripped)[0][term_codes], pd.unique(stripped)
             ),

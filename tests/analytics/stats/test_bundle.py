@@ -237,3 +237,11 @@ def test_unknown_plan_option_is_rejected():
 def test_firth_option_is_refused_with_the_reason():
     with pytest.raises(EngineInputError, match=r"plan.firth: Firth-penalised Cox is not offered"):
         analyze(small_cohort(), None, dict(MINIMAL_PLAN, firth=True))
+
+
+def test_dataset_hash_is_the_same_for_text_and_categorical_columns():
+    ae = pd.DataFrame({"study_id": ["P2", "P1", "P1"], "term": ["Cough", "Rash", "Cough"],
+                       "grade": [1, 2, 3], "immune_related": [0, 1, 0]})  # fmt: skip
+    cat = ae.astype({"study_id": "category", "term": "category"})
+    assert dataset_sha256(small_cohort(), ae) == dataset_sha256(small_cohort(), cat)
+    assert dataset_sha256(small_cohort(), ae) != dataset_sha256(small_cohort(), ae.iloc[:2])
