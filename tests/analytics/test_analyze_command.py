@@ -81,3 +81,9 @@ def test_database_mode_without_out_exits_2(db):
     out, err = io.StringIO(), io.StringIO()
     assert Command().execute_argv([], out, err) == 2
     assert err.getvalue() == "analyze: error: the following arguments are required: --out\n"
+
+
+def test_help_names_both_modes():
+    out, err = io.StringIO(), io.StringIO()
+    assert Command().execute_argv(["--help"], out, err) == 0
+    assert "--patients P.csv" in out.getvalue() and "manage.py analyze --out" in out.getvalue()

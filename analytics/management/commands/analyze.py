@@ -16,6 +16,13 @@ from django.core.management.base import BaseCommand
 from analytics.stats import cli
 
 EXIT_BAD_INPUT = cli.EXIT_BAD_INPUT
+USAGE = """usage: manage.py analyze --patients P.csv [--adverse-events A.csv]
+                           [--plan plan.json | --reference-plan] --out bundle.json
+       manage.py analyze --out bundle.json
+
+With --patients: the engine on files, no database. Without: the current analysis plan on
+the current locked casebooks, synchronously. Exit status 2 and one line on stderr for bad
+input."""
 
 
 class Command(BaseCommand):
@@ -28,6 +35,9 @@ class Command(BaseCommand):
         sys.exit(code)
 
     def execute_argv(self, args: list[str], stdout, stderr) -> int:
+        if "-h" in args or "--help" in args:
+            print(USAGE, file=stdout)
+            return 0
         if any(a == "--patients" or a.startswith("--patients=") for a in args):
             return cli.main(args, stdout, stderr)
         return self.from_database(args, stdout, stderr)
