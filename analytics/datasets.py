@@ -87,10 +87,15 @@ def empty_patient_table() -> pd.DataFrame:
     return _patient_frame([])
 
 
-def _patient_frame(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=PATIENT_COLUMNS)
+def _patient_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    frame = (
+        rows[PATIENT_COLUMNS].copy()
+        if isinstance(rows, pd.DataFrame)
+        else pd.DataFrame.from_records(rows, columns=PATIENT_COLUMNS)
+    )
     for column in INT_COLUMNS:
-        frame[column] = frame[column].astype("Int64")
+        frame[column] = pd.array(frame[column].astype(object).where(frame[column].notna(), None),
+                                 dtype="Int64")  # fmt: skip
     for column in ("age_years", "bmi", "l1_pfs_months", "dpr_pct", "os_months", "pfs_months"):
         frame[column] = frame[column].astype("float64")
     return frame
@@ -116,8 +121,12 @@ def build_analysis_tables_from_casebooks() -> AnalysisTables:
     )
 
 
-def _ae_frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame.from_records(rows, columns=AE_COLUMNS)
+def _ae_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
+    frame = (
+        rows[AE_COLUMNS].reset_index(drop=True)
+        if isinstance(rows, pd.DataFrame)
+        else pd.DataFrame.from_records(rows, columns=AE_COLUMNS)
+    )
     for column in ("grade", "immune_related", "onset_day"):
         frame[column] = frame[column].astype("Int64")
     return frame
@@ -244,9 +253,6 @@ def build_analysis_tables() -> AnalysisTables:
     censor = pd.concat([last_2l.fillna(index), index], axis=1).max(axis=1)
     has_pfs_event = pfs_event_date.notna()
 
-    def _int_or_na(values: pd.Series) -> pd.Series:
-        return values.map(lambda v: pd.NA if pd.isna(v) else int(v))
-
     rows = pd.DataFrame(
         {
             "study_id": frame["study_id"],
@@ -255,10 +261,10 @@ def build_analysis_tables() -> AnalysisTables:
             "sex": frame["sex"],
             "smoking": frame["smoking"].where(frame["smoking"].notna(), None),
             "bmi": bmi,
-            "ecog": _int_or_na(frame["ecog"]),
-            "brain_mets": _int_or_na(frame["brain"]),
-            "liver_mets": _int_or_na(frame["liver"]),
-            "prior_thoracic_rt": _int_or_na(frame["thoracic_rt"]),
+            "ecog": frame["ecog"],
+            "brain_mets": frame["brain"],
+            "liver_mets": frame["liver"],
+            "prior_thoracic_rt": frame["thoracic_rt"],
             "l2_radiotherapy": (frame["rt_site"] != c.RadiotherapySite.NONE).astype(int),
             "l2_antiangiogenic": (frame["aa_agent"] != c.AntiangiogenicAgent.NONE).astype(int),
             "l1_pfs_months": _months(frame["l1_start"], frame["l1_progression"]),
@@ -269,7 +275,7 @@ def build_analysis_tables() -> AnalysisTables:
             "pfs_event": has_pfs_event.astype(int),
         }
     )
-    patient_table = _patient_frame(rows.to_dict("records"))
+    patient_table = _patient_frame(rows)
 
     # Adverse events of the analysed patients, in load_casebooks' order (patient, onset, pk).
     order = frame.set_index("pid")["order"]
@@ -289,6 +295,6 @@ def build_analysis_tables() -> AnalysisTables:
     )
     return AnalysisTables(
         patients=patient_table,
-        adverse_events=_ae_frame(ae_rows.to_dict("records")),
+        adverse_events=_ae_frame(ae_rows),
         n_locked=n_locked,
     )
