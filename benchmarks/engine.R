@@ -44,8 +44,14 @@ if (length(sel) > 0) {
 }
 res$t1 <- list(quantile(p$age_years, c(0.25, 0.5, 0.75), type = 6, na.rm = TRUE),
                lapply(cv, table), table(p$ecog), table(cut(p$bmi, c(-Inf, 18.5, 24, Inf), right = FALSE)))
-worst <- aggregate(grade ~ study_id + term, data = ae, FUN = max)
-res$ae_any <- tapply(worst$study_id, worst$term, length)
-res$ae_g35 <- tapply(worst$grade >= 3, worst$term, sum)
+# worst grade per patient per term on integer keys (aggregate() on text keys took 20 s at
+# 100,000 patients; this keeps R's side of the comparison fair)
+term <- factor(ae$term)
+key <- match(ae$study_id, p$study_id) * nlevels(term) + as.integer(term)
+worst <- tapply(ae$grade, key, max)
+wterm <- levels(term)[as.integer(names(worst)) %% nlevels(term) +
+                      ifelse(as.integer(names(worst)) %% nlevels(term) == 0, nlevels(term), 0)]
+res$ae_any <- table(wterm)
+res$ae_g35 <- table(wterm[worst >= 3])
 res$ae_ir <- length(unique(ae$study_id[ae$immune_related == 1]))
 cat("R done", length(sel), "selected\n")

@@ -1,4 +1,4 @@
-"""Pure statistical engine of the registry: pandas/numpy/scipy only, no Django import.
+"""Pure statistical engine of the registry: numpy and pandas only, no Django import.
 
 Entry points: ``analyze(patients, adverse_events, plan) -> dict`` (the result bundle of
 analysis-contract.md) and ``cli.main(argv, stdout, stderr) -> int`` (the command line).

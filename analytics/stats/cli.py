@@ -30,7 +30,8 @@ class _ArgError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line instead of usage + exit
+    def error(self, message: str) -> None:
+        """Raise instead of printing usage and exiting: main() reports one line, status 2."""
         raise _ArgError(message)
 
 
@@ -70,6 +71,7 @@ def read_table(path: str, what: str, categorical: tuple[str, ...] = ()) -> pd.Da
 
 
 def read_plan(path: str) -> dict:
+    """Plan JSON file → dict; a missing file or bad JSON is an EngineInputError (one line)."""
     try:
         with open(path, encoding="utf-8") as fh:
             plan = json.load(fh)
@@ -96,6 +98,21 @@ def to_jsonable(obj: Any) -> Any:
         f = float(obj)
         return f if math.isfinite(f) else None
     return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps_bundle(bundle: dict) -> str:
+    """Strict JSON text of a bundle. Fast path: json.dumps with numpy scalars converted; if a
+    NaN/inf slipped through (allow_nan=False raises), walk the tree and write it as null."""
+    try:
+        return json.dumps(bundle, allow_nan=False, ensure_ascii=False, default=_json_default)
+    except ValueError:
+        return json.dumps(to_jsonable(bundle), allow_nan=False, ensure_ascii=False)
 
 
 def write_atomic(path: str, text: str) -> None:
@@ -133,7 +150,7 @@ def main(argv: list[str] | None = None, stdout: IO[str] | None = None,
             else None
         )
         bundle = analyze(patients, ae, plan)
-        text = json.dumps(to_jsonable(bundle), allow_nan=False, ensure_ascii=False)
+        text = dumps_bundle(bundle)
         write_atomic(args.out, text)
     except (_ArgError, EngineInputError) as exc:
         print(f"analyze: error: {exc}", file=stderr)

@@ -23,6 +23,8 @@ MAX_ITER = 20  # coxph.control(iter.max)
 
 @dataclass
 class CoxResult:
+    """A fitted Cox model: coefficients, variance, log-likelihoods, convergence diagnostics."""
+
     coef: np.ndarray
     se: np.ndarray
     var: np.ndarray
@@ -36,6 +38,7 @@ class CoxResult:
     warnings: list[str] = field(default_factory=list)
 
     def z(self) -> np.ndarray:
+        """Wald z = β / se."""
         return self.coef / self.se
 
     def wald_p(self) -> np.ndarray:
@@ -88,22 +91,25 @@ class _Design:
         self.u = u
         self.dx = np.einsum("i,ij->j", self.d, self.x)  # Σ over deaths of x
         self.nevent = int(dj.sum())
-        # map distinct-time index → position in ev_times (for cumulative c1/c2)
-        self.ev_pos = np.full(u, -1)
-        self.ev_pos[self.ev_times] = np.arange(len(self.ev_times))
+        self.ev_starts = self.starts[self.ev_times]  # first row of each event time
+        # rows with an event and the index of their event time (for Efron's c2 term)
+        ev_pos = np.full(u, -1)
+        ev_pos[self.ev_times] = np.arange(len(self.ev_times))
+        self.death_rows = np.flatnonzero(self.d > 0)
+        self.death_ev = ev_pos[self.inv[self.death_rows]]
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log partial likelihood, score and information at β (Efron or Breslow)."""
         x, d = self.x, self.d
-        # einsum, not @: keeps OpenBLAS's thread pool out of these thin n×p products, which on
-        # a shared 2-core machine cost more in spinning threads than they save
+        # einsum, never @ or np.dot: BLAS would hand these thin n×p products to OpenBLAS's
+        # thread pool, whose spinning threads cost 2.5× the CPU of the work itself
         xb = np.einsum("ij,j->i", x, beta)
         shift = xb.max() if len(xb) else 0.0  # guard exp() against overflow; ℓ corrected below
         w = np.exp(xb - shift)
         wx = w[:, None] * x
         # risk-set sums at each distinct time: reverse cumulative sums read at the group start
-        s0 = np.cumsum(w[::-1])[::-1][self.starts][self.ev_times]
-        s1 = np.cumsum(wx[::-1], axis=0)[::-1][self.starts][self.ev_times]
+        s0 = np.cumsum(w[::-1])[::-1][self.ev_starts]
+        s1 = np.cumsum(wx[::-1], axis=0)[::-1][self.ev_starts]
         dw = w * d
         d0 = np.bincount(self.inv, weights=dw, minlength=self.u)[self.ev_times]
         p = x.shape[1]
@@ -112,7 +118,7 @@ class _Design:
             d1[:, j] = np.bincount(self.inv, weights=dw * x[:, j], minlength=self.u)[self.ev_times]
         jj, frac = self.jj, self.frac
         denom = s0[jj] - frac * d0[jj]
-        loglik = float(np.dot(d, xb) - np.log(denom).sum() - len(jj) * shift)
+        loglik = float(np.einsum("i,i->", d, xb) - np.log(denom).sum() - len(jj) * shift)
         a = (s1[jj] - frac[:, None] * d1[jj]) / denom[:, None]
         score = self.dx - a.sum(axis=0)
         # Σ_k (S2 − f_k·D2)/denom_k = Σ_i w_i x_i x_iᵀ (C1(t_i) − δ_i c2(t_i)), where
@@ -122,10 +128,9 @@ class _Design:
         c2 = np.bincount(jj, weights=frac / denom, minlength=ne)
         c1_full = np.zeros(self.u)
         c1_full[self.ev_times] = c1
-        c1_row = np.cumsum(c1_full)[self.inv]
-        pos = self.ev_pos[self.inv]
-        c2_row = np.where(pos >= 0, c2[np.maximum(pos, 0)], 0.0)
-        weight = w * (c1_row - d * c2_row)
+        weight = w * np.cumsum(c1_full)[self.inv]
+        dr = self.death_rows
+        weight[dr] -= w[dr] * c2[self.death_ev]
         info = np.einsum("ij,ik->jk", x, weight[:, None] * x) - np.einsum("ij,ik->jk", a, a)
         return loglik, score, info
 

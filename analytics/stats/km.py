@@ -36,10 +36,12 @@ class KMFit:
 
     @property
     def n(self) -> int:
+        """Patients in the fit (at risk at the first time)."""
         return int(self.n_risk[0]) if len(self.n_risk) else 0
 
     @property
     def events(self) -> int:
+        """Number of events."""
         return int(self.n_event.sum())
 
 

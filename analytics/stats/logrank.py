@@ -11,6 +11,8 @@ from .dist import chi2_sf
 
 @dataclass(frozen=True)
 class LogRank:
+    """survdiff's result: χ², df, p, observed and expected events per group."""
+
     chi2: float
     df: int
     p: float
@@ -44,7 +46,10 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogRank:
     expected = (d_t[:, None] * frac).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         kk = np.where(n_t > 1, d_t * (n_t - d_t) / (n_t - 1), 0.0)
-    var = np.diag((kk[:, None] * frac).sum(axis=0)) - (kk[:, None] * frac).T @ frac
+    # einsum rather than @: no OpenBLAS thread pool for a U×k by U×k product
+    var = np.diag((kk[:, None] * frac).sum(axis=0)) - np.einsum(
+        "ti,tj->ij", kk[:, None] * frac, frac
+    )
     use = np.flatnonzero(expected > 0)
     if len(use) < 2:
         return LogRank(float("nan"), 0, float("nan"), observed, expected)

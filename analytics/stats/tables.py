@@ -133,8 +133,9 @@ def table1(
 
 def _patient_counts(pat: np.ndarray, grade: np.ndarray, total: int) -> dict:
     """Patients with any event and with worst grade 3–5, from per-event patient codes."""
-    any_n = len(np.unique(pat))
-    g35 = len(np.unique(pat[grade >= 3]))
+    size = int(pat.max()) + 1 if len(pat) else 0
+    any_n = int(np.count_nonzero(np.bincount(pat, minlength=size)))
+    g35 = int(np.count_nonzero(np.bincount(pat[grade >= 3], minlength=size)))
     return {
         "any_grade": {"n": any_n, "pct": pct(any_n, total)},
         "grade_3_5": {"n": g35, "pct": pct(g35, total)},
@@ -156,13 +157,21 @@ def ae_table(ae: pd.DataFrame | None, n_patients: int, groups: dict[str, list[st
     pat, _ = pd.factorize(ae["study_id"])
     grade = ae["grade"].to_numpy(dtype=np.int64)
     n_pat = int(pat.max()) + 1 if len(pat) else 1
-    # worst grade per (row term, patient): the dedup the contract asks for
-    key = row.astype(np.int64) * n_pat + pat
-    worst = pd.Series(grade).groupby(key).max() if len(key) else pd.Series([], dtype=np.int64)
-    wrow = (worst.index.to_numpy() // n_pat).astype(np.int64)
+    # worst grade per (row term, patient): the dedup the contract asks for. A dense
+    # terms × patients grid of int8 (20 × 100,000 = 2 MB) with ufunc.at is ~10× cheaper than a
+    # groupby; fall back to the groupby when the grid would be large.
     nrows = len(row_names)
-    any_n = np.bincount(wrow, minlength=nrows)
-    g35_n = np.bincount(wrow[worst.to_numpy() >= 3], minlength=nrows)
+    if nrows * n_pat <= 50_000_000:
+        grid = np.zeros((nrows, n_pat), dtype=np.int8)
+        np.maximum.at(grid, (row, pat), grade.astype(np.int8))
+        any_n = np.count_nonzero(grid, axis=1)
+        g35_n = np.count_nonzero(grid >= 3, axis=1)
+    else:
+        key = row.astype(np.int64) * n_pat + pat
+        worst = pd.Series(grade).groupby(key).max()
+        wrow = (worst.index.to_numpy() // n_pat).astype(np.int64)
+        any_n = np.bincount(wrow, minlength=nrows)
+        g35_n = np.bincount(wrow[worst.to_numpy() >= 3], minlength=nrows)
     counts = {str(name): (int(any_n[i]), int(g35_n[i])) for i, name in enumerate(row_names)}
     body = []
     for name in set(counts) | set(groups):

@@ -22,6 +22,7 @@ from analytics.stats import analyze
 from analytics.stats.cox import cox_fit
 from analytics.stats.km import km_fit, median_r, reverse_km
 from analytics.stats.logrank import logrank
+from analytics.stats.plan import reference_plan
 
 HERE = Path(__file__).resolve().parent
 R_SCRIPT = HERE / "r" / "reference.R"
@@ -171,7 +172,7 @@ def test_separated_data_warns_like_r(tmp_path):
 
 def test_reference_cohort_bundle_equals_r(tmp_path):
     patients = pd.read_csv(DATA / "reference_patients.csv", dtype={"study_id": str})
-    plan = json.loads((Path("analytics/stats/reference_plan.json")).read_text())
+    plan = reference_plan()
     plan["km_ci"] = "log-log"  # R has no SPSS interval; the R-comparable path
     bundle = analyze(patients, None, plan)
     cov = {c["key"]: c for c in bundle["covariates"]}

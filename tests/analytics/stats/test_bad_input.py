@@ -154,3 +154,15 @@ def test_python_dash_m_entry_point_runs(tmp_path):
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert pd.read_json(tmp_path / "b.json", typ="series")["n_patients"] == 3
+
+
+def test_bundle_json_turns_numpy_scalars_and_nan_into_plain_json():
+    import numpy as np
+
+    from analytics.stats.cli import dumps_bundle
+
+    assert json.loads(dumps_bundle({"a": np.int64(3), "b": np.float64(0.5)})) == {"a": 3, "b": 0.5}
+    assert json.loads(dumps_bundle({"a": float("nan"), "b": [np.float64("inf")]})) == {
+        "a": None,
+        "b": [None],
+    }

@@ -80,3 +80,13 @@ def test_chi2_sf_matches_closed_forms():
     assert chi2_sf(3.841458820694124, 1) == pytest.approx(0.05, rel=1e-12)
     assert chi2_sf(2.0, 2) == pytest.approx(math.exp(-1.0), rel=1e-14)
     assert chi2_sf(0.0, 3) == 1.0
+
+
+def test_distribution_functions_equal_scipy_to_full_precision():
+    from scipy.stats import chi2, norm
+
+    for df in range(1, 14):
+        for x in (1e-6, 0.3, 1.0, 3.84, 12.0, 60.0, 300.0):
+            assert chi2_sf(x, df) == pytest.approx(chi2.sf(x, df), rel=1e-12), (x, df)
+    for p in (0.5, 0.9, 0.95, 0.975, 0.995):
+        assert norm_ppf(p) == pytest.approx(norm.ppf(p), rel=1e-14)

@@ -51,10 +51,12 @@ def main() -> None:
     dpr_low = np.array([-12.0, -5, 0, 4, 8, 11, 15, 18, 21, 24, 26, 28])
     dpr_high = np.array([29.0, 29, 29, 29, 33, 37, 41, 45, 50, 54, 58, 62, 67, 72, 80, 88])
     # OS: 15 deaths (the 14th at 18.87 makes the SPSS median 18.87), 13 alive at the data cut
+    # four patients are censored between the 14th and 15th deaths so that S falls to 0.45
+    # at the 15th: SPSS's density estimate needs that point, else the CI is not estimable
     death_times = np.array([2.3, 3.9, 5.1, 6.4, 7.2, 8.68, 9.9, 11.5, 13.2, 14.63, 15.28,
-                            16.4, 17.6, 18.87, 19.98])  # fmt: skip
-    censor_times = np.array([20.4, 21.1, 21.6, 22.0, 22.4, 22.8, 22.8, 23.1, 23.5, 23.9,
-                             24.1, 24.4, 24.4])  # fmt: skip
+                            16.4, 17.6, 18.87, 21.84])  # fmt: skip
+    censor_times = np.array([19.2, 19.98, 20.4, 21.1, 22.0, 22.4, 22.8, 22.8, 23.1, 23.5,
+                             23.9, 24.1, 24.4])  # fmt: skip
     os_t = np.concatenate((death_times, censor_times))
     os_e = np.concatenate((np.ones(15), np.zeros(13)))
 
@@ -190,6 +192,7 @@ def main() -> None:
     ae.to_csv(HERE / "reference_adverse_events.csv", index=False)
 
     print("OS median", med(os_t, os_e), "PFS median", med(pfs_t, pfs_e))
+    print("OS spss", median_spss(km_fit(os_t, os_e, "spss")))
     for name, g in (("ltr", ltr), ("dpr_hi", dpr_hi)):
         print(name, med(os_t[g == 1], os_e[g == 1]), med(os_t[g == 0], os_e[g == 0]))
     print("AE rows", len(ae), "patients with AE", ae.study_id.nunique())
