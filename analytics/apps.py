@@ -5,3 +5,15 @@ class AnalyticsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "analytics"
     verbose_name = "Analyses"
+
+    def ready(self) -> None:
+        # Locks and unlocks queue a recomputation; the registry only sends the signals.
+        from analytics import services
+        from registry import signals
+
+        signals.casebook_locked.connect(
+            services.on_casebook_locked, dispatch_uid="analytics.on_casebook_locked"
+        )
+        signals.casebook_unlocked.connect(
+            services.on_casebook_unlocked, dispatch_uid="analytics.on_casebook_unlocked"
+        )

@@ -116,6 +116,17 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
 
+# Analysis runs (analytics): a run whose worker has not reported for this many seconds is
+# re-queued by the sweeper, which celery beat runs every ANALYSIS_SWEEP_INTERVAL seconds.
+ANALYSIS_RUN_VISIBILITY_TIMEOUT = env_int("ANALYSIS_RUN_VISIBILITY_TIMEOUT", 600, minimum=10)
+ANALYSIS_RUN_MAX_ATTEMPTS = env_int("ANALYSIS_RUN_MAX_ATTEMPTS", 3, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-analysis-runs": {
+        "task": "analytics.sweep_analysis_runs",
+        "schedule": float(env_int("ANALYSIS_SWEEP_INTERVAL", 60, minimum=5)),
+    },
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",

@@ -7,5 +7,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("exports/", include("registry.exports.urls")),
+    path("analytics/", include("analytics.urls")),
     path("", include("registry.urls")),
 ]

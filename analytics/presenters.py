@@ -1,0 +1,276 @@
+"""A result bundle turned into what the dashboard shows: figures, table rows, CSV files."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.core.cache import cache
+
+from analytics import figures
+from analytics.models import AnalysisRun
+
+FIGURE_CACHE_VERSION = 4
+# Table 1 labels of the contract's columns (analysis-contract.md section 1).
+COLUMN_LABELS = {
+    "age_years": "Age, years",
+    "sex": "Sex",
+    "smoking": "Smoking",
+    "bmi": "BMI, kg/m²",
+    "ecog": "ECOG performance status",
+    "brain_mets": "Brain metastasis",
+    "liver_mets": "Liver metastasis",
+    "prior_thoracic_rt": "Prior thoracic RT",
+    "l2_radiotherapy": "2L radiotherapy",
+    "l2_antiangiogenic": "2L anti-angiogenic",
+    "l1_pfs_months": "1L PFS, months",
+    "dpr_pct": "Depth of response, %",
+}
+TABLE1_CSV_COLUMNS = ["variable", "label", "level", "n", "pct", "median", "q1", "q3", "missing"]
+AE_CSV_COLUMNS = [
+    "kind",
+    "term",
+    "members",
+    "any_grade_n",
+    "any_grade_pct",
+    "grade_3_5_n",
+    "grade_3_5_pct",
+]
+
+
+def fmt_p(p: float | None) -> str:
+    if p is None:
+        return "–"
+    if p < 0.001:
+        return "< 0.001"
+    return f"{p:.3f}"
+
+
+def fmt_ci(ci: list | None, digits: int = 2) -> str:
+    if not ci or ci[0] is None or ci[1] is None:
+        return "NE"
+    return f"{ci[0]:.{digits}f}–{ci[1]:.{digits}f}"
+
+
+def fmt_median(v: float | None) -> str:
+    return "NR" if v is None else f"{v:.2f}"
+
+
+def _km_note(entry: dict) -> str:
+    return (
+        f"Median {fmt_median(entry['median'])} months (95% CI {fmt_ci(entry['ci'])}); "
+        f"{entry['events']} events in {entry['n']} patients"
+    )
+
+
+def figures_for(run: AnalysisRun) -> dict:
+    """SVGs for one run's bundle: drawn by the run itself, else rendered once and cached."""
+    source = run.reused_from or run
+    if source.figures and source.figures.get("version") == FIGURE_CACHE_VERSION:
+        return source.figures
+    key = f"analytics:figures:{source.pk}:v{FIGURE_CACHE_VERSION}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    out = draw_figures(source.bundle or {})
+    cache.set(key, out, timeout=None)
+    return out
+
+
+def draw_figures(bundle: dict) -> dict:
+    """Every dashboard figure of one bundle as SVG text (about a second at any cohort size)."""
+    plan = bundle.get("plan") or {}
+    step = plan.get("at_risk_step")
+    out: dict = {"version": FIGURE_CACHE_VERSION, "km": [], "subgroups": [], "forest": None}
+    for name, entry in (bundle.get("km") or {}).items():
+        label = entry.get("label") or name
+        out["km"].append(
+            {
+                "endpoint": name,
+                "label": label,
+                "svg": figures.km_figure(
+                    [{"label": label, "curve": entry["curve"], "at_risk": entry.get("at_risk")}],
+                    title=label,
+                    ylabel=f"{label} (%)",
+                    note=_km_note(entry),
+                    at_risk_step=step,
+                ),
+            }
+        )
+    endpoints = plan.get("endpoints") or {}
+    for sub in bundle.get("subgroups") or []:
+        groups = [g for g in sub["groups"] if g.get("curve")]
+        if len(groups) != len(sub["groups"]):
+            continue
+        ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
+        logrank = sub.get("logrank")
+        p_text = f"Log-rank p = {fmt_p(logrank['p'])}" if logrank else "Log-rank not computable"
+        note = "; ".join(
+            [p_text]
+            + [
+                f"{g['label']} {fmt_median(g['median'])} mo ({g['events']}/{g['n']})"
+                for g in groups
+            ]
+        )
+        out["subgroups"].append(
+            {
+                "key": sub["key"],
+                "endpoint": sub["endpoint"],
+                "svg": figures.km_figure(
+                    groups,
+                    title=f"{ep_label} by {_covariate_label(bundle, sub['key'])}",
+                    ylabel=f"{ep_label} (%)",
+                    note=note,
+                    at_risk_step=step,
+                ),
+            }
+        )
+    cox = bundle.get("cox")
+    if cox:
+        rows = forest_rows(cox)
+        if rows:
+            out["forest"] = figures.forest_figure(
+                rows,
+                title=f"Cox regression, {endpoint_label(bundle, cox['endpoint'])}",
+                event=figures.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
+            )
+    return out
+
+
+def _covariate_label(bundle: dict, key: str) -> str:
+    for cov in (bundle.get("plan") or {}).get("covariates") or []:
+        if cov.get("key") == key:
+            return cov.get("label", key)
+    return key
+
+
+def endpoint_label(bundle: dict, name: str) -> str:
+    endpoints = (bundle.get("plan") or {}).get("endpoints") or {}
+    return (endpoints.get(name) or {}).get("label", name)
+
+
+def hr_direction(bundle: dict) -> str:
+    """ "HR > 1: higher hazard of death" (for the primary endpoint's event)."""
+    cox = bundle.get("cox") or {}
+    name = cox.get("endpoint", "os")
+    return f"HR > 1: higher hazard of {figures.event_word(name, endpoint_label(bundle, name))}"
+
+
+def forest_rows(cox: dict) -> list[dict]:
+    labels = {u["key"]: u["label"] for u in cox.get("univariate") or []}
+    rows = []
+    for u in cox.get("univariate") or []:
+        rows.append(
+            {
+                "label": u["label"],
+                "hr": u.get("hr"),
+                "ci": u.get("ci") or [None, None],
+                "kind": "univariate",
+                "flag": bool(u.get("warnings")),
+            }
+        )
+    mv = cox.get("multivariable") or {}
+    for t in mv.get("terms") or []:
+        rows.append(
+            {
+                "label": t.get("label") or labels.get(t["key"], t["key"]),
+                "hr": t.get("hr"),
+                "ci": t.get("ci") or [None, None],
+                "kind": "multivariable",
+                "flag": bool(t.get("warnings")),
+            }
+        )
+    return rows
+
+
+def cox_table(cox: dict | None) -> list[dict]:
+    """One row per covariate: univariate and (if selected) multivariable HR, with warnings."""
+    if not cox:
+        return []
+    mv = cox.get("multivariable") or {}
+    mv_terms = {t["key"]: t for t in mv.get("terms") or []}
+    rows = []
+    for u in cox.get("univariate") or []:
+        m = mv_terms.get(u["key"])
+        warnings = list(u.get("warnings") or []) + list((m or {}).get("warnings") or [])
+        rows.append(
+            {
+                "label": u["label"],
+                "comparison": u.get("comparison", ""),
+                "n": u.get("n"),
+                "events": u.get("events"),
+                "uni": _hr_text(u),
+                "uni_p": fmt_p(u.get("p")),
+                "multi": _hr_text(m) if m else "–",
+                "multi_p": fmt_p(m.get("p")) if m else "",
+                "warnings": warnings,
+            }
+        )
+    return rows
+
+
+def _hr_text(term: dict | None) -> str:
+    if not term or term.get("hr") is None:
+        return "not estimable"
+    return f"{term['hr']:.2f} [{fmt_ci(term.get('ci'))}]"
+
+
+def table1_display(bundle: dict) -> list[dict]:
+    rows = []
+    for r in bundle.get("table1") or []:
+        column = COLUMN_LABELS.get(r["variable"], r["variable"])
+        if "median" in r:
+            value = (
+                f"{r['median']:.1f} ({r['q1']:.1f}–{r['q3']:.1f})"
+                if r["median"] is not None
+                else "–"
+            )
+            label = f"{column}, median (IQR)"
+        else:
+            label = r.get("label") or f"{column}: {r.get('level')}"
+            value = f"{r['n']} ({r['pct']:.1f})"
+        rows.append({"label": label, "value": value, "missing": r.get("missing") or 0})
+    return rows
+
+
+def ae_display(bundle: dict) -> list[dict]:
+    rows = []
+    for r in bundle.get("ae_table") or []:
+        rows.append(
+            {
+                "kind": r["kind"],
+                "term": r["term"],
+                "members": ", ".join(r.get("members") or []),
+                "any": f"{r['any_grade']['n']} ({r['any_grade']['pct']:.1f})",
+                "g35": f"{r['grade_3_5']['n']} ({r['grade_3_5']['pct']:.1f})",
+            }
+        )
+    return rows
+
+
+def table1_csv(bundle: dict) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=TABLE1_CSV_COLUMNS, extrasaction="ignore")
+    writer.writeheader()
+    for r in bundle.get("table1") or []:
+        writer.writerow({k: ("" if r.get(k) is None else r.get(k)) for k in TABLE1_CSV_COLUMNS})
+    return buf.getvalue()
+
+
+def ae_csv(bundle: dict) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(AE_CSV_COLUMNS)
+    for r in bundle.get("ae_table") or []:
+        writer.writerow(
+            [
+                r["kind"],
+                r["term"],
+                "; ".join(r.get("members") or []),
+                r["any_grade"]["n"],
+                r["any_grade"]["pct"],
+                r["grade_3_5"]["n"],
+                r["grade_3_5"]["pct"],
+            ]
+        )
+    return buf.getvalue()

@@ -1,0 +1,181 @@
+"""The PI dashboard and its small endpoints. Thin: selectors read, services write."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from analytics import presenters, selectors, services
+from analytics.forms import AnalysisPlanForm
+from analytics.models import AnalysisRun
+from registry.services import ApplicationError
+
+
+def _require_dashboard(request: HttpRequest) -> None:
+    # Site staff get 404, as for any page outside their centre: nothing to probe.
+    if not selectors.user_sees_dashboard(request.user):
+        raise Http404("No such page.")
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    if not selectors.user_sees_dashboard(request.user):
+        return _center_page(request)
+    run = selectors.run_latest_done()
+    context: dict = {
+        "centers": selectors.enrolment_by_center(request.user),
+        "run": run,
+        "active": selectors.run_active(),
+        "last_run": selectors.run_last(),
+        "history": selectors.runs_for_history(),
+        "plan": services.plan_current(),
+        "can_edit_plan": services.user_can_edit_plan(request.user),
+    }
+    context["registered"] = sum(c.registered for c in context["centers"])
+    context["locked"] = sum(c.locked for c in context["centers"])
+    bundle = run.result if run else None
+    if bundle:
+        context.update(
+            bundle=bundle,
+            figures=presenters.figures_for(run),
+            changes=selectors.changes_since(run, selectors.run_previous_done(run)),
+            cox_rows=presenters.cox_table(bundle.get("cox")),
+            hr_direction=presenters.hr_direction(bundle),
+            table1=presenters.table1_display(bundle),
+            ae_rows=presenters.ae_display(bundle),
+            km=[
+                {
+                    "name": name,
+                    "label": entry.get("label", name),
+                    "median": presenters.fmt_median(entry["median"]),
+                    "ci": presenters.fmt_ci(entry["ci"]),
+                    "events": entry["events"],
+                    "n": entry["n"],
+                }
+                for name, entry in (bundle.get("km") or {}).items()
+            ],
+            followup=bundle.get("followup"),
+        )
+    return render(request, "analytics/dashboard.html", context)
+
+
+def _center_page(request: HttpRequest) -> HttpResponse:
+    centers = selectors.enrolment_by_center(request.user)
+    return render(
+        request,
+        "analytics/center.html",
+        {"centers": centers, "patients": selectors.center_completeness(request.user)},
+    )
+
+
+def _run_json(run: AnalysisRun | None) -> dict | None:
+    if run is None:
+        return None
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "progress": run.progress,
+        "step": run.step,
+        "trigger": run.get_trigger_display(),
+        "error": run.error,
+        "created_at": run.created_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+    }
+
+
+@login_required
+@require_GET
+def run_status(request: HttpRequest) -> JsonResponse:
+    """What the dashboard polls: the active run (progress) and the latest finished run's id."""
+    _require_dashboard(request)
+    latest = selectors.run_latest_done()
+    return JsonResponse(
+        {
+            "active": _run_json(selectors.run_active()),
+            "last": _run_json(selectors.run_last()),
+            "latest_done_id": latest.pk if latest else None,
+        }
+    )
+
+
+@login_required
+@require_POST
+def recompute(request: HttpRequest) -> HttpResponse:
+    _require_dashboard(request)
+    run = services.run_start_manual(user=request.user)
+    if run is None:
+        messages.error(request, "There is no analysis plan yet: a PI must save one first.")
+    else:
+        messages.info(request, f"Analysis run #{run.pk} queued.")
+    return redirect("analytics:dashboard")
+
+
+@login_required
+def plan_edit(request: HttpRequest) -> HttpResponse:
+    _require_dashboard(request)
+    if not services.user_can_edit_plan(request.user):
+        return render(request, "analytics/plan_forbidden.html", status=403)
+    current = services.plan_current()
+    if request.method == "POST":
+        form = AnalysisPlanForm(request.POST)
+        if form.is_valid():
+            try:
+                created = services.plan_create(
+                    user=request.user,
+                    plan=form.cleaned_data["plan"],
+                    note=form.cleaned_data["note"],
+                )
+            except ApplicationError as exc:
+                form.add_error("plan", exc.message)
+            else:
+                messages.info(request, f"Plan v{created.version} saved; a run is queued.")
+                return redirect("analytics:dashboard")
+    else:
+        initial = json.dumps(current.plan, indent=2, ensure_ascii=False) if current else ""
+        form = AnalysisPlanForm(initial={"plan": initial})
+    return render(request, "analytics/plan_form.html", {"form": form, "current": current})
+
+
+def _done_run(request: HttpRequest, run_id: int) -> tuple[AnalysisRun, dict]:
+    _require_dashboard(request)
+    run = get_object_or_404(
+        AnalysisRun.objects.select_related("reused_from"), pk=run_id, status="done"
+    )
+    if not run.result:
+        raise Http404("This run has no results.")
+    return run, run.result
+
+
+def _download(body: str, content_type: str, filename: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def run_bundle(request: HttpRequest, run_id: int) -> HttpResponse:
+    run, bundle = _done_run(request, run_id)
+    body = json.dumps(bundle, indent=1, ensure_ascii=False)
+    return _download(body, "application/json", f"analysis-run-{run.pk}-bundle.json")
+
+
+@login_required
+@require_GET
+def run_table1_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+    run, bundle = _done_run(request, run_id)
+    return _download(presenters.table1_csv(bundle), "text/csv", f"analysis-run-{run.pk}-table1.csv")
+
+
+@login_required
+@require_GET
+def run_ae_csv(request: HttpRequest, run_id: int) -> HttpResponse:
+    run, bundle = _done_run(request, run_id)
+    name = f"analysis-run-{run.pk}-adverse-events.csv"
+    return _download(presenters.ae_csv(bundle), "text/csv", name)
