@@ -62,5 +62,5 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
         return {
             "type": "http",
             "scheme": "bearer",
-            "description": "A personal API token from /profile/tokens/ or POST /api/v1/auth/token/.",
+            "description": "A personal API token: /profile/tokens/ or POST /api/v1/auth/token/.",
         }

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-TOKEN_PREFIX = "reg_"
+TOKEN_PREFIX = "reg_"  # noqa: S105 - a visible marker, not a secret
 
 
 def hash_secret(secret: str) -> str:

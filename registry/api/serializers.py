@@ -189,7 +189,7 @@ class PatientRegisterInput(_ModelSerializer):
         slug_field="code",
         queryset=Center.objects.all(),
         required=False,
-        help_text="Centre code. Site staff may omit it (their own centre) and may not name another.",
+        help_text="Centre code. Site staff may omit it (own centre) and may not name another.",
     )
 
     class Meta:
