@@ -2,9 +2,10 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from registry.api import pages as api_pages
+from registry.api import views as api_views
 
 urlpatterns = [
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
@@ -13,7 +14,7 @@ urlpatterns = [
     path("profile/tokens/", api_pages.token_page, name="api-tokens"),
     path("api/v1/", include("registry.api.urls")),
     # The schema names internal fields and roles: readable after signing in only.
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", api_views.SchemaView.as_view(), name="api-schema"),
     path(
         "api/docs/",
         login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),

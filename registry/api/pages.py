@@ -52,7 +52,14 @@ def token_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "api/tokens.html",
-        {"tokens": tokens, "secret": secret, "errors": errors, "form": request.POST},
+        {
+            "tokens": tokens,
+            "secret": secret,
+            "errors": errors,
+            # Templates cannot read keys that start with an underscore.
+            "general_errors": errors.get("__all__", []),
+            "form": request.POST,
+        },
         status=400 if errors else 200,
     )
 

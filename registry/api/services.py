@@ -37,6 +37,7 @@ def token_create(*, user: User, name: str, days: int | None = None) -> tuple[Api
             name=name,
             key_hash=hash_secret(secret),
             prefix=secret[: len(TOKEN_PREFIX) + 6],
+            created_at=now,
             expires_at=now + timedelta(days=days),
         )
     return token, secret

@@ -13,9 +13,11 @@ from django.db.models import Model
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -88,6 +90,15 @@ def _expected_version(request: Request, body_version: int | None) -> int:
             f"version: {message}", code="invalid", status_code=400, fields={"version": [message]}
         )
     return version
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document; its refusals (401) in the API's JSON error shape, not as YAML."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
 
 
 class ApiView(APIView):

@@ -10,6 +10,12 @@ from registry.api import services as api_services
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Users are created per test; the production hasher's million rounds would dominate.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     # Throttle counters live in the cache; each test starts with none.
     cache.clear()
