@@ -191,7 +191,9 @@ def test_register_refuses_a_duplicate_mrn_at_the_centre(api_a):
     api_a.post("/api/v1/patients/", data, format="json")
     response = api_a.post("/api/v1/patients/", data, format="json")
     error = assert_error(response, 400, "invalid", field="mrn")
-    assert error["fields"]["mrn"] == ["A patient with this MRN is already registered at this centre."]
+    assert error["fields"]["mrn"] == [
+        "A patient with this MRN is already registered at this centre."
+    ]
     assert Patient.objects.count() == 1
 
 
