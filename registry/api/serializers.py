@@ -30,20 +30,90 @@ from registry.models import (
 )
 from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
 
+# Strict JSON types. DRF by default turns "true" into True, "5" into 5 and 7 into "7"; a
+# client that sends the wrong type has a bug we should tell it about, not guess around.
+
+
+def _refuse_type(field: serializers.Field, data, expected: str) -> None:
+    field.fail("strict_type", expected=expected, got=type(data).__name__)
+
+
+_STRICT_MESSAGE = {"strict_type": "Expected {expected}, got {got}."}
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a string")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            _refuse_type(self, data, "true or false")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            _refuse_type(self, data, "a whole number")
+        return super().to_internal_value(data)
+
 
 class NumberDecimalField(serializers.DecimalField):
     """Decimals as JSON numbers: what R's jsonlite and Python's json expect for measurements."""
 
+    default_error_messages = _STRICT_MESSAGE
+
     def __init__(self, *args, **kwargs):
         kwargs["coerce_to_string"] = False
         super().__init__(*args, **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            _refuse_type(self, data, "a number")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a string")
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a date string (YYYY-MM-DD)")
+        return super().to_internal_value(data)
 
 
 class _ModelSerializer(serializers.ModelSerializer):
     serializer_field_mapping = {
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DecimalField: NumberDecimalField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.IntegerField: StrictIntegerField,
+        models.DateField: StrictDateField,
     }
+    serializer_choice_field = StrictChoiceField
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -76,7 +146,7 @@ class CenterOutput(_ModelSerializer):
 class MeOutput(serializers.Serializer):
     username = serializers.CharField()
     full_name = serializers.CharField(source="get_full_name")
-    email = serializers.EmailField()
+    email = serializers.CharField(help_text="May be empty.")
     role = serializers.ChoiceField(choices=c.Role.choices)
     center = CenterOutput(allow_null=True)
     sees_all_centers = serializers.BooleanField()
@@ -112,16 +182,16 @@ class TokenCreatedOutput(TokenOutput):
 
 
 class TokenCreateInput(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    days = serializers.IntegerField(
+    name = StrictCharField(max_length=100)
+    days = StrictIntegerField(
         required=False, min_value=1, help_text="Validity in days (default 90, at most 365)."
     )
 
 
 class TokenObtainInput(TokenCreateInput):
-    username = serializers.CharField()
-    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
-    name = serializers.CharField(max_length=100, required=False, default="API client")
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = StrictCharField(max_length=100, required=False, default="API client")
 
 
 # -- patients -------------------------------------------------------------------------------
@@ -200,12 +270,12 @@ class PatientRegisterInput(_ModelSerializer):
 
 
 class _Versioned(serializers.Serializer):
-    version = serializers.IntegerField(
+    version = StrictIntegerField(
         required=False,
         min_value=1,
         help_text="The version you read. Required to change a record (or send If-Match).",
     )
-    reason = serializers.CharField(
+    reason = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=1000,
@@ -259,12 +329,19 @@ FollowUpInput = _input(FollowUp, "FollowUpInput")
 
 
 class DeleteInput(serializers.Serializer):
-    reason = serializers.CharField(
+    reason = StrictCharField(
         max_length=1000, help_text="Why the record is deleted (kept in the audit trail)."
     )
-    version = serializers.IntegerField(
+    version = StrictIntegerField(
         required=False, min_value=1, help_text="The version you read (or send If-Match)."
     )
+
+
+class DeleteQueryInput(serializers.Serializer):
+    """The same as DeleteInput, from the query string (where every value is text)."""
+
+    reason = serializers.CharField(max_length=1000)
+    version = serializers.IntegerField(required=False, min_value=1)
 
 
 # -- casebook -------------------------------------------------------------------------------
@@ -339,10 +416,10 @@ class SectionCompleteOutput(serializers.Serializer):
 
 
 class LockInput(serializers.Serializer):
-    password = serializers.CharField(
+    password = StrictCharField(
         trim_whitespace=False, style={"input_type": "password"}, help_text="Your password, again."
     )
-    meaning = serializers.CharField(
+    meaning = StrictCharField(
         help_text="The signature statement, verbatim (GET /me/ gives it as signature_meaning)."
     )
 
@@ -352,7 +429,7 @@ class LockOutput(CasebookStateOutput):
 
 
 class UnlockInput(serializers.Serializer):
-    reason = serializers.CharField(max_length=1000, help_text="Why the casebook is reopened.")
+    reason = StrictCharField(max_length=1000, help_text="Why the casebook is reopened.")
 
 
 class FieldChangeOutput(serializers.Serializer):

@@ -102,6 +102,24 @@ class SchemaView(SpectacularAPIView):
 
 
 class ApiView(APIView):
+    # Query parameters a view understands; any other is refused, so that a typo such as
+    # ?centre=BJ is an error instead of silently returning every patient.
+    query_params: frozenset[str] = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        unknown = sorted(set(request.query_params) - self.allowed_query_params())
+        if unknown:
+            raise ApiError(
+                f"{unknown[0]}: unknown query parameter.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Unknown query parameter."] for name in unknown},
+            )
+
+    def allowed_query_params(self) -> frozenset[str]:
+        return self.query_params
+
     def patient(self, study_id: str) -> Patient:
         return patient_get_for(self.request.user, study_id)
 
@@ -220,6 +238,10 @@ class PatientCollectionView(ApiView, GenericAPIView):
     filterset_class = PatientFilter
     pagination_class = PatientCursorPagination
     serializer_class = s.PatientListOutput
+
+    def allowed_query_params(self) -> frozenset[str]:
+        pagination = {"cursor", PatientCursorPagination.page_size_query_param}
+        return frozenset(PatientFilter.base_filters) | pagination
 
     def get_queryset(self):
         return patients_visible_to(self.request.user)
@@ -408,6 +430,8 @@ class _RepeatingListView(_PartView):
 
 
 class _RepeatingItemView(_PartView):
+    query_params = frozenset({"reason", "version"})
+
     def record(self, patient, record_id: int):
         record = self.model.objects.filter(patient=patient, pk=record_id).first()
         if record is None:
@@ -429,10 +453,12 @@ class _RepeatingItemView(_PartView):
     def delete(self, request, study_id: str, record_id: int):
         patient = self.patient(study_id)
         # DELETE bodies are dropped by some clients and proxies, so the query string counts too.
-        source = request.data if request.data else request.query_params
-        data = _valid(
-            s.DeleteInput, {k: source.get(k) for k in ("reason", "version") if k in source}
-        )
+        if request.data:
+            data = _valid(s.DeleteInput, request.data)
+        else:
+            query = request.query_params
+            given = {k: query.get(k) for k in ("reason", "version") if k in query}
+            data = _valid(s.DeleteQueryInput, given)
         version = _expected_version(request, data.get("version"))
         record = self.record(patient, record_id)
         services.crf_record_delete(

@@ -139,3 +139,26 @@ def test_malformed_key_is_refused(api_a, key):
     response = post_patient(api_a, jsonable(builders.registration()), key)
     assert_error(response, 400, "invalid", field="Idempotency-Key")
     assert Patient.objects.count() == 0
+
+
+# -- strict input ------------------------------------------------------------------------
+
+
+def test_unknown_query_parameter_is_refused_by_name(api_a):
+    response = api_a.get("/api/v1/patients/?centre=AAA")
+    error = assert_error(response, 400, "invalid", field="centre")
+    assert error["message"] == "centre: unknown query parameter."
+
+
+def test_string_for_a_boolean_is_refused(api_a):
+    data = {**jsonable(builders.registration()), "inc_confirmed_sclc": "yes"}
+    response = api_a.post("/api/v1/patients/", data, format="json")
+    error = assert_error(response, 400, "invalid", field="inc_confirmed_sclc")
+    assert error["fields"]["inc_confirmed_sclc"] == ["Expected true or false, got str."]
+    assert Patient.objects.count() == 0
+
+
+def test_number_for_a_text_field_is_refused(api_a):
+    data = {**jsonable(builders.registration()), "initials": 42}
+    response = api_a.post("/api/v1/patients/", data, format="json")
+    assert_error(response, 400, "invalid", field="initials")
