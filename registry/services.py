@@ -331,9 +331,22 @@ def crf_record_save(
             # The row is held by select_for_update, so a plain increment cannot race.
             record.version += 1
         _set_audit_context(record, user, reason)
-        record.save()
+        try:
+            record.save()
+        except IntegrityError:
+            # A uniqueness constraint that full_clean skipped because it involves the patient.
+            raise _duplicate(record) from None
         _demote_if_complete(patient)
     return record
+
+
+def _duplicate(record) -> ApplicationError:
+    if record.section == c.Section.ASSESSMENTS:
+        message = "An assessment of this line on this date is already recorded."
+        return ApplicationError(
+            f"assessment_date: {message}", fields={"assessment_date": [message]}
+        )
+    return ApplicationError("This record is already entered.")
 
 
 def _existing_record(model, patient: Patient, section: str, record_id: int | None):

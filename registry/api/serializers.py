@@ -77,6 +77,12 @@ class NumberDecimalField(serializers.DecimalField):
         kwargs["coerce_to_string"] = False
         super().__init__(*args, **kwargs)
 
+    def validate_empty_values(self, data):
+        # DRF reads "" as null for a nullable decimal; JSON has null for that.
+        if isinstance(data, str):
+            _refuse_type(self, data, "a number")
+        return super().validate_empty_values(data)
+
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | float):
             _refuse_type(self, data, "a number")

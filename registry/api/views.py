@@ -108,6 +108,22 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
+        if repeated:
+            raise ApiError(
+                f"{repeated[0]}: give this query parameter once.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Give this query parameter once."] for name in repeated},
+            )
+        blank = sorted(k for k, v in request.query_params.items() if not v.strip())
+        if blank:
+            raise ApiError(
+                f"{blank[0]}: give a value or leave the parameter out.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Give a value or leave the parameter out."] for name in blank},
+            )
         unknown = sorted(set(request.query_params) - self.allowed_query_params())
         if unknown:
             raise ApiError(

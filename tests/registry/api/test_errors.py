@@ -162,3 +162,31 @@ def test_number_for_a_text_field_is_refused(api_a):
     data = {**jsonable(builders.registration()), "initials": 42}
     response = api_a.post("/api/v1/patients/", data, format="json")
     assert_error(response, 400, "invalid", field="initials")
+
+
+def test_repeated_query_parameter_is_refused(api_a):
+    response = api_a.get("/api/v1/patients/?page_size=5&page_size=6")
+    assert_error(response, 400, "invalid", field="page_size")
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "201", "null"])
+def test_bad_page_size_is_refused(api_a, value):
+    response = api_a.get(f"/api/v1/patients/?page_size={value}")
+    error = assert_error(response, 400, "invalid", field="page_size")
+    assert error["fields"]["page_size"] == ["A whole number from 1 to 200."]
+
+
+def test_blank_filter_value_is_refused(api_a):
+    response = api_a.get("/api/v1/patients/?locked=")
+    assert_error(response, 400, "invalid", field="locked")
+
+
+def test_empty_string_for_a_nullable_number_is_refused(api_a, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    response = api_a.patch(
+        f"/api/v1/patients/{patient.study_id}/baseline/",
+        {"pack_years": "", "version": 1},
+        format="json",
+    )
+    error = assert_error(response, 400, "invalid", field="pack_years")
+    assert error["fields"]["pack_years"] == ["Expected a number, got str."]

@@ -274,3 +274,13 @@ def test_assessment_added_to_screen_failure_is_refused(api_a, coordinator_a):
     )
     error = assert_error(response, 400, "invalid")
     assert error["message"] == "A screen failure has no casebook to fill."
+
+
+def test_second_assessment_same_day_and_line_names_the_date(api_a, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    data = jsonable(builders.assessment())  # the same date and line as the first one
+    response = api_a.post(url(patient, "assessments"), data, format="json")
+    error = assert_error(response, 400, "invalid", field="assessment_date")
+    assert error["fields"]["assessment_date"] == [
+        "An assessment of this line on this date is already recorded."
+    ]

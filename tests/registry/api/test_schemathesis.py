@@ -27,7 +27,7 @@ from tests.factories import CenterFactory, UserFactory
 
 pytestmark = pytest.mark.schemathesis
 
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 CALLS: list[int] = []
 
 
