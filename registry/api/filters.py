@@ -14,7 +14,12 @@ class PatientFilter(django_filters.FilterSet):
     center = django_filters.CharFilter(field_name="center__code", help_text="Centre code.")
     enrolment_status = django_filters.ChoiceFilter(choices=c.EnrolmentStatus.choices)
     casebook_status = django_filters.ChoiceFilter(choices=c.CasebookStatus.choices)
-    locked = django_filters.BooleanFilter(method="filter_locked", help_text="Locked or not.")
+    # A choice, not a BooleanFilter: that one reads "null" or "maybe" as "no filter at all".
+    locked = django_filters.TypedChoiceFilter(
+        choices=[("true", "Locked casebooks only"), ("false", "Casebooks not locked")],
+        coerce=lambda value: value == "true",
+        method="filter_locked",
+    )
     registered_from = django_filters.DateFilter(
         field_name="registration_date", lookup_expr="gte", help_text="Registration date ≥."
     )

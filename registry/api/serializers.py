@@ -28,6 +28,7 @@ from registry.models import (
     Signature,
     TumourAssessment,
 )
+from registry import services
 from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
 
 # Strict JSON types. DRF by default turns "true" into True, "5" into 5 and 7 into "7"; a
@@ -284,7 +285,7 @@ class _Versioned(serializers.Serializer):
     reason = StrictCharField(
         required=False,
         allow_blank=True,
-        max_length=1000,
+        max_length=services.CHANGE_REASON_MAX_LENGTH,
         help_text="Why the change; required once the part was marked complete.",
     )
 
@@ -336,7 +337,8 @@ FollowUpInput = _input(FollowUp, "FollowUpInput")
 
 class DeleteInput(serializers.Serializer):
     reason = StrictCharField(
-        max_length=1000, help_text="Why the record is deleted (kept in the audit trail)."
+        max_length=services.CHANGE_REASON_MAX_LENGTH,
+        help_text="Why the record is deleted (kept in the audit trail).",
     )
     version = StrictIntegerField(
         required=False, min_value=1, help_text="The version you read (or send If-Match)."
@@ -346,7 +348,7 @@ class DeleteInput(serializers.Serializer):
 class DeleteQueryInput(serializers.Serializer):
     """The same as DeleteInput, from the query string (where every value is text)."""
 
-    reason = serializers.CharField(max_length=1000)
+    reason = serializers.CharField(max_length=services.CHANGE_REASON_MAX_LENGTH)
     version = serializers.IntegerField(required=False, min_value=1)
 
 

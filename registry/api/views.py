@@ -108,6 +108,8 @@ class ApiView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return  # dispatch answers 405; the query string does not matter then
         repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
         if repeated:
             raise ApiError(

@@ -2,7 +2,7 @@
 
 The schema is fetched from the running Django application (WSGI, in process, on
 the test database: PostgreSQL in CI) and every operation is called with
-generated valid and invalid data, as a site coordinator and as an admin. Checks:
+generated valid and invalid data, alternately as a site coordinator and as an admin. Checks:
 no 5xx, and every answer (status, headers, body) conforms to the schema.
 Path parameters are steered to real patients and records most of the time, so
 the generated bodies reach the services instead of stopping at a 404.
@@ -113,12 +113,13 @@ def test_api_conforms_to_its_schema(case, api_schema):
 
     # A valid-by-schema body may still break a clinical rule (400): not a defect.
     excluded = [CHECKS.get_one("positive_data_acceptance")]
-    for role in ("coordinator", "admin"):
-        CALLS.append(case.operation.label)
-        case.call_and_validate(
-            headers={"Authorization": f"Bearer {state['tokens'][role]}"},
-            excluded_checks=excluded,
-        )
+    # Alternate the roles case by case: both see every operation, in half the time.
+    role = ("coordinator", "admin")[len(CALLS) % 2]
+    CALLS.append(case.operation.label)
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {state['tokens'][role]}"},
+        excluded_checks=excluded,
+    )
 
 
 def test_schemathesis_run_was_large_enough():
