@@ -339,7 +339,14 @@ def main() -> None:
     ensure_database(args.database_url)
     setup_django(args.database_url)
     generate(args.patients)
+    from django.db import connection
+
     from registry.models import Patient
+
+    # Fresh planner statistics: right after a bulk load PostgreSQL still estimates an empty
+    # table and picks plans (sort everything, then limit) that no running registry would get.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
     total_patients = Patient.objects.count()
     secrets = tokens()
