@@ -373,15 +373,17 @@ def main() -> None:
         }
         study_id = ids[n % len(ids)]
         body["onset_date"] = onset[study_id]
-        return session.post(f"{base}/patients/{study_id}/adverse-events/", json=body, headers=coordinator)
+        return session.post(
+            f"{base}/patients/{study_id}/adverse-events/", json=body, headers=coordinator
+        )
 
     from registry.models import SecondLineTherapy
 
     onset = {
         sid: (start + timedelta(days=30)).isoformat()
-        for sid, start in SecondLineTherapy.objects.filter(
-            patient__study_id__in=ids
-        ).values_list("patient__study_id", "start_date")
+        for sid, start in SecondLineTherapy.objects.filter(patient__study_id__in=ids).values_list(
+            "patient__study_id", "start_date"
+        )
     }
     server = start_server(args)
     results = []

@@ -14,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry import choices as c
+from registry import services
 from registry.api.exceptions import ERROR_CODES
 from registry.api.models import ApiToken
 from registry.models import (
@@ -28,7 +29,6 @@ from registry.models import (
     Signature,
     TumourAssessment,
 )
-from registry import services
 from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
 
 # Strict JSON types. DRF by default turns "true" into True, "5" into 5 and 7 into "7"; a
