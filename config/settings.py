@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "registry",
+    "registry.api",
     "analytics",
 ]
 
@@ -127,21 +128,54 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# The REST API (registry/api, docs/api.md). Rates are "<n>/<second|minute|hour|day>" or
+# "none" (off); tests and schemathesis runs set them high or off through the environment.
+API_THROTTLE_RATES = {
+    "user": env_str("API_THROTTLE_USER", "1200/minute"),
+    # Password guessing: obtaining a token and re-entering the password to sign a casebook.
+    "login": env_str("API_THROTTLE_LOGIN", "10/minute"),
+    "token_create": env_str("API_THROTTLE_TOKEN_CREATE", "20/hour"),
+}
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "registry.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.RegistryAutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.UserThrottle"],
+    "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "ES-SCLC registry API",
+    "DESCRIPTION": "Every registry operation over HTTP: the same services, validation, centre "
+    "scoping, audit and locks as the web pages. See docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema lists internal field and role names: only signed-in users may read it.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "ENUM_NAME_OVERRIDES": {
+        "RoleEnum": "registry.choices.Role",
+        "CasebookStatusEnum": "registry.choices.CasebookStatus",
+        "EnrolmentStatusEnum": "registry.choices.EnrolmentStatus",
+        "RecistResponseEnum": "registry.choices.RecistResponse",
+        "SectionEnum": "registry.choices.Section",
+        "SectionStatusEnum": "registry.api.serializers.SECTION_STATUS_CHOICES",
+    },
 }
 
 LOGGING = {

@@ -49,6 +49,16 @@ REGISTRATION_EDITABLE = (
 )
 
 
+# django-simple-history keeps the change reason in a varchar(100) column.
+CHANGE_REASON_MAX_LENGTH = 100
+
+
+def _check_reason_length(reason: str) -> None:
+    if len(reason) > CHANGE_REASON_MAX_LENGTH:
+        message = f"At most {CHANGE_REASON_MAX_LENGTH} characters."
+        raise ApplicationError(f"reason: {message}", fields={"reason": [message]})
+
+
 class ApplicationError(Exception):
     """The one error type services raise; ``code`` tells entry points how to answer."""
 
@@ -296,6 +306,7 @@ def crf_record_save(
     carry the version the user read (``expected_version``): a stale one is refused.
     """
     _require_crf_editor(user)
+    _check_reason_length(reason)
     if section not in MODEL_BY_SECTION:
         raise ApplicationError(f"section: unknown part {section!r}.")
     with transaction.atomic():
@@ -331,9 +342,22 @@ def crf_record_save(
             # The row is held by select_for_update, so a plain increment cannot race.
             record.version += 1
         _set_audit_context(record, user, reason)
-        record.save()
+        try:
+            record.save()
+        except IntegrityError:
+            # A uniqueness constraint that full_clean skipped because it involves the patient.
+            raise _duplicate(record) from None
         _demote_if_complete(patient)
     return record
+
+
+def _duplicate(record) -> ApplicationError:
+    if record.section == c.Section.ASSESSMENTS:
+        message = "An assessment of this line on this date is already recorded."
+        return ApplicationError(
+            f"assessment_date: {message}", fields={"assessment_date": [message]}
+        )
+    return ApplicationError("This record is already entered.")
 
 
 def _existing_record(model, patient: Patient, section: str, record_id: int | None):
@@ -367,6 +391,7 @@ def crf_record_delete(
         raise ApplicationError(
             "reason: give a reason for the deletion.", fields={"reason": ["Required for deletion."]}
         )
+    _check_reason_length(reason)
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         model = MODEL_BY_SECTION[section]

@@ -1,0 +1,422 @@
+"""REST API latency and throughput against gunicorn on PostgreSQL with a large cohort.
+
+    .venv/bin/python benchmarks/api.py [--patients 100000] [--port 8200] [--workers 4]
+
+1. Migrates the benchmark database (default registry_api_bench; it is created if missing).
+2. Fills it with complete casebooks by bulk inserts (registration, baseline, both lines,
+   two assessments, one adverse event, one follow-up per patient) across 10 centres,
+   unless it already holds enough. (Bulk inserts bypass the services: this is load, not a
+   test of them; it writes no history rows.)
+3. Starts gunicorn (the production WSGI server) and measures, at 1 and at 20 concurrent
+   clients: a page of the patient list (a coordinator's own centre, 50 rows), a whole
+   casebook read, and adverse-event creation. Prints median and p95 latency and requests/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CENTRE_CODES = ["BA", "BB", "BC", "BD", "BE", "BF", "BG", "BH", "BI", "BJ"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/registry_api_bench"
+    )
+    parser.add_argument("--port", type=int, default=8200)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
+    parser.add_argument("--requests", type=int, default=400, help="per scenario and level")
+    parser.add_argument("--concurrency", default="1,20")
+    return parser.parse_args()
+
+
+def ensure_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(url: str) -> None:
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def generate(count: int) -> None:
+    from registry.models import (
+        AdverseEvent,
+        Baseline,
+        Center,
+        FirstLineTherapy,
+        FollowUp,
+        Patient,
+        SecondLineTherapy,
+        TumourAssessment,
+    )
+
+    centres = [
+        Center.objects.get_or_create(code=code, defaults={"name": f"Bench hospital {code}"})[0]
+        for code in CENTRE_CODES
+    ]
+    existing = Patient.objects.filter(center__in=centres).count()
+    if existing >= count:
+        print(f"cohort: {existing} patients present, no generation")
+        return
+    started = time.perf_counter()
+    rng = random.Random(42)
+    next_seq = {
+        centre.pk: (Patient.objects.filter(center=centre).order_by("-sequence").first())
+        for centre in centres
+    }
+    next_seq = {pk: (p.sequence if p else 0) for pk, p in next_seq.items()}
+    batch = 5000
+    made = existing
+    while made < count:
+        size = min(batch, count - made)
+        patients = []
+        for i in range(size):
+            centre = centres[(made + i) % len(centres)]
+            next_seq[centre.pk] += 1
+            seq = next_seq[centre.pk]
+            second_line_start = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 1500))
+            patient = Patient(
+                center=centre,
+                sequence=seq,
+                study_id=f"{centre.code}-{seq:04d}",
+                mrn=f"B{seq:07d}",
+                initials="XY",
+                date_of_birth=date(1950 + rng.randrange(0, 20), 1 + rng.randrange(12), 15),
+                sex=rng.choice("MF"),
+                registration_date=second_line_start + timedelta(days=1),
+                inc_confirmed_sclc=True,
+                inc_extensive_stage=True,
+                inc_progressed_on_atezolizumab=True,
+                exc_severe_systemic_disease=False,
+                exc_autoimmune_disease=False,
+                exc_incomplete_information=False,
+                enrolment_status="enrolled",
+                casebook_status="in_progress",
+            )
+            patient._start = second_line_start
+            patients.append(patient)
+        Patient.objects.bulk_create(patients)
+        _bulk_parts(
+            patients,
+            Baseline,
+            FirstLineTherapy,
+            SecondLineTherapy,
+            TumourAssessment,
+            AdverseEvent,
+            FollowUp,
+            rng,
+        )
+        made += size
+        rate = (made - existing) / (time.perf_counter() - started)
+        print(f"cohort: {made}/{count} patients ({rate:.0f}/s)", flush=True)
+
+
+def _bulk_parts(patients, Baseline, FirstLine, SecondLine, Assessment, Ae, FollowUp, rng):  # noqa: N803
+    baselines, first_lines, second_lines, assessments, aes, follow_ups = [], [], [], [], [], []
+    for p in patients:
+        start = p._start
+        l1_start = start - timedelta(days=400)
+        baselines.append(
+            Baseline(
+                patient=p,
+                smoking="former",
+                pack_years=Decimal(30),
+                height_cm=Decimal(rng.randrange(150, 190)),
+                weight_kg=Decimal(rng.randrange(45, 95)),
+                ecog=rng.randrange(0, 3),
+                diagnosis_date=l1_start - timedelta(days=10),
+                diagnosis_confirmation="histological",
+                extensive_stage_basis="distant_metastasis",
+                mets_brain=rng.random() < 0.3,
+                mets_liver=rng.random() < 0.3,
+                mets_bone=True,
+                mets_adrenal=False,
+                mets_other=False,
+            )
+        )
+        first_lines.append(
+            FirstLine(
+                patient=p,
+                platinum_agent="carboplatin",
+                etoposide=True,
+                start_date=l1_start,
+                cycles=4,
+                thoracic_rt=False,
+                best_response="PR",
+                progression_date=start - timedelta(days=14),
+            )
+        )
+        second_lines.append(
+            SecondLine(
+                patient=p,
+                start_date=start,
+                chemotherapy_agent="none",
+                antiangiogenic_agent="anlotinib",
+                radiotherapy_site="none",
+                cycles=6,
+                end_date=start + timedelta(days=150),
+                end_reason="progression",
+                progression_date=start + timedelta(days=150),
+            )
+        )
+        for offset, size, response in ((-5, 100, "NE"), (55, 60, "PR")):
+            assessments.append(
+                Assessment(
+                    patient=p,
+                    assessment_date=l1_start + timedelta(days=offset),
+                    line="1L",
+                    target_sum_mm=Decimal(size),
+                    new_lesions=False,
+                    overall_response=response,
+                )
+            )
+        aes.append(
+            Ae(
+                patient=p,
+                term="Cough",
+                grade=1,
+                onset_date=start + timedelta(days=20),
+                serious=False,
+                immune_related=False,
+                attribution="possible",
+                action_taken="none",
+                outcome="recovered",
+            )
+        )
+        follow_ups.append(
+            FollowUp(
+                patient=p,
+                contact_date=start + timedelta(days=300),
+                vital_status="alive",
+                progression_status="progressed",
+            )
+        )
+    for model, rows in (
+        (Baseline, baselines),
+        (FirstLine, first_lines),
+        (SecondLine, second_lines),
+        (Assessment, assessments),
+        (Ae, aes),
+        (FollowUp, follow_ups),
+    ):
+        model.objects.bulk_create(rows, batch_size=5000)
+
+
+def tokens() -> dict[str, str]:
+    from registry.api.services import token_create
+    from registry.models import Center, User
+
+    coordinator, _ = User.objects.get_or_create(
+        username="bench-coordinator",
+        defaults={"role": "coordinator", "center": Center.objects.get(code=CENTRE_CODES[0])},
+    )
+    manager, _ = User.objects.get_or_create(
+        username="bench-data-manager", defaults={"role": "data_manager", "center": None}
+    )
+    return {
+        "coordinator": token_create(user=coordinator, name="benchmark", days=1)[1],
+        "data_manager": token_create(user=manager, name="benchmark", days=1)[1],
+    }
+
+
+def study_ids(sample: int) -> list[str]:
+    from registry.models import Patient
+
+    ids = list(
+        Patient.objects.filter(center__code=CENTRE_CODES[0]).values_list("study_id", flat=True)
+    )
+    return random.Random(7).sample(ids, min(sample, len(ids)))
+
+
+def start_server(args) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "DATABASE_URL": args.database_url,
+        "DEBUG": "0",
+        "DB_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+        # The benchmark measures the API, not the throttle's refusals.
+        "API_THROTTLE_USER": "none",
+    }
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    for _ in range(150):
+        try:
+            requests.get(base + "/api/v1/me/", timeout=5)
+            return server
+        except requests.RequestException:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
+
+
+def measure(name, call, concurrency: int, total: int) -> dict:
+    sessions = threading.local()
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = itertools.count()
+
+    def one(_):
+        session = getattr(sessions, "s", None)
+        if session is None:
+            session = sessions.s = requests.Session()
+        n = next(counter)
+        t0 = time.perf_counter()
+        response = call(session, n)
+        elapsed = time.perf_counter() - t0
+        if response.status_code >= 300:
+            raise SystemExit(f"{name}: HTTP {response.status_code} {response.text[:300]}")
+        with lock:
+            latencies.append(elapsed)
+
+    with ThreadPoolExecutor(concurrency) as pool:  # warm-up: connections, caches
+        list(pool.map(one, range(concurrency * 3)))
+    latencies.clear()
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, range(total)))
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "scenario": name,
+        "clients": concurrency,
+        "n": len(ordered),
+        "median_ms": statistics.median(ordered) * 1000,
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000,
+        "rps": len(ordered) / wall,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    ensure_database(args.database_url)
+    setup_django(args.database_url)
+    generate(args.patients)
+    from django.db import connection
+
+    from registry.models import Patient
+
+    # Fresh planner statistics: right after a bulk load PostgreSQL still estimates an empty
+    # table and picks plans (sort everything, then limit) that no running registry would get.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+    total_patients = Patient.objects.count()
+    secrets = tokens()
+    ids = study_ids(2000)
+    base = f"http://127.0.0.1:{args.port}/api/v1"
+    coordinator = {"Authorization": f"Bearer {secrets['coordinator']}"}
+
+    def list_page(session, n):
+        return session.get(f"{base}/patients/", headers=coordinator)
+
+    def casebook(session, n):
+        return session.get(f"{base}/patients/{ids[n % len(ids)]}/", headers=coordinator)
+
+    def ae_create(session, n):
+        body = {
+            "term": "Fatigue",
+            "grade": 1 + n % 3,
+            "onset_date": None,
+            "serious": False,
+            "immune_related": False,
+            "attribution": "possible",
+            "action_taken": "none",
+            "outcome": "recovering",
+        }
+        study_id = ids[n % len(ids)]
+        body["onset_date"] = onset[study_id]
+        return session.post(
+            f"{base}/patients/{study_id}/adverse-events/", json=body, headers=coordinator
+        )
+
+    from registry.models import SecondLineTherapy
+
+    onset = {
+        sid: (start + timedelta(days=30)).isoformat()
+        for sid, start in SecondLineTherapy.objects.filter(patient__study_id__in=ids).values_list(
+            "patient__study_id", "start_date"
+        )
+    }
+    server = start_server(args)
+    results = []
+    try:
+        for concurrency in (int(c) for c in args.concurrency.split(",")):
+            for name, call in (
+                ("patient list page (50 rows)", list_page),
+                ("casebook read", casebook),
+                ("adverse event create", ae_create),
+            ):
+                results.append(measure(name, call, concurrency, args.requests))
+                r = results[-1]
+                print(
+                    f"{r['scenario']:<28} clients={r['clients']:>2}  n={r['n']:>4}  "
+                    f"median={r['median_ms']:7.1f} ms  p95={r['p95_ms']:7.1f} ms  "
+                    f"{r['rps']:7.1f} req/s",
+                    flush=True,
+                )
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    print(
+        f"\n{total_patients} patients on PostgreSQL; gunicorn {args.workers} sync workers; "
+        f"{os.cpu_count()} cores shared by server, database and client."
+    )
+    print("| scenario | clients | median ms | p95 ms | req/s |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        print(
+            f"| {r['scenario']} | {r['clients']} | {r['median_ms']:.1f} | {r['p95_ms']:.1f} "
+            f"| {r['rps']:.0f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

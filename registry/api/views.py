@@ -1,0 +1,676 @@
+"""API views: parse input, call a selector or a service, render output. Nothing else.
+
+Patient rows are reached only through ``registry.selectors`` (another centre's
+patient is 404 everywhere) and written only through ``registry.services`` (the
+pages' validation, audit, permission and lock rules), with ``request.user`` —
+the token's owner — as the acting user.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.db.models import Model
+from django.urls import reverse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import status
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry import choices as c
+from registry import services
+from registry.api import serializers as s
+from registry.api import services as api_services
+from registry.api.exceptions import ApiError
+from registry.api.filters import PatientCursorPagination, PatientFilter
+from registry.api.history import patient_history
+from registry.api.idempotency import idempotent
+from registry.api.models import ApiToken
+from registry.api.schema import IF_MATCH
+from registry.api.throttling import (
+    LoginThrottle,
+    PasswordReentryThrottle,
+    TokenCreateThrottle,
+)
+from registry.casebook import load_casebook
+from registry.models import (
+    AdverseEvent,
+    Baseline,
+    Center,
+    FirstLineTherapy,
+    FollowUp,
+    Patient,
+    SecondLineTherapy,
+    Signature,
+    TumourAssessment,
+)
+from registry.selectors import patient_get_for, patients_visible_to, user_sees_identifiers
+
+STUDY_ID = OpenApiParameter(
+    "study_id", str, OpenApiParameter.PATH, description="Study id, e.g. BJ-0042."
+)
+RECORD_ID = OpenApiParameter("record_id", int, OpenApiParameter.PATH, description="Record id.")
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _expected_version(request: Request, body_version: int | None) -> int:
+    """The version the client read: ``version`` in the body/query or the If-Match header."""
+    header = request.headers.get("If-Match")
+    header_version = None
+    if header:
+        raw = header.strip().removeprefix("W/").strip('"')
+        try:
+            header_version = int(raw)
+        except ValueError:
+            raise ApiError(
+                'If-Match: give the version as in the ETag, e.g. "3".',
+                code="invalid",
+                status_code=400,
+                fields={"If-Match": ['Give the version as in the ETag, e.g. "3".']},
+            ) from None
+    if body_version is not None and header_version is not None and body_version != header_version:
+        raise ApiError(
+            "version: the body and If-Match name different versions.",
+            code="invalid",
+            status_code=400,
+            fields={"version": ["The body and If-Match name different versions."]},
+        )
+    version = body_version if body_version is not None else header_version
+    if version is None:
+        message = "Send the version you read (field 'version' or an If-Match header)."
+        raise ApiError(
+            f"version: {message}", code="invalid", status_code=400, fields={"version": [message]}
+        )
+    return version
+
+
+class SchemaView(SpectacularAPIView):
+    """The OpenAPI document; its refusals (401) in the API's JSON error shape, not as YAML."""
+
+    def handle_exception(self, exc):
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
+
+
+class ApiView(APIView):
+    # Query parameters a view understands; any other is refused, so that a typo such as
+    # ?centre=BJ is an error instead of silently returning every patient.
+    query_params: frozenset[str] = frozenset()
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return  # dispatch answers 405; the query string does not matter then
+        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
+        if repeated:
+            raise ApiError(
+                f"{repeated[0]}: give this query parameter once.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Give this query parameter once."] for name in repeated},
+            )
+        blank = sorted(k for k, v in request.query_params.items() if not v.strip())
+        if blank:
+            raise ApiError(
+                f"{blank[0]}: give a value or leave the parameter out.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Give a value or leave the parameter out."] for name in blank},
+            )
+        unknown = sorted(set(request.query_params) - self.allowed_query_params())
+        if unknown:
+            raise ApiError(
+                f"{unknown[0]}: unknown query parameter.",
+                code="invalid",
+                status_code=400,
+                fields={name: ["Unknown query parameter."] for name in unknown},
+            )
+
+    def allowed_query_params(self) -> frozenset[str]:
+        return self.query_params
+
+    def patient(self, study_id: str) -> Patient:
+        return patient_get_for(self.request.user, study_id)
+
+    def context_for(self, patient: Patient) -> dict:
+        return {"identifiers": user_sees_identifiers(self.request.user, patient)}
+
+
+# -- who am I, centres ------------------------------------------------------------------------
+
+
+class MeView(ApiView):
+    @extend_schema(responses=s.MeOutput, summary="The signed-in user, with role and centre")
+    def get(self, request):
+        return Response(s.MeOutput(request.user).data)
+
+
+class CenterListView(ApiView):
+    @extend_schema(responses=s.CenterOutput(many=True), summary="All centres of the study")
+    def get(self, request):
+        return Response(s.CenterOutput(Center.objects.order_by("code"), many=True).data)
+
+
+class CenterDetailView(ApiView):
+    @extend_schema(
+        responses=s.CenterOutput,
+        parameters=[OpenApiParameter("code", str, OpenApiParameter.PATH)],
+        summary="One centre",
+    )
+    def get(self, request, code: str):
+        center = Center.objects.filter(code=code).first()
+        if center is None:
+            raise ApiError("No such centre.", code="not_found", status_code=404)
+        return Response(s.CenterOutput(center).data)
+
+
+# -- tokens -----------------------------------------------------------------------------------
+
+
+class TokenObtainView(ApiView):
+    """Username and password → a new personal token (for scripts). Rate-limited per address."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        request=s.TokenObtainInput,
+        responses={201: s.TokenCreatedOutput},
+        summary="Get a token with username and password",
+        auth=[],
+    )
+    def post(self, request):
+        data = _valid(s.TokenObtainInput, request.data)
+        user = authenticate(request._request, username=data["username"], password=data["password"])
+        if user is None:
+            raise ApiError(
+                "Username or password is not correct.",
+                code="authentication_failed",
+                status_code=status.HTTP_401_UNAUTHORIZED,
+            )
+        token, secret = api_services.token_create(
+            user=user, name=data["name"], days=data.get("days")
+        )
+        token.token = secret
+        return Response(s.TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenListView(ApiView):
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(TokenCreateThrottle())
+        return throttles
+
+    @extend_schema(responses=s.TokenOutput(many=True), summary="Your tokens")
+    def get(self, request):
+        return Response(s.TokenOutput(ApiToken.objects.filter(user=request.user), many=True).data)
+
+    @extend_schema(
+        request=s.TokenCreateInput,
+        responses={201: s.TokenCreatedOutput},
+        summary="Create a token (the secret is in this answer only)",
+    )
+    @idempotent
+    def post(self, request):
+        data = _valid(s.TokenCreateInput, request.data)
+        token, secret = api_services.token_create(
+            user=request.user, name=data["name"], days=data.get("days")
+        )
+        token.token = secret
+        return Response(s.TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
+
+
+class TokenDetailView(ApiView):
+    @extend_schema(
+        responses={204: None},
+        parameters=[OpenApiParameter("token_id", int, OpenApiParameter.PATH)],
+        summary="Revoke one of your tokens",
+    )
+    def delete(self, request, token_id: int):
+        api_services.token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _valid(serializer_class, data, **kwargs) -> dict:
+    serializer = serializer_class(data=data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+# -- patients ---------------------------------------------------------------------------------
+
+
+class PatientCollectionView(ApiView, GenericAPIView):
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = PatientFilter
+    pagination_class = PatientCursorPagination
+    serializer_class = s.PatientListOutput
+
+    def allowed_query_params(self) -> frozenset[str]:
+        pagination = {"cursor", PatientCursorPagination.page_size_query_param}
+        return frozenset(PatientFilter.base_filters) | pagination
+
+    def get_queryset(self):
+        return patients_visible_to(self.request.user)
+
+    @extend_schema(
+        responses=s.PatientListOutput(many=True),
+        summary="Patients you may see (cursor-paginated, newest first)",
+    )
+    def get(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(s.PatientListOutput(page, many=True).data)
+
+    @extend_schema(
+        request=s.PatientRegisterInput,
+        responses={201: s.RegistrationOutput},
+        summary="Register a screened patient (ineligible → screen failure)",
+    )
+    @idempotent
+    def post(self, request):
+        data = _valid(s.PatientRegisterInput, request.data)
+        center = data.pop("center", None)
+        patient = services.patient_register(user=request.user, center=center, data=data)
+        body = s.RegistrationOutput(patient, context=self.context_for(patient)).data
+        location = reverse("api:patient-detail", args=[patient.study_id])
+        return Response(body, status=201, headers={"Location": location})
+
+
+class PatientDetailView(ApiView):
+    @extend_schema(
+        responses=s.CasebookOutput,
+        parameters=[STUDY_ID],
+        summary="The whole casebook in one answer",
+    )
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        book = load_casebook(patient)
+        signature = (
+            Signature.objects.filter(patient=patient, voided_at__isnull=True)
+            .select_related("signed_by")
+            .first()
+        )
+        context = {**self.context_for(patient), "signature": signature}
+        return Response(s.CasebookOutput(book, context=context).data)
+
+
+class RegistrationView(ApiView):
+    @extend_schema(responses=s.RegistrationOutput, parameters=[STUDY_ID], summary="Registration")
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        body = s.RegistrationOutput(patient, context=self.context_for(patient)).data
+        return Response(body, headers={"ETag": _etag(patient.version)})
+
+    @extend_schema(
+        request=s.RegistrationUpdateInput,
+        responses=s.RegistrationOutput,
+        parameters=[STUDY_ID, IF_MATCH],
+        summary="Change the registration",
+    )
+    def patch(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(s.RegistrationUpdateInput, request.data, partial=True)
+        version = _expected_version(request, data.pop("version", None))
+        reason = data.pop("reason", "")
+        patient = services.crf_record_save(
+            user=request.user,
+            patient=patient,
+            section=c.Section.REGISTRATION,
+            data=data,
+            expected_version=version,
+            reason=reason,
+        )
+        body = s.RegistrationOutput(patient, context=self.context_for(patient)).data
+        return Response(body, headers={"ETag": _etag(patient.version)})
+
+
+# -- CRF parts: one view class per part, built from a table so every part behaves alike -------
+
+PARTS: dict[str, tuple[str, type[Model], type, type]] = {
+    "baseline": (c.Section.BASELINE, Baseline, s.BaselineInput, s.BaselineOutput),
+    "first-line": (c.Section.FIRST_LINE, FirstLineTherapy, s.FirstLineInput, s.FirstLineOutput),
+    "second-line": (
+        c.Section.SECOND_LINE,
+        SecondLineTherapy,
+        s.SecondLineInput,
+        s.SecondLineOutput,
+    ),
+    "assessments": (
+        c.Section.ASSESSMENTS,
+        TumourAssessment,
+        s.AssessmentInput,
+        s.AssessmentOutput,
+    ),
+    "adverse-events": (
+        c.Section.ADVERSE_EVENTS,
+        AdverseEvent,
+        s.AdverseEventInput,
+        s.AdverseEventOutput,
+    ),
+    "follow-ups": (c.Section.FOLLOW_UP, FollowUp, s.FollowUpInput, s.FollowUpOutput),
+}
+SINGLE_PARTS = ("baseline", "first-line", "second-line")
+REPEATING_PARTS = ("assessments", "adverse-events", "follow-ups")
+
+
+class _PartView(ApiView):
+    section: str
+    model: type[Model]
+    input_serializer: type
+    output_serializer: type
+
+    def render(self, patient, record, code=200, headers=None) -> Response:
+        body = self.output_serializer(record, context=self.context_for(patient)).data
+        return Response(
+            body, status=code, headers={"ETag": _etag(record.version), **(headers or {})}
+        )
+
+    def save(self, patient, data, *, record_id=None, version=None):
+        reason = data.pop("reason", "")
+        return services.crf_record_save(
+            user=self.request.user,
+            patient=patient,
+            section=self.section,
+            data=data,
+            record_id=record_id,
+            expected_version=version,
+            reason=reason,
+        )
+
+
+class _SinglePartView(_PartView):
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        record = self.model.objects.filter(patient=patient).first()
+        if record is None:
+            raise ApiError(
+                f"{c.Section(self.section).label} not entered yet.",
+                code="not_found",
+                status_code=404,
+            )
+        return self.render(patient, record)
+
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(self.input_serializer, request.data)
+        data.pop("version", None)
+        if self.model.objects.filter(patient=patient).exists():
+            raise ApiError(
+                f"{c.Section(self.section).label} is entered already; change it with PATCH.",
+                code="conflict",
+                status_code=409,
+            )
+        record = self.save(patient, data)
+        return self.render(patient, record, code=201)
+
+    def patch(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(self.input_serializer, request.data, partial=True)
+        version = _expected_version(request, data.pop("version", None))
+        record = self.model.objects.filter(patient=patient).first()
+        if record is None:
+            raise ApiError(
+                f"{c.Section(self.section).label} not entered yet; create it with POST.",
+                code="not_found",
+                status_code=404,
+            )
+        record = self.save(patient, data, record_id=record.pk, version=version)
+        return self.render(patient, record)
+
+
+class _RepeatingListView(_PartView):
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        records = self.model.objects.filter(patient=patient)
+        body = self.output_serializer(records, many=True, context=self.context_for(patient)).data
+        return Response(body)
+
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(self.input_serializer, request.data)
+        data.pop("version", None)
+        record = self.save(patient, data)
+        return self.render(patient, record, code=201)
+
+
+class _RepeatingItemView(_PartView):
+    query_params = frozenset({"reason", "version"})
+
+    def record(self, patient, record_id: int):
+        record = self.model.objects.filter(patient=patient, pk=record_id).first()
+        if record is None:
+            raise ApiError("No such record.", code="not_found", status_code=404)
+        return record
+
+    def get(self, request, study_id: str, record_id: int):
+        patient = self.patient(study_id)
+        return self.render(patient, self.record(patient, record_id))
+
+    def patch(self, request, study_id: str, record_id: int):
+        patient = self.patient(study_id)
+        data = _valid(self.input_serializer, request.data, partial=True)
+        version = _expected_version(request, data.pop("version", None))
+        record = self.record(patient, record_id)
+        record = self.save(patient, data, record_id=record.pk, version=version)
+        return self.render(patient, record)
+
+    def delete(self, request, study_id: str, record_id: int):
+        patient = self.patient(study_id)
+        # DELETE bodies are dropped by some clients and proxies, so the query string counts too.
+        if request.data:
+            data = _valid(s.DeleteInput, request.data)
+        else:
+            query = request.query_params
+            given = {k: query.get(k) for k in ("reason", "version") if k in query}
+            data = _valid(s.DeleteQueryInput, given)
+        version = _expected_version(request, data.get("version"))
+        record = self.record(patient, record_id)
+        services.crf_record_delete(
+            user=request.user,
+            patient=patient,
+            section=self.section,
+            record_id=record.pk,
+            expected_version=version,
+            reason=data["reason"],
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _part_views(slug: str) -> dict[str, type]:
+    section, model, input_serializer, output_serializer = PARTS[slug]
+    label = c.Section(section).label
+    attrs = {
+        "section": section,
+        "model": model,
+        "input_serializer": input_serializer,
+        "output_serializer": output_serializer,
+    }
+    name = "".join(part.title() for part in slug.split("-"))
+    tags = ["casebook parts"]
+    views: dict[str, type] = {}
+    if slug in SINGLE_PARTS:
+        view = type(f"{name}View", (_SinglePartView,), dict(attrs))
+        views["single"] = extend_schema(tags=tags, parameters=[STUDY_ID])(
+            _decorate(
+                view,
+                get=extend_schema(responses=output_serializer, summary=f"{label}: read"),
+                post=extend_schema(
+                    request=input_serializer,
+                    responses={201: output_serializer},
+                    summary=f"{label}: enter",
+                ),
+                patch=extend_schema(
+                    request=input_serializer,
+                    responses=output_serializer,
+                    parameters=[IF_MATCH],
+                    summary=f"{label}: change (send version)",
+                ),
+            )
+        )
+        return views
+    list_view = type(f"{name}ListView", (_RepeatingListView,), dict(attrs))
+    item_view = type(f"{name}ItemView", (_RepeatingItemView,), dict(attrs))
+    views["list"] = extend_schema(tags=tags, parameters=[STUDY_ID])(
+        _decorate(
+            list_view,
+            get=extend_schema(responses=output_serializer(many=True), summary=f"{label}: list"),
+            post=extend_schema(
+                request=input_serializer,
+                responses={201: output_serializer},
+                summary=f"{label}: add one",
+            ),
+        )
+    )
+    views["item"] = extend_schema(tags=tags, parameters=[STUDY_ID, RECORD_ID])(
+        _decorate(
+            item_view,
+            get=extend_schema(responses=output_serializer, summary=f"{label}: read one"),
+            patch=extend_schema(
+                request=input_serializer,
+                responses=output_serializer,
+                parameters=[IF_MATCH],
+                summary=f"{label}: change one (send version)",
+            ),
+            delete=extend_schema(
+                responses={204: None},
+                parameters=[
+                    OpenApiParameter(
+                        "reason",
+                        str,
+                        OpenApiParameter.QUERY,
+                        required=True,
+                        description="Why the record is deleted (or 'reason' in a JSON body).",
+                    ),
+                    OpenApiParameter(
+                        "version",
+                        int,
+                        OpenApiParameter.QUERY,
+                        description="The version you read (or If-Match, or in the body).",
+                    ),
+                    IF_MATCH,
+                ],
+                summary=f"{label}: delete one (with a reason)",
+            ),
+        )
+    )
+    return views
+
+
+def _decorate(view: type, **decorators) -> type:
+    # Wrap the inherited handler in a subclass method, so each part gets its own schema.
+    for method, decorator in decorators.items():
+        base = getattr(view, method)
+
+        def handler(self, *args, __base=base, **kwargs):
+            return __base(self, *args, **kwargs)
+
+        handler.__name__ = method
+        setattr(view, method, decorator(handler))
+    return view
+
+
+PART_VIEWS = {slug: _part_views(slug) for slug in PARTS}
+
+
+# -- casebook workflow -------------------------------------------------------------------------
+
+
+class CasebookCompleteView(ApiView):
+    @extend_schema(
+        request=None,
+        responses=s.CasebookStateOutput,
+        parameters=[STUDY_ID],
+        summary="Mark the whole casebook complete (ready to sign)",
+    )
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = services.casebook_mark_complete(user=request.user, patient=self.patient(study_id))
+        return Response(s.CasebookStateOutput(patient).data)
+
+
+class SectionCompleteView(ApiView):
+    @extend_schema(
+        request=None,
+        responses=s.SectionCompleteOutput,
+        parameters=[
+            STUDY_ID,
+            OpenApiParameter("section", str, OpenApiParameter.PATH, enum=c.Section.values),
+        ],
+        summary="Mark one part complete (later changes need a reason)",
+    )
+    @idempotent
+    def post(self, request, study_id: str, section: str):
+        if section not in c.Section.values:
+            raise ApiError("No such part.", code="not_found", status_code=404)
+        completion = services.section_mark_complete(
+            user=request.user, patient=self.patient(study_id), section=section
+        )
+        return Response(s.SectionCompleteOutput(completion).data)
+
+
+class CasebookLockView(ApiView):
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        if self.request.method == "POST":
+            throttles.append(PasswordReentryThrottle())
+        return throttles
+
+    @extend_schema(
+        request=s.LockInput,
+        responses=s.LockOutput,
+        parameters=[STUDY_ID],
+        summary="Sign and lock a complete casebook (password + signature statement)",
+    )
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(s.LockInput, request.data)
+        signature = services.casebook_lock(
+            user=request.user, patient=patient, password=data["password"], meaning=data["meaning"]
+        )
+        patient.refresh_from_db()
+        patient.signature = signature
+        return Response(s.LockOutput(patient).data)
+
+
+class CasebookUnlockView(ApiView):
+    @extend_schema(
+        request=s.UnlockInput,
+        responses=s.CasebookStateOutput,
+        parameters=[STUDY_ID],
+        summary="Unlock for correction (data manager, with a reason)",
+    )
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = self.patient(study_id)
+        data = _valid(s.UnlockInput, request.data)
+        patient = services.casebook_unlock(
+            user=request.user, patient=patient, reason=data["reason"]
+        )
+        return Response(s.CasebookStateOutput(patient).data)
+
+
+class PatientHistoryView(ApiView):
+    @extend_schema(
+        responses=s.HistoryEntryOutput(many=True),
+        parameters=[STUDY_ID],
+        summary="Change history: field changes and workflow events, newest first",
+    )
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        entries = patient_history(patient, identifiers=user_sees_identifiers(request.user, patient))
+        return Response(s.HistoryEntryOutput(entries, many=True).data)
