@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.generation import GenerationMode
 
+from analytics.services import plan_seed_demo
 from registry.api import services as api_services
 from tests.builders import build_casebook, register_patient
 from tests.factories import CenterFactory, UserFactory
@@ -46,6 +47,9 @@ def api_schema(db, settings):
     admin = UserFactory(username="st-admin", role="admin", center=None, is_superuser=True)
     own = [build_casebook(coordinator) for _ in range(2)] + [register_patient(coordinator)]
     foreign = build_casebook(other)
+    # A current analysis plan, so the analysis operations get past "no plan yet" (its run
+    # stays queued: after-commit hooks do not fire inside the test transaction).
+    plan_seed_demo()
     tokens = {
         name: api_services.token_create(user=user, name="schemathesis")[1]
         for name, user in (("coordinator", coordinator), ("admin", admin))
