@@ -490,6 +490,21 @@ class AnalysisPlanInput(serializers.Serializer):
         max_length=300, required=False, allow_blank=True, help_text="What changed, and why."
     )
 
+    def validate_plan(self, value):
+        # PostgreSQL's jsonb cannot store U+0000: refuse it here rather than fail on save.
+        def has_nul(node) -> bool:
+            if isinstance(node, str):
+                return "\x00" in node
+            if isinstance(node, dict):
+                return any(has_nul(k) or has_nul(v) for k, v in node.items())
+            if isinstance(node, list):
+                return any(has_nul(v) for v in node)
+            return False
+
+        if has_nul(value):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
 
 class AnalysisRunOutput(serializers.Serializer):
     id = serializers.IntegerField()

@@ -94,6 +94,21 @@ def test_plan_that_is_not_a_json_object_is_400_naming_plan(api_pi, demo_plan):
     assert error["fields"] == {"plan": ["Not an object."]}
 
 
+def test_plan_with_a_list_as_primary_endpoint_is_400_not_500(api_pi, demo_plan):
+    plan = copy.deepcopy(reference_plan())
+    plan["primary_endpoint"] = ["os"]
+    error = assert_error(api_pi.post(PLAN, {"plan": plan}, format="json"), 400, "invalid", "plan")
+    assert "primary_endpoint" in error["message"]
+
+
+def test_plan_with_a_null_character_is_400_and_saves_nothing(api_pi, demo_plan):
+    plan = copy.deepcopy(reference_plan())
+    plan["name"] = "v2\x00"
+    error = assert_error(api_pi.post(PLAN, {"plan": plan}, format="json"), 400, "invalid", "plan")
+    assert error["fields"]["plan"] == ["Null characters are not allowed."]
+    assert AnalysisPlan.objects.count() == 1
+
+
 def test_missing_plan_is_400_naming_plan(api_admin):
     assert_error(api_admin.post(PLAN, {"note": "x"}, format="json"), 400, "invalid", field="plan")
 
@@ -120,6 +135,10 @@ def test_site_staff_are_refused_every_analysis_endpoint(api_a, finished_run, met
     else:
         response = api_a.get(url)
     assert_error(response, 403, "forbidden")
+
+
+def test_unsupported_method_is_405_for_site_staff_too(api_a):
+    assert_error(api_a.generic("TRACE", LATEST), 405, "method_not_allowed")
 
 
 def test_site_staff_may_not_read_a_run(api_investigator, finished_run):
