@@ -72,6 +72,7 @@ class AnalysisPlanView(_AnalysisView):
 
 class AnalysisRunListView(_AnalysisView, GenericAPIView):
     pagination_class = NewestFirstPagination
+    serializer_class = s.AnalysisRunOutput  # for OPTIONS (DRF's metadata asks for one)
     query_params = frozenset({"cursor", "page_size"})
 
     def get_queryset(self):

@@ -30,6 +30,8 @@ EXPORT_ID = OpenApiParameter("export_id", int, OpenApiParameter.PATH, descriptio
 
 class ExportCollectionView(ApiView, GenericAPIView):
     pagination_class = NewestFirstPagination
+    # OPTIONS describes the POST body from it (without one, OPTIONS was a 500: schemathesis).
+    serializer_class = s.ExportCreateInput
 
     def allowed_query_params(self) -> frozenset[str]:
         return frozenset({"cursor", "page_size"}) if self.request.method == "GET" else frozenset()

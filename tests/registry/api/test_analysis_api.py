@@ -164,6 +164,10 @@ def test_runs_are_listed_newest_first_page_by_page_without_bundles(api_dm, demo_
     assert rest["next"] is None
 
 
+def test_options_on_the_runs_is_answered(api_dm):
+    assert api_dm.options(RUNS).status_code == 200
+
+
 def test_runs_list_refuses_an_unknown_query_parameter(api_dm):
     assert_error(api_dm.get(RUNS, {"status": "done"}), 400, "invalid", field="status")
 

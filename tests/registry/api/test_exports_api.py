@@ -145,6 +145,12 @@ def test_retried_request_with_the_same_key_gives_one_job(api_pi, casebooks):
     assert ExportJob.objects.count() == 1
 
 
+def test_options_describes_the_request_body(api_pi):
+    response = api_pi.options(EXPORTS)
+    assert response.status_code == 200, response.content
+    assert "date_mode" in response.json()["actions"]["POST"]
+
+
 # -- list and poll --------------------------------------------------------------------------
 
 
