@@ -262,7 +262,16 @@ def _registration_update(
     patient.version += 1
     _demote_if_complete(patient)
     _set_audit_context(patient, user, reason)
-    patient.save()
+    try:
+        # A savepoint, so the refusal leaves the caller's transaction usable (PostgreSQL).
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        # full_clean skips the (centre, MRN) constraint because the centre is excluded.
+        raise ApplicationError(
+            "mrn: a patient with this MRN is already registered at this centre.",
+            fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
+        ) from None
     return patient
 
 
