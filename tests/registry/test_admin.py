@@ -4,7 +4,7 @@ through the services."""
 import pytest
 from django.urls import reverse
 
-from registry.models import AdverseEvent, AuditEvent, Baseline
+from registry.models import AdverseEvent, AuditEvent, Baseline, Patient
 from tests import builders
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
@@ -225,3 +225,39 @@ def test_site_admin_page_needs_staff_status(client, center_a):
     client.force_login(user)
     response = client.get(reverse("admin:registry_patient_changelist"))
     assert response.status_code == 302  # to the admin login
+
+
+def test_admin_registers_a_patient_through_the_service(client, coordinator_a, center_a):
+    data = {
+        **{k: ("on" if v is True else v) for k, v in builders.registration(mrn="ADM-1").items()},
+        "center": center_a.pk,
+    }
+    data = {k: v for k, v in data.items() if v is not False}
+    response = login(client, coordinator_a).post(reverse("admin:registry_patient_add"), data)
+    assert response.status_code == 302
+    patient = Patient.objects.get(mrn="ADM-1")
+    assert (patient.study_id, patient.enrolment_status) == ("AAA-0001", "enrolled")
+    assert AuditEvent.objects.get(patient=patient).action == "register"
+
+
+def test_admin_add_offers_only_own_centre_unlocked_patients(
+    client, coordinator_a, coordinator_b, locked
+):
+    open_patient = builders.register_patient(coordinator_a)
+    other = builders.register_patient(coordinator_b)
+    page = login(client, coordinator_a).get(reverse("admin:registry_adverseevent_add"))
+    options = page.context["adminform"].form.fields["patient"].queryset
+    assert list(options) == [open_patient]
+    assert other not in options and locked not in options
+
+
+def test_admin_adds_an_adverse_event_with_the_rules_applied(client, coordinator_a, casebook):
+    data = {
+        **builders.adverse_event(onset_date="2021-02-01"),
+        "patient": casebook.pk,
+        "change_reason": "",
+    }
+    data = {k: v for k, v in data.items() if v is not False}
+    response = login(client, coordinator_a).post(reverse("admin:registry_adverseevent_add"), data)
+    assert "must not be before the 2L start date (2021-03-01)" in response.text
+    assert AdverseEvent.objects.filter(patient=casebook).count() == 1

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from registry import rules
 from registry.casebook import load_casebooks
@@ -12,6 +13,7 @@ from registry.management.commands.generate_cohort import validate_casebook
 from registry.models import AdverseEvent, Center, Patient, Signature
 from registry.services import _section_problems
 from registry.synthetic import centre_code, synthetic_casebook
+from tests.conftest import service_missing
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +94,21 @@ def test_centre_codes_are_unique_capital_letters():
     assert codes[:2] == ["SAA", "SAB"]
     assert len(set(codes)) == 3000
     assert all(code.isalpha() and code.isupper() and 3 <= len(code) <= 4 for code in codes)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_workers_keep_each_centres_sequence_contiguous():
+    # Committed transactions, a writer thread and two worker processes: PostgreSQL only.
+    if connection.vendor != "postgresql":
+        service_missing("PostgreSQL (parallel generate_cohort)")
+    output = generate("--patients", "60", "--centers", "3", "--jobs", "2", "--lock",
+                      "--batch-size", "20")  # fmt: skip
+    assert "2 process(es)" in output.splitlines()[-1]
+    assert Patient.objects.filter(casebook_status="locked").count() == 60
+    for centre in Center.objects.all():
+        sequences = list(
+            Patient.objects.filter(center=centre)
+            .order_by("sequence")
+            .values_list("sequence", flat=True)
+        )
+        assert sequences == list(range(1, len(sequences) + 1))

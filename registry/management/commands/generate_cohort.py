@@ -13,13 +13,14 @@ the services write. The rate (patients/s) is printed per batch and at the end.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from operator import attrgetter
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -58,89 +59,144 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-history", action="store_true", help="Skip the simple-history rows."
         )
+        parser.add_argument(
+            "--jobs",
+            type=int,
+            default=1,
+            help="Worker processes on PostgreSQL, each owning whole centres (default 1).",
+        )
 
     def handle(self, *args, **options) -> None:
         n, k, batch_size = options["patients"], options["centers"], options["batch_size"]
+        jobs = options["jobs"]
         if n < 1:
             raise CommandError("--patients: give at least 1.")
         if not 1 <= k <= 17576:
             raise CommandError("--centers: give 1 to 17576 centres.")
         if batch_size < 1:
             raise CommandError("--batch-size: give at least 1.")
-        rng = random.Random(options["seed"])
-        generator = _generator_user()
+        if jobs < 1:
+            raise CommandError("--jobs: give at least 1.")
+        _generator_user()
         centres = [
             Center.objects.get_or_create(
                 code=centre_code(i), defaults={"name": f"Synthetic centre {centre_code(i)}"}
             )[0]
             for i in range(k)
         ]
-        # Continue each centre's sequence after what is already there.
-        last = dict(
-            Patient.objects.filter(center__in=centres)
-            .values_list("center_id")
-            .annotate(m=Max("sequence"))
-        )
-        next_seq = {centre.pk: (last.get(centre.pk) or 0) + 1 for centre in centres}
-        history = not options["no_history"]
-        lock = options["lock"]
-        # On PostgreSQL a writer thread inserts batch i while this thread draws and validates
-        # batch i+1 (psycopg releases the GIL while it waits for the server). Inside an outer
-        # transaction (tests) the writer must share this connection, so it runs inline.
-        pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
-        executor = ThreadPoolExecutor(max_workers=1) if pipelined else None
-        pending = None
+        settings = {
+            "lock": options["lock"],
+            "history": not options["no_history"],
+            "batch_size": batch_size,
+        }
+        # Worker processes need their own connections and commits: PostgreSQL, outside an
+        # outer transaction (tests run inline), and no more workers than centres.
+        parallel = connection.vendor == "postgresql" and not connection.in_atomic_block and jobs > 1
+        jobs = min(jobs, k) if parallel else 1
+        # Each worker owns whole centres, so every centre's sequence stays contiguous; the
+        # patients are shared out in proportion, and the result depends on (seed, jobs).
+        shares = [centres[w::jobs] for w in range(jobs)]
+        counts = [n * len(share) // k for share in shares]
+        counts[0] += n - sum(counts)
+        tasks = [
+            (f"{options['seed']}-{w}" if jobs > 1 else options["seed"], [c.pk for c in share],
+             count, settings)
+            for w, (share, count) in enumerate(zip(shares, counts, strict=True))
+            if count
+        ]  # fmt: skip
         started = time.perf_counter()
-        drawn = done = 0
-        drawing = waiting = 0.0
-
-        def report(count: int) -> None:
-            elapsed = time.perf_counter() - started
-            self.stdout.write(
-                f"{count:>9} patients  {elapsed:8.1f} s  {count / elapsed:8.0f} patients/s"
-            )
-
-        try:
-            while drawn < n:
-                size = min(batch_size, n - drawn)
-                drawn += size
-                t0 = time.perf_counter()
-                books = []
-                for _ in range(size):
-                    centre = centres[rng.randrange(k)]
-                    book = synthetic_casebook(rng, centre, next_seq[centre.pk])
-                    next_seq[centre.pk] += 1
-                    validate_casebook(book)
-                    books.append(book)
-                t1 = time.perf_counter()
-                drawing += t1 - t0
-                if executor is None:
-                    write_batch(books, generator, lock=lock, history=history)
-                    waiting += time.perf_counter() - t1
-                    done += size
-                    report(done)
-                    continue
-                if pending is not None:
-                    done += pending.result()
-                    report(done)
-                waiting += time.perf_counter() - t1
-                pending = executor.submit(_write_in_thread, books, generator, lock, history)
-            if pending is not None:
-                t1 = time.perf_counter()
-                done += pending.result()
-                waiting += time.perf_counter() - t1
-                report(done)
-        finally:
-            if executor is not None:
-                executor.submit(_close_connection).result()
-                executor.shutdown()
+        if len(tasks) == 1:
+            totals = [generate(*tasks[0], out=self.stdout)]
+        else:
+            connections.close_all()  # children must not share the parent's connection
+            with multiprocessing.get_context("fork").Pool(len(tasks)) as pool:
+                totals = pool.starmap(_generate_in_worker, tasks)
         elapsed = time.perf_counter() - started
+        drawing = sum(t["drawing"] for t in totals)
+        waiting = sum(t["waiting"] for t in totals)
         self.stdout.write(
             f"Generated {n} patients at {k} centres in {elapsed:.1f} s: "
-            f"{n / elapsed:.0f} patients/s (drawing and validating {drawing:.1f} s, "
-            f"waiting for inserts {waiting:.1f} s; history {'on' if history else 'off'}, "
-            f"{'locked' if lock else 'open'}, {connection.vendor})."
+            f"{n / elapsed:.0f} patients/s ({len(tasks)} process(es); drawing and validating "
+            f"{drawing:.1f} s, waiting for inserts {waiting:.1f} s; "
+            f"history {'on' if settings['history'] else 'off'}, "
+            f"{'locked' if settings['lock'] else 'open'}, {connection.vendor})."
         )
+
+
+def _generate_in_worker(seed, centre_ids, count, settings) -> dict:
+    try:
+        return generate(seed, centre_ids, count, settings, out=None)
+    finally:
+        connections.close_all()
+
+
+def generate(seed, centre_ids: list[int], n: int, settings: dict, *, out) -> dict:
+    """Draw, validate and write ``n`` casebooks at the given centres; returns the timings."""
+    rng = random.Random(seed)
+    generator = User.objects.get(username=GENERATOR_USERNAME)
+    centres = list(Center.objects.filter(pk__in=centre_ids).order_by("pk"))
+    # Continue each centre's sequence after what is already there.
+    last = dict(
+        Patient.objects.filter(center__in=centres)
+        .values_list("center_id")
+        .annotate(m=Max("sequence"))
+    )
+    next_seq = {centre.pk: (last.get(centre.pk) or 0) + 1 for centre in centres}
+    lock, history, batch_size = settings["lock"], settings["history"], settings["batch_size"]
+    # On PostgreSQL a writer thread inserts batch i while this thread draws and validates
+    # batch i+1 (psycopg releases the GIL while it waits for the server). Inside an outer
+    # transaction (tests) the writer must share this connection, so it runs inline.
+    pipelined = connection.vendor == "postgresql" and not connection.in_atomic_block
+    executor = ThreadPoolExecutor(max_workers=1) if pipelined else None
+    pending = None
+    started = time.perf_counter()
+    drawn = done = 0
+    drawing = waiting = 0.0
+    tag = f"[{centres[0].code}…] " if out is None else ""
+
+    def report(count: int) -> None:
+        elapsed = time.perf_counter() - started
+        line = f"{tag}{count:>9} patients  {elapsed:8.1f} s  {count / elapsed:8.0f} patients/s"
+        if out is None:
+            print(line, flush=True)
+        else:
+            out.write(line)
+
+    try:
+        while drawn < n:
+            size = min(batch_size, n - drawn)
+            drawn += size
+            t0 = time.perf_counter()
+            books = []
+            for _ in range(size):
+                centre = centres[rng.randrange(len(centres))]
+                book = synthetic_casebook(rng, centre, next_seq[centre.pk])
+                next_seq[centre.pk] += 1
+                validate_casebook(book)
+                books.append(book)
+            t1 = time.perf_counter()
+            drawing += t1 - t0
+            if executor is None:
+                write_batch(books, generator, lock=lock, history=history)
+                waiting += time.perf_counter() - t1
+                done += size
+                report(done)
+                continue
+            if pending is not None:
+                done += pending.result()
+                report(done)
+            waiting += time.perf_counter() - t1
+            pending = executor.submit(_write_in_thread, books, generator, lock, history)
+        if pending is not None:
+            t1 = time.perf_counter()
+            done += pending.result()
+            waiting += time.perf_counter() - t1
+            report(done)
+    finally:
+        if executor is not None:
+            executor.submit(_close_connection).result()
+            executor.shutdown()
+    return {"done": done, "drawing": drawing, "waiting": waiting}
 
 
 def _close_connection() -> None:
