@@ -510,6 +510,10 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             "Only a site investigator or a data manager may sign and lock a casebook.",
             code=ApplicationError.FORBIDDEN,
         )
+    if not patients_visible_to(user).filter(pk=patient.pk).exists():
+        # Before the password check, so a refused attempt on another centre's casebook is
+        # answered as absent and leaves no audit row pointing at it.
+        raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND)
     if meaning.strip() != SIGNATURE_MEANING:
         raise ApplicationError(
             "meaning: confirm the signature statement exactly as shown.",

@@ -1,8 +1,12 @@
 """The demo cohort as designed (fixtures/demo_cohort.py), without a database: it matches
 seed-cohort.md's Table 1, Table 3, event counts and reported medians."""
 
+import csv
+from pathlib import Path
+
 import pytest
 
+import fixtures
 from fixtures.demo_cohort import build_demo_study, demo_analysis_rows, demo_casebooks
 from registry import rules
 from tests.registry import cohort_tables as t
@@ -113,3 +117,15 @@ def test_every_demo_casebook_passes_record_and_cross_part_validation():
                 exclude=["patient", "center"], validate_unique=False, validate_constraints=False
             )
         assert rules.casebook_violations(book) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "which"), [("demo_patients.csv", 0), ("demo_adverse_events.csv", 1)]
+)
+def test_committed_csv_files_are_what_the_generator_builds(rows, name, which):
+    # Rebuild with `python -m fixtures.demo_cohort` after changing the generator.
+    path = Path(fixtures.__file__).parent / name
+    with path.open(newline="") as handle:
+        stored = list(csv.DictReader(handle))
+    expected = [{k: "" if v is None else str(v) for k, v in r.items()} for r in rows[which]]
+    assert stored == expected

@@ -272,6 +272,16 @@ def test_investigator_of_another_centre_gets_not_found(center_b, complete):
     assert info.value.code == ApplicationError.NOT_FOUND
 
 
+def test_wrong_password_on_another_centres_casebook_is_not_found_and_not_logged(center_b, complete):
+    other = UserFactory(username="ines", role="investigator", center=center_b)
+    with pytest.raises(ApplicationError) as info:
+        services.casebook_lock(
+            user=other, patient=complete, password="wrong", meaning=SIGNATURE_MEANING
+        )
+    assert info.value.code == ApplicationError.NOT_FOUND
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOCK_REFUSED).exists()
+
+
 def test_lock_notifies_listeners_after_commit(
     investigator_a, complete, django_capture_on_commit_callbacks
 ):

@@ -183,6 +183,18 @@ def test_alive_contact_after_death_is_refused(coordinator_a, treated):
     assert "contact_date" in error.fields
 
 
+def test_lost_to_follow_up_after_death_is_refused(coordinator_a, treated):
+    save(user=coordinator_a, patient=treated, section="follow_up", data=dead())
+    data = builders.follow_up(
+        contact_date=date(2021, 10, 1), vital_status="lost", progression_status="unknown"
+    )
+    error = refused(coordinator_a, treated, "follow_up", data)
+    assert error.fields["contact_date"] == [
+        "Contact date must not be after the death date (the patient is reported lost to "
+        "follow-up) (2021-09-01)."
+    ]
+
+
 def test_second_line_progression_after_death_is_refused(coordinator_a, treated):
     save(user=coordinator_a, patient=treated, section="follow_up", data=dead())
     second = treated.second_line
