@@ -19,7 +19,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -125,15 +125,19 @@ class ScopedAdmin(SimpleHistoryAdmin):
         return [f for f in fields if f.split("__")[0] not in self.model.identifier_fields]
 
     # -- history ------------------------------------------------------------------------
+    def _visible_or_404(self, request, object_id):
+        try:
+            return self.get_queryset(request).get(pk=object_id)
+        except (self.model.DoesNotExist, ValueError, ValidationError):
+            raise Http404("No such record.") from None
+
     def history_view(self, request, object_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404("No such record.")
-        request.registry_history_obj = self.get_queryset(request).get(pk=object_id)
+        # simple-history would fall back to the history rows (403); answer as absent.
+        request.registry_history_obj = self._visible_or_404(request, object_id)
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
-        if not self.get_queryset(request).filter(pk=object_id).exists():
-            raise Http404("No such record.")
+        self._visible_or_404(request, object_id)
         if request.method == "POST":
             raise PermissionDenied("Reverting from the history bypasses the services.")
         return super().history_form_view(request, object_id, version_id, extra_context)

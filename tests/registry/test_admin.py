@@ -261,3 +261,14 @@ def test_admin_adds_an_adverse_event_with_the_rules_applied(client, coordinator_
     response = login(client, coordinator_a).post(reverse("admin:registry_adverseevent_add"), data)
     assert "must not be before the 2L start date (2021-03-01)" in response.text
     assert AdverseEvent.objects.filter(patient=casebook).count() == 1
+
+
+def test_history_of_a_malformed_id_is_not_found(client, coordinator_a):
+    response = login(client, coordinator_a).get("/admin/registry/patient/abc/history/")
+    assert response.status_code == 404
+
+
+def test_other_centre_coordinator_gets_404_for_a_history_version(client, coordinator_b, casebook):
+    version = casebook.history.first()
+    url = reverse("admin:registry_patient_simple_history", args=[casebook.pk, version.pk])
+    assert login(client, coordinator_b).get(url).status_code == 404
