@@ -1,0 +1,402 @@
+"""Forms of the case report form pages.
+
+These ModelForms only parse and check single fields; saving goes through
+``registry.services`` (which re-validates, checks the centre, the lock, the
+version and the reason, and writes the audit trail). Every yes/no question is an
+explicit pair of radio buttons, so an unanswered question is never read as "no".
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.text import capfirst
+
+from registry import choices as c
+from registry.models import (
+    AdverseEvent,
+    Baseline,
+    Center,
+    FirstLineTherapy,
+    FollowUp,
+    Patient,
+    SecondLineTherapy,
+    TumourAssessment,
+)
+from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
+
+# Labels with their unit where the model's verbose name reads awkwardly ("height cm");
+# pages, forms and the history view all use these.
+LABELS = {
+    "height_cm": "Height (cm)",
+    "weight_kg": "Weight (kg)",
+    "pack_years": "Pack-years",
+    "ecog": "ECOG performance status",
+    "thoracic_rt_dose_gy": "Thoracic RT dose (Gy)",
+    "thoracic_rt_start": "Thoracic RT start",
+    "thoracic_rt_end": "Thoracic RT end",
+    "mets_other_specify": "Other metastatic site, specify",
+    "target_sum_mm": "Sum of target-lesion diameters (mm)",
+    "term_other_specify": "Other term, specify",
+    "immune_related": "Immune-related",
+}
+
+
+def field_label(model_field) -> str:
+    return LABELS.get(model_field.name) or capfirst(model_field.verbose_name)
+
+
+# Short choice lists read faster as radio buttons than as a drop-down.
+RADIO_MAX_CHOICES = 3
+
+
+class YesNoField(forms.TypedChoiceField):
+    """A required explicit yes/no answer (radio buttons) that cleans to a bool."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.RadioSelect(attrs={"class": "yesno"}))
+        super().__init__(
+            choices=[("True", "Yes"), ("False", "No")],
+            coerce=lambda value: value == "True",
+            empty_value=None,
+            **kwargs,
+        )
+
+
+def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
+    """Form fields for CRF models: date pickers, yes/no radios, radios for short lists."""
+    if isinstance(model_field, models.BooleanField):
+        return YesNoField(
+            label=field_label(model_field),
+            help_text=model_field.help_text,
+            required=True,
+        )
+    if isinstance(model_field, models.DateField):
+        kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    if model_field.choices and not model_field.blank:
+        choices = model_field.get_choices(include_blank=False)
+        if len(choices) <= RADIO_MAX_CHOICES:
+            kwargs["choices"] = choices
+            kwargs["widget"] = forms.RadioSelect(attrs={"class": "inline"})
+    kwargs.setdefault("label", field_label(model_field))
+    return model_field.formfield(**kwargs)
+
+
+def crf_fields(model) -> tuple[str, ...]:
+    """The fields a user types: editable ones except the key and the patient link."""
+    return tuple(
+        f.name for f in model._meta.fields if f.editable and f.name not in ("id", "patient")
+    )
+
+
+class CrfForm(forms.ModelForm):
+    """Base form of one CRF record: hidden version, and a reason once the part is complete."""
+
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for change",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="This part was marked complete: every change needs a reason, kept in the "
+        "audit trail.",
+    )
+
+    # (legend, field names) groups for the template; fields not listed go last.
+    fieldsets: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # field -> (controlling field, values) : shown only when the controlling field has a value.
+    show_when: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+    def __init__(self, *args, reason_required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version if self.instance.pk else None
+        if reason_required:
+            self.fields["reason"].required = True
+        else:
+            del self.fields["reason"]
+        self.reason_required = reason_required
+        model_fields = {f.name: f for f in self._meta.model._meta.fields}
+        for name, field in self.fields.items():
+            model_field = model_fields.get(name)
+            if model_field is None:
+                continue
+            for validator in model_field.validators:
+                # Let the browser show the range too; the server still checks it.
+                if isinstance(validator, MinValueValidator):
+                    field.widget.attrs["min"] = validator.limit_value
+                if isinstance(validator, MaxValueValidator):
+                    field.widget.attrs["max"] = validator.limit_value
+
+    def service_data(self) -> dict:
+        """The cleaned values to hand to the service (no version, no reason)."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if name not in ("version", "reason")
+        }
+
+    def grouped(self):
+        """(legend, [(bound field, show-when condition)]) groups, for the template."""
+        listed: set[str] = set()
+        groups = []
+        for legend, names in self.fieldsets:
+            present = [name for name in names if name in self.fields]
+            listed.update(names)
+            if present:
+                groups.append((legend, present))
+        rest = [
+            name for name in self.fields if name not in listed and name not in ("version", "reason")
+        ]
+        if rest:
+            groups.append(("", rest))
+        return [
+            (legend, [(self[name], self.condition_for(name)) for name in names])
+            for legend, names in groups
+        ]
+
+    def condition_for(self, name: str) -> str:
+        """The data-show-when attribute of a field: 'controller:value|value'."""
+        if name not in self.show_when:
+            return ""
+        controller, values = self.show_when[name]
+        return f"{controller}:{'|'.join(values)}"
+
+
+class RegistrationForm(CrfForm):
+    """Registration & eligibility; identifiers only for users who may see them."""
+
+    center = forms.ModelChoiceField(
+        queryset=Center.objects.all(),
+        required=False,
+        help_text="The patient's centre (site staff always register at their own).",
+    )
+
+    fieldsets = (
+        ("Centre", ("center",)),
+        ("Patient", ("mrn", "initials", "date_of_birth", "sex", "registration_date")),
+        ("Inclusion criteria (all must be yes)", Patient.inclusion_fields),
+        ("Exclusion criteria (all must be no)", Patient.exclusion_fields),
+        ("Notes", ("notes",)),
+    )
+
+    class Meta:
+        model = Patient
+        fields = REGISTRATION_EDITABLE
+        formfield_callback = crf_formfield
+        widgets = {
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "initials": forms.TextInput(attrs={"autocapitalize": "characters", "size": 4}),
+        }
+
+    def __init__(self, *args, sees_identifiers: bool, choose_center: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sees_identifiers:
+            for name in Patient.identifier_fields:
+                self.fields.pop(name, None)
+        if choose_center:
+            self.fields["center"].required = True
+        else:
+            del self.fields["center"]
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data.pop("center", None)
+        return data
+
+
+class BaselineForm(CrfForm):
+    fieldsets = (
+        ("Smoking", ("smoking", "pack_years")),
+        ("Body and performance status", ("height_cm", "weight_kg", "ecog")),
+        ("Diagnosis", ("diagnosis_date", "diagnosis_confirmation", "extensive_stage_basis")),
+        (
+            "Metastatic sites at baseline",
+            (
+                "mets_brain",
+                "mets_liver",
+                "mets_bone",
+                "mets_adrenal",
+                "mets_other",
+                "mets_other_specify",
+            ),
+        ),
+    )
+    show_when = {
+        "pack_years": ("smoking", ("former", "current")),
+        "mets_other_specify": ("mets_other", ("True",)),
+    }
+
+    class Meta:
+        model = Baseline
+        fields = crf_fields(Baseline)
+        formfield_callback = crf_formfield
+
+    def __init__(self, *args, sees_identifiers: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not sees_identifiers:
+            self.fields.pop("mets_other_specify", None)
+
+
+class FirstLineForm(CrfForm):
+    fieldsets = (
+        ("Regimen", ("platinum_agent", "etoposide", "start_date", "cycles")),
+        (
+            "Consolidative thoracic radiotherapy",
+            ("thoracic_rt", "thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"),
+        ),
+        ("Outcome", ("best_response", "progression_date")),
+    )
+    show_when = {
+        "thoracic_rt_dose_gy": ("thoracic_rt", ("True",)),
+        "thoracic_rt_start": ("thoracic_rt", ("True",)),
+        "thoracic_rt_end": ("thoracic_rt", ("True",)),
+    }
+
+    class Meta:
+        model = FirstLineTherapy
+        fields = crf_fields(FirstLineTherapy)
+        formfield_callback = crf_formfield
+
+
+class AssessmentForm(CrfForm):
+    class Meta:
+        model = TumourAssessment
+        fields = crf_fields(TumourAssessment)
+        formfield_callback = crf_formfield
+
+    def __init__(self, *args, patient: Patient, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+
+    def clean(self):
+        cleaned = super().clean()
+        # The unique constraint involves the patient, which the form does not carry.
+        when, line = cleaned.get("assessment_date"), cleaned.get("line")
+        if when and line:
+            clash = TumourAssessment.objects.filter(
+                patient=self.patient, assessment_date=when, line=line
+            ).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error(
+                    "assessment_date",
+                    f"A {line} assessment on {when.isoformat()} is already recorded; "
+                    "edit that one instead.",
+                )
+        return cleaned
+
+
+class SecondLineForm(CrfForm):
+    fieldsets = (
+        ("Start", ("start_date", "cycles")),
+        (
+            "Combination partners",
+            ("chemotherapy_agent", "antiangiogenic_agent", "radiotherapy_site"),
+        ),
+        ("End of second line", ("end_reason", "end_date", "progression_date")),
+    )
+    show_when = {
+        "end_date": (
+            "end_reason",
+            tuple(v for v in c.SecondLineEndReason.values if v != c.SecondLineEndReason.ONGOING),
+        ),
+    }
+
+    class Meta:
+        model = SecondLineTherapy
+        fields = crf_fields(SecondLineTherapy)
+        formfield_callback = crf_formfield
+
+
+class AdverseEventForm(CrfForm):
+    fieldsets = (
+        ("Event", ("term", "term_other_specify", "grade", "onset_date", "resolution_date")),
+        ("Assessment", ("serious", "immune_related", "attribution", "action_taken", "outcome")),
+    )
+    show_when = {"term_other_specify": ("term", (c.AeTerm.OTHER.value,))}
+
+    class Meta:
+        model = AdverseEvent
+        fields = crf_fields(AdverseEvent)
+        formfield_callback = crf_formfield
+        widgets = {
+            "grade": forms.NumberInput(attrs={"min": 1, "max": 5, "step": 1}),
+        }
+
+    def __init__(self, *args, sees_identifiers: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].widget.attrs["data-immune-terms"] = "|".join(
+            sorted(str(t) for t in c.IMMUNE_RELATED_TERMS)
+        )
+        if not sees_identifiers:
+            self.fields.pop("term_other_specify", None)
+
+
+class FollowUpForm(CrfForm):
+    show_when = {
+        "death_date": ("vital_status", ("dead",)),
+        "death_cause": ("vital_status", ("dead",)),
+    }
+
+    class Meta:
+        model = FollowUp
+        fields = crf_fields(FollowUp)
+        formfield_callback = crf_formfield
+
+
+FORM_BY_SECTION: dict[str, type[CrfForm]] = {
+    c.Section.REGISTRATION: RegistrationForm,
+    c.Section.BASELINE: BaselineForm,
+    c.Section.FIRST_LINE: FirstLineForm,
+    c.Section.ASSESSMENTS: AssessmentForm,
+    c.Section.SECOND_LINE: SecondLineForm,
+    c.Section.ADVERSE_EVENTS: AdverseEventForm,
+    c.Section.FOLLOW_UP: FollowUpForm,
+}
+
+
+class DeleteForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for deletion",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Required; kept in the audit trail with the deleted values.",
+    )
+
+
+class SignForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Re-enter your password to sign.",
+    )
+    meaning = forms.CharField(widget=forms.HiddenInput, initial=SIGNATURE_MEANING, strip=False)
+    confirm = forms.BooleanField(
+        label="I have read the statement above and sign this casebook with its meaning.",
+        required=True,
+    )
+
+
+class UnlockForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason for unlocking",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required. Unlocking voids the signature; the casebook must be completed and "
+        "signed again.",
+    )
+
+
+class PatientSearchForm(forms.Form):
+    STATUS_CHOICES = [
+        ("", "Any status"),
+        ("enrolled", "Enrolled"),
+        ("screen_failure", "Screen failure"),
+        ("in_progress", "Casebook in progress"),
+        ("complete", "Casebook complete"),
+        ("locked", "Casebook locked"),
+    ]
+    q = forms.CharField(required=False, label="Search", max_length=40)
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)

@@ -1,0 +1,75 @@
+/* A little progressive enhancement for the CRF forms; every page works without it. */
+(function () {
+  "use strict";
+
+  function valueOf(form, name) {
+    var inputs = form.querySelectorAll('[name="' + name + '"]');
+    for (var i = 0; i < inputs.length; i++) {
+      var el = inputs[i];
+      if (el.type === "radio" || el.type === "checkbox") {
+        if (el.checked) return el.value;
+      } else {
+        return el.value;
+      }
+    }
+    return "";
+  }
+
+  // Conditional fields (pack-years, RT dose, death date, "other, specify"…): hidden and
+  // disabled while they do not apply, so a stale value is never submitted.
+  function setupConditions(form) {
+    var dependants = form.querySelectorAll("[data-show-when]");
+    if (!dependants.length) return;
+    function update() {
+      dependants.forEach(function (wrapper) {
+        var spec = wrapper.getAttribute("data-show-when").split(":");
+        var wanted = spec[1].split("|");
+        var show = wanted.indexOf(valueOf(form, spec[0])) !== -1 ||
+          wrapper.classList.contains("has-error");
+        wrapper.hidden = !show;
+        wrapper.querySelectorAll("input, select, textarea").forEach(function (el) {
+          el.disabled = !show;
+        });
+      });
+    }
+    form.addEventListener("change", update);
+    update();
+  }
+
+  // Immune-related terms pre-tick "immune-related: yes"; the user can still change it.
+  function setupImmuneTerms(form) {
+    var term = form.querySelector("select[data-immune-terms]");
+    if (!term) return;
+    var immune = term.getAttribute("data-immune-terms").split("|");
+    var auto = false;
+    term.addEventListener("change", function () {
+      var yes = form.querySelector('input[name="immune_related"][value="True"]');
+      var no = form.querySelector('input[name="immune_related"][value="False"]');
+      if (!yes || !no) return;
+      if (immune.indexOf(term.value) !== -1) {
+        yes.checked = true;
+        auto = true;
+      } else if (auto) {
+        no.checked = true;
+        auto = false;
+      }
+      form.dispatchEvent(new Event("change"));
+    });
+  }
+
+  function focusFirst(form) {
+    var target = form.querySelector(".has-error input, .has-error select, .has-error textarea");
+    if (!target && form.classList.contains("crf")) {
+      target = form.querySelector(".field input:not([type=hidden]), .field select");
+    }
+    if (target && !target.disabled) target.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form.crf").forEach(function (form) {
+      setupConditions(form);
+      setupImmuneTerms(form);
+      focusFirst(form);
+    });
+  });
+})();
