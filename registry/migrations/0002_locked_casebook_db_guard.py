@@ -25,30 +25,34 @@ MESSAGE = "casebook is locked and read-only; a data manager must unlock it"
 
 POSTGRES_FUNCTIONS = f"""
 CREATE OR REPLACE FUNCTION registry_refuse_locked_crf() RETURNS trigger AS $$
+DECLARE
+    pid bigint;
 BEGIN
-    -- Statement level with transition tables: one join per statement (a COPY of 100,000
-    -- rows is checked once), not one lookup per row.
-    -- Nested IFs: a transition table exists only for its events, and PL/pgSQL plans a
-    -- query when it first runs it.
+    -- Statement level with transition tables: one check per statement (a COPY of a whole
+    -- batch is checked once), a primary-key lookup per patient it touches. Only the id is
+    -- in the WHERE clause so no plan can prefer the status index (which, planned while the
+    -- table looked empty, scanned every locked patient per row and grew with the table).
+    -- Nested IFs: a transition table exists only for its events.
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        IF EXISTS (
-            SELECT 1 FROM old_rows o JOIN registry_patient p ON p.id = o.patient_id
-            WHERE p.casebook_status = 'locked'
-        ) THEN
-            RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
-        END IF;
+        FOR pid IN SELECT DISTINCT patient_id FROM old_rows LOOP
+            IF (SELECT casebook_status FROM registry_patient WHERE id = pid) = 'locked' THEN
+                RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
+            END IF;
+        END LOOP;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
-        IF EXISTS (
-            SELECT 1 FROM new_rows n JOIN registry_patient p ON p.id = n.patient_id
-            WHERE p.casebook_status = 'locked'
-        ) THEN
-            RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
-        END IF;
+        FOR pid IN SELECT DISTINCT patient_id FROM new_rows LOOP
+            IF (SELECT casebook_status FROM registry_patient WHERE id = pid) = 'locked' THEN
+                RAISE EXCEPTION '{MESSAGE}' USING ERRCODE = 'check_violation';
+            END IF;
+        END LOOP;
     END IF;
     RETURN NULL;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql
+-- The plan is cached per session and may be made while registry_patient looks empty:
+-- insist on the primary-key index rather than a scan of the table per patient.
+SET enable_seqscan = off;
 
 CREATE OR REPLACE FUNCTION registry_refuse_locked_patient() RETURNS trigger AS $$
 BEGIN
