@@ -139,3 +139,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
+
+# Exports (docs/exports.md). Files live outside MEDIA_ROOT: only the owner's download view serves
+# them. The date-shift key must stay secret and stable, or shifted dates change between exports;
+# without one it is derived from SECRET_KEY (so it changes if SECRET_KEY does).
+EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
+EXPORT_LINK_TTL_HOURS = env_int("EXPORT_LINK_TTL_HOURS", 24, minimum=1)
+EXPORT_DATE_SHIFT_KEY = env_str("EXPORT_DATE_SHIFT_KEY", "")
+EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
+CELERY_IMPORTS = ("registry.exports.tasks",)

@@ -1,0 +1,1 @@
+"""De-identified (and, for permitted admins, identified) dataset exports. See docs/exports.md."""

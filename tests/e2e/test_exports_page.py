@@ -1,0 +1,61 @@
+"""The export page in a real headless Chromium: request, see it finish, download the ZIP."""
+
+import io
+import json
+import os
+import zipfile
+from datetime import date
+
+import pytest
+
+from tests.conftest import service_missing
+from tests.factories import TEST_PASSWORD
+from tests.registry.exports.conftest import seed_patient
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not os.path.exists(CHROMIUM):
+        service_missing("Chromium at /usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        service_missing("Playwright for Python")
+    # Playwright's sync API runs an event loop; Django's ORM refuses such a thread by default.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        context = browser.new_context(accept_downloads=True)
+        yield context.new_page()
+        browser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pi_exports_from_the_page_and_downloads_a_deidentified_zip(
+    live_server, browser_page, coordinator_a, investigator_a, pi_user, settings, tmp_path
+):
+    settings.EXPORT_ROOT = tmp_path / "exports"
+    seeded = seed_patient(coordinator_a, investigator_a, 1, dob=date(1957, 6, 15))
+    page = browser_page
+    page.goto(f"{live_server.url}/login/?next=/exports/")
+    page.fill("#id_username", pi_user.username)
+    page.fill("#id_password", TEST_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/exports/")
+    page.check("input[name=formats][value=redcap]")
+    page.click("form.export-form button[type=submit]")
+    page.wait_for_selector(".flash-success")
+    assert "queued" in page.inner_text(".flash-success")
+    with page.expect_download() as download_info:
+        page.click("a[href$='/download/']")
+    zf = zipfile.ZipFile(io.BytesIO(download_info.value.path().read_bytes()))
+    assert json.loads(zf.read("manifest.json"))["label"] == "DE-IDENTIFIED"
+    assert seeded.mrn.encode() not in b"".join(zf.read(n) for n in zf.namelist())
+    assert "redcap/records.csv" in zf.namelist()
