@@ -1,5 +1,5 @@
 """PostgreSQL refuses writes to a locked casebook even when the model layer is bypassed
-(migration 0002_locked_casebook_db_guard). Skipped on SQLite; a failure in CI
+(migration 0003_locked_casebook_db_guard). Skipped on SQLite; a failure in CI
 (REQUIRE_SERVICES=1) if the database is not PostgreSQL."""
 
 import pytest

@@ -113,7 +113,7 @@ def _run(statements_for):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("registry", "0001_initial")]
+    dependencies = [("registry", "0002_exports")]
 
     operations = [
         migrations.RunPython(
