@@ -9,6 +9,7 @@ nothing. Each casebook is entered through the services as its centre's coordinat
 from __future__ import annotations
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
@@ -50,6 +51,10 @@ class Command(BaseCommand):
             f"Demo study: {len(centres)} centres, {total} patients ({created} added now), "
             f"all casebooks complete and locked."
         )
+        # The analysis plan is seeded after the locks: with no plan yet the 28 locks queue
+        # no runs, and saving the plan queues the one run that analyses the whole cohort.
+        # Called by name so the registry does not import the analytics app.
+        call_command("seed_analysis_plan", stdout=self.stdout)
         self._print_logins(study)
 
     def _centres(self, study: dict) -> dict[str, Center]:
