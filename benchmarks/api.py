@@ -1,12 +1,11 @@
 """REST API latency and throughput against gunicorn on PostgreSQL with a large cohort.
 
-    .venv/bin/python benchmarks/api.py [--patients 100000] [--port 8200] [--workers 4]
+    .venv/bin/python benchmarks/api.py [--patients 100000] [--seed 42] [--port 8200] [--workers 4]
 
 1. Migrates the benchmark database (default registry_api_bench; it is created if missing).
-2. Fills it with complete casebooks by bulk inserts (registration, baseline, both lines,
-   two assessments, one adverse event, one follow-up per patient) across 10 centres,
-   unless it already holds enough. (Bulk inserts bypass the services: this is load, not a
-   test of them; it writes no history rows.)
+2. Fills it with synthetic casebooks over 10 centres with ``manage.py generate_cohort``
+   (validated, all parts entered, left in progress; no history rows), unless it already
+   holds enough; a smaller cohort is topped up.
 3. Starts gunicorn (the production WSGI server) and measures, at 1 and at 20 concurrent
    clients: a page of the patient list (a coordinator's own centre, 50 rows), a whole
    casebook read, and adverse-event creation. Prints median and p95 latency and requests/s.
@@ -25,8 +24,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -34,12 +32,20 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CENTRE_CODES = ["BA", "BB", "BC", "BD", "BE", "BF", "BG", "BH", "BI", "BJ"]
+CENTRES = 10
+
+
+def first_centre_code() -> str:
+    """The benchmark coordinator's centre: generate_cohort's first synthetic centre (SAA)."""
+    from registry.synthetic import centre_code
+
+    return centre_code(0)
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--patients", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=42, help="generate_cohort's seed")
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/registry_api_bench"
     )
@@ -72,168 +78,31 @@ def setup_django(url: str) -> None:
     call_command("migrate", verbosity=0)
 
 
-def generate(count: int) -> None:
-    from registry.models import (
-        AdverseEvent,
-        Baseline,
-        Center,
-        FirstLineTherapy,
-        FollowUp,
-        Patient,
-        SecondLineTherapy,
-        TumourAssessment,
-    )
+def generate(count: int, centres: int, seed: int) -> None:
+    """Top the synthetic centres up to ``count`` patients with ``manage.py generate_cohort``.
 
-    centres = [
-        Center.objects.get_or_create(code=code, defaults={"name": f"Bench hospital {code}"})[0]
-        for code in CENTRE_CODES
-    ]
-    existing = Patient.objects.filter(center__in=centres).count()
+    Casebooks stay in progress (no ``--lock``): the benchmark adds adverse events to them.
+    No history rows: what is measured does not read them.
+    """
+    from django.core.management import call_command
+
+    from registry.models import Patient
+    from registry.synthetic import centre_code
+
+    codes = [centre_code(i) for i in range(centres)]
+    existing = Patient.objects.filter(center__code__in=codes).count()
     if existing >= count:
         print(f"cohort: {existing} patients present, no generation")
         return
-    started = time.perf_counter()
-    rng = random.Random(42)
-    next_seq = {
-        centre.pk: (Patient.objects.filter(center=centre).order_by("-sequence").first())
-        for centre in centres
-    }
-    next_seq = {pk: (p.sequence if p else 0) for pk, p in next_seq.items()}
-    batch = 5000
-    made = existing
-    while made < count:
-        size = min(batch, count - made)
-        patients = []
-        for i in range(size):
-            centre = centres[(made + i) % len(centres)]
-            next_seq[centre.pk] += 1
-            seq = next_seq[centre.pk]
-            second_line_start = date(2019, 1, 1) + timedelta(days=rng.randrange(0, 1500))
-            patient = Patient(
-                center=centre,
-                sequence=seq,
-                study_id=f"{centre.code}-{seq:04d}",
-                mrn=f"B{seq:07d}",
-                initials="XY",
-                date_of_birth=date(1950 + rng.randrange(0, 20), 1 + rng.randrange(12), 15),
-                sex=rng.choice("MF"),
-                registration_date=second_line_start + timedelta(days=1),
-                inc_confirmed_sclc=True,
-                inc_extensive_stage=True,
-                inc_progressed_on_atezolizumab=True,
-                exc_severe_systemic_disease=False,
-                exc_autoimmune_disease=False,
-                exc_incomplete_information=False,
-                enrolment_status="enrolled",
-                casebook_status="in_progress",
-            )
-            patient._start = second_line_start
-            patients.append(patient)
-        Patient.objects.bulk_create(patients)
-        _bulk_parts(
-            patients,
-            Baseline,
-            FirstLineTherapy,
-            SecondLineTherapy,
-            TumourAssessment,
-            AdverseEvent,
-            FollowUp,
-            rng,
-        )
-        made += size
-        rate = (made - existing) / (time.perf_counter() - started)
-        print(f"cohort: {made}/{count} patients ({rate:.0f}/s)", flush=True)
-
-
-def _bulk_parts(patients, Baseline, FirstLine, SecondLine, Assessment, Ae, FollowUp, rng):  # noqa: N803
-    baselines, first_lines, second_lines, assessments, aes, follow_ups = [], [], [], [], [], []
-    for p in patients:
-        start = p._start
-        l1_start = start - timedelta(days=400)
-        baselines.append(
-            Baseline(
-                patient=p,
-                smoking="former",
-                pack_years=Decimal(30),
-                height_cm=Decimal(rng.randrange(150, 190)),
-                weight_kg=Decimal(rng.randrange(45, 95)),
-                ecog=rng.randrange(0, 3),
-                diagnosis_date=l1_start - timedelta(days=10),
-                diagnosis_confirmation="histological",
-                extensive_stage_basis="distant_metastasis",
-                mets_brain=rng.random() < 0.3,
-                mets_liver=rng.random() < 0.3,
-                mets_bone=True,
-                mets_adrenal=False,
-                mets_other=False,
-            )
-        )
-        first_lines.append(
-            FirstLine(
-                patient=p,
-                platinum_agent="carboplatin",
-                etoposide=True,
-                start_date=l1_start,
-                cycles=4,
-                thoracic_rt=False,
-                best_response="PR",
-                progression_date=start - timedelta(days=14),
-            )
-        )
-        second_lines.append(
-            SecondLine(
-                patient=p,
-                start_date=start,
-                chemotherapy_agent="none",
-                antiangiogenic_agent="anlotinib",
-                radiotherapy_site="none",
-                cycles=6,
-                end_date=start + timedelta(days=150),
-                end_reason="progression",
-                progression_date=start + timedelta(days=150),
-            )
-        )
-        for offset, size, response in ((-5, 100, "NE"), (55, 60, "PR")):
-            assessments.append(
-                Assessment(
-                    patient=p,
-                    assessment_date=l1_start + timedelta(days=offset),
-                    line="1L",
-                    target_sum_mm=Decimal(size),
-                    new_lesions=False,
-                    overall_response=response,
-                )
-            )
-        aes.append(
-            Ae(
-                patient=p,
-                term="Cough",
-                grade=1,
-                onset_date=start + timedelta(days=20),
-                serious=False,
-                immune_related=False,
-                attribution="possible",
-                action_taken="none",
-                outcome="recovered",
-            )
-        )
-        follow_ups.append(
-            FollowUp(
-                patient=p,
-                contact_date=start + timedelta(days=300),
-                vital_status="alive",
-                progression_status="progressed",
-            )
-        )
-    for model, rows in (
-        (Baseline, baselines),
-        (FirstLine, first_lines),
-        (SecondLine, second_lines),
-        (Assessment, assessments),
-        (Ae, aes),
-        (FollowUp, follow_ups),
-    ):
-        model.objects.bulk_create(rows, batch_size=5000)
+    # generate_cohort continues each centre's sequence, so a smaller cohort is topped up.
+    # The seed is offset by what exists so a top-up draws new patients, not the same ones.
+    call_command(
+        "generate_cohort",
+        patients=count - existing,
+        centers=centres,
+        seed=seed + existing,
+        no_history=True,
+    )
 
 
 def tokens() -> dict[str, str]:
@@ -242,7 +111,7 @@ def tokens() -> dict[str, str]:
 
     coordinator, _ = User.objects.get_or_create(
         username="bench-coordinator",
-        defaults={"role": "coordinator", "center": Center.objects.get(code=CENTRE_CODES[0])},
+        defaults={"role": "coordinator", "center": Center.objects.get(code=first_centre_code())},
     )
     manager, _ = User.objects.get_or_create(
         username="bench-data-manager", defaults={"role": "data_manager", "center": None}
@@ -256,8 +125,13 @@ def tokens() -> dict[str, str]:
 def study_ids(sample: int) -> list[str]:
     from registry.models import Patient
 
+    # Patients without a recorded death: the adverse events created 30 days after the 2L
+    # start must not fall after a death date (the services would refuse them).
     ids = list(
-        Patient.objects.filter(center__code=CENTRE_CODES[0]).values_list("study_id", flat=True)
+        Patient.objects.filter(center__code=first_centre_code())
+        .exclude(follow_ups__death_date__isnull=False)
+        .values_list("study_id", flat=True)
+        .distinct()
     )
     return random.Random(7).sample(ids, min(sample, len(ids)))
 
@@ -338,7 +212,7 @@ def main() -> None:
     args = parse_args()
     ensure_database(args.database_url)
     setup_django(args.database_url)
-    generate(args.patients)
+    generate(args.patients, CENTRES, args.seed)
     from django.db import connection
 
     from registry.models import Patient

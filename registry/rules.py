@@ -159,6 +159,14 @@ def casebook_violations(book: Casebook) -> list[Violation]:
                     death,
                     "the death date (the patient is reported alive)",
                 )
+            elif record.vital_status == c.VitalStatus.LOST:
+                after(
+                    record,
+                    "contact_date",
+                    record.contact_date,
+                    death,
+                    "the death date (the patient is reported lost to follow-up)",
+                )
     for event in book.adverse_events:
         if event.grade == 5 and death is None:
             found.append(

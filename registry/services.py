@@ -272,7 +272,16 @@ def _registration_update(
     patient.version += 1
     _demote_if_complete(patient)
     _set_audit_context(patient, user, reason)
-    patient.save()
+    try:
+        # A savepoint, so the refusal leaves the caller's transaction usable (PostgreSQL).
+        with transaction.atomic():
+            patient.save()
+    except IntegrityError:
+        # full_clean skips the (centre, MRN) constraint because the centre is excluded.
+        raise ApplicationError(
+            "mrn: a patient with this MRN is already registered at this centre.",
+            fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
+        ) from None
     return patient
 
 
@@ -526,6 +535,10 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             "Only a site investigator or a data manager may sign and lock a casebook.",
             code=ApplicationError.FORBIDDEN,
         )
+    if not patients_visible_to(user).filter(pk=patient.pk).exists():
+        # Before the password check, so a refused attempt on another centre's casebook is
+        # answered as absent and leaves no audit row pointing at it.
+        raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND)
     if meaning.strip() != SIGNATURE_MEANING:
         raise ApplicationError(
             "meaning: confirm the signature statement exactly as shown.",
