@@ -69,6 +69,14 @@ class RegistryAutoSchema(AutoSchema):
             )
         return responses
 
+    def _get_request_body(self, direction="request"):
+        # A body whose fields all have defaults is still required where the view says so
+        # (spectacular marks a body required only when some field is).
+        body = super()._get_request_body(direction)
+        if body and getattr(self.view, "request_body_required", False):
+            body["required"] = True
+        return body
+
     def get_override_parameters(self):
         params = list(super().get_override_parameters())
         if self.method == "POST" and self.get_auth():

@@ -122,6 +122,12 @@ def test_locked_only_as_a_string_is_400_naming_it(api_pi):
     )
 
 
+def test_post_without_a_body_is_400_and_creates_nothing(api_pi, casebooks):
+    error = assert_error(api_pi.post(EXPORTS), 400, "invalid", "__all__")
+    assert "{}" in error["message"]
+    assert not ExportJob.objects.exists()
+
+
 def test_data_manager_may_not_export(api_dm, casebooks):
     error = assert_error(api_dm.post(EXPORTS, {}, format="json"), 403, "forbidden")
     assert "may not export" in error["message"]
