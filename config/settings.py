@@ -175,6 +175,9 @@ SPECTACULAR_SETTINGS = {
         "RecistResponseEnum": "registry.choices.RecistResponse",
         "SectionEnum": "registry.choices.Section",
         "SectionStatusEnum": "registry.api.serializers.SECTION_STATUS_CHOICES",
+        "AnalysisRunStatusEnum": "analytics.models.AnalysisRun.Status",
+        "ExportStatusEnum": "registry.models.ExportJob.Status",
+        "TokenStatusEnum": "registry.api.serializers.TOKEN_STATUS_CHOICES",
     },
 }
 

@@ -135,7 +135,8 @@ def parse_plan(plan: dict[str, Any] | None) -> dict[str, Any]:
     for k in ("primary_endpoint", "followup_endpoint"):
         if k == "followup_endpoint" and k not in out:
             out[k] = out["primary_endpoint"]
-        if out[k] not in eps:
+        # A list or object is unhashable: "in" would raise TypeError instead of this message.
+        if not isinstance(out[k], str) or out[k] not in eps:
             raise _err(f"plan.{k}", f"{out[k]!r} is not one of the endpoints ({', '.join(eps)})")
 
     covs = out["covariates"]

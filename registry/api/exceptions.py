@@ -39,6 +39,8 @@ ERROR_CODES: dict[str, str] = {
     "conflict": "The resource exists already or changed meanwhile (409).",
     "idempotency_key_in_use": "A request with this Idempotency-Key is still running (409).",
     "stale": "The version you sent is not the current one; reload and retry (412).",
+    "expired": "The export's download link has expired; run the export again (410).",
+    "no_plan": "There is no analysis plan yet: a PI must save one first (409).",
     "unsupported_media_type": "Send the body as application/json (415).",
     "idempotency_key_reused": "This Idempotency-Key was used for a different request (422).",
     "throttled": "Too many requests; wait for the Retry-After seconds (429).",
@@ -85,9 +87,11 @@ def _flatten(detail, prefix: str = "") -> dict[str, list[str]]:
     """DRF's nested error detail → {"field" or "field.0.sub": [messages]}."""
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
+        # A dict nested in a dict (a list field's errors by index) joins with a dot too.
+        join = prefix if not prefix or prefix.endswith(".") else f"{prefix}."
         for name, value in detail.items():
             key = "__all__" if name == "non_field_errors" else str(name)
-            for sub, msgs in _flatten(value, f"{prefix}{key}").items():
+            for sub, msgs in _flatten(value, f"{join}{key}").items():
                 out.setdefault(sub, []).extend(msgs)
     elif isinstance(detail, list):
         if all(not isinstance(item, dict | list) for item in detail):

@@ -12,6 +12,7 @@ _ERROR_DESCRIPTIONS = {
     "403": "Forbidden for your role or centre.",
     "404": "Not found, or not visible to you (another centre's patient).",
     "409": "Conflict: the casebook is locked, or the record exists already.",
+    "410": "Gone: the export's download link has expired; run the export again.",
     "412": "Stale: the version sent is not the current one.",
     "415": "The body must be application/json.",
     "422": "The Idempotency-Key was used for a different request.",
@@ -67,6 +68,14 @@ class RegistryAutoSchema(AutoSchema):
                 },
             )
         return responses
+
+    def _get_request_body(self, direction="request"):
+        # A body whose fields all have defaults is still required where the view says so
+        # (spectacular marks a body required only when some field is).
+        body = super()._get_request_body(direction)
+        if body and getattr(self.view, "request_body_required", False):
+            body["required"] = True
+        return body
 
     def get_override_parameters(self):
         params = list(super().get_override_parameters())

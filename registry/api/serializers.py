@@ -13,6 +13,7 @@ from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from analytics.models import AnalysisRun
 from registry import choices as c
 from registry import services
 from registry.api.exceptions import ERROR_CODES
@@ -22,6 +23,7 @@ from registry.models import (
     AuditEvent,
     Baseline,
     Center,
+    ExportJob,
     FirstLineTherapy,
     FollowUp,
     Patient,
@@ -171,10 +173,11 @@ class MeOutput(serializers.Serializer):
 # -- tokens ---------------------------------------------------------------------------------
 
 
+TOKEN_STATUS_CHOICES = [("active", "Usable"), ("expired", "Past expiry"), ("revoked", "Revoked")]
+
+
 class TokenOutput(_ModelSerializer):
-    status = serializers.ChoiceField(
-        choices=[("active", "Usable"), ("expired", "Past expiry"), ("revoked", "Revoked")]
-    )
+    status = serializers.ChoiceField(choices=TOKEN_STATUS_CHOICES)
 
     class Meta:
         model = ApiToken
@@ -462,3 +465,175 @@ class HistoryEntryOutput(serializers.Serializer):
     changes = FieldChangeOutput(many=True)
     reason = serializers.CharField(allow_blank=True)
     detail = serializers.DictField()
+
+
+# -- analysis (analytics app) ----------------------------------------------------------------
+
+
+class AnalysisPlanOutput(serializers.Serializer):
+    version = serializers.IntegerField(help_text="Plan version; saving a changed plan adds one.")
+    name = serializers.CharField(help_text="The plan's own name (may be empty).")
+    plan = serializers.JSONField(help_text="The plan JSON of analysis-contract.md section 3.")
+    plan_sha256 = serializers.CharField(help_text="Engine hash of the normalised plan.")
+    note = serializers.CharField(help_text="What changed, and why (may be empty).")
+    created_by = serializers.CharField(
+        source="created_by.username", allow_null=True, default=None, help_text="null: seeded."
+    )
+    created_at = serializers.DateTimeField()
+
+
+class AnalysisPlanInput(serializers.Serializer):
+    plan = serializers.JSONField(
+        help_text="The plan JSON object; validated by the analysis engine itself."
+    )
+    note = StrictCharField(
+        max_length=300, required=False, allow_blank=True, help_text="What changed, and why."
+    )
+
+    def validate_plan(self, value):
+        # PostgreSQL's jsonb cannot store U+0000: refuse it here rather than fail on save.
+        def has_nul(node) -> bool:
+            if isinstance(node, str):
+                return "\x00" in node
+            if isinstance(node, dict):
+                return any(has_nul(k) or has_nul(v) for k, v in node.items())
+            if isinstance(node, list):
+                return any(has_nul(v) for v in node)
+            return False
+
+        if has_nul(value):
+            raise serializers.ValidationError("Null characters are not allowed.")
+        return value
+
+
+class AnalysisRunOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=AnalysisRun.Status.choices)
+    progress = serializers.IntegerField(help_text="Percent, 0–100.")
+    step = serializers.CharField(help_text="What the run is doing now (may be empty).")
+    trigger = serializers.ChoiceField(choices=AnalysisRun.Trigger.choices)
+    triggered_by = serializers.CharField(
+        source="triggered_by.username", allow_null=True, default=None
+    )
+    plan_version = serializers.IntegerField(
+        source="plan.version",
+        allow_null=True,
+        default=None,
+        help_text="null while queued: a run computes the plan current when it starts.",
+    )
+    dataset_sha256 = serializers.CharField(help_text="Hash of the locked data computed on.")
+    n_locked = serializers.IntegerField(allow_null=True)
+    n_analysed = serializers.IntegerField(
+        allow_null=True, help_text="Locked casebooks with a 2L start (the analysis index)."
+    )
+    reused_from = serializers.IntegerField(
+        source="reused_from_id",
+        allow_null=True,
+        help_text="A finished run on the same data and plan whose bundle this run shows.",
+    )
+    coalesced = serializers.IntegerField(help_text="Later triggers folded into this run.")
+    error = serializers.CharField(help_text="Why the run failed (empty unless failed).")
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    duration_seconds = serializers.FloatField(allow_null=True)
+
+
+class AnalysisRunDetailOutput(AnalysisRunOutput):
+    bundle = serializers.JSONField(
+        source="result",
+        allow_null=True,
+        help_text="The engine's result bundle (analysis-contract.md section 4); null until "
+        "the run is done. A reusing run shows the bundle of the run it reused.",
+    )
+
+
+class AnalysisLatestOutput(AnalysisRunDetailOutput):
+    changes = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What changed since the previous finished run, as on the dashboard.",
+    )
+
+
+# -- exports ---------------------------------------------------------------------------------
+
+
+class ExportCreateInput(serializers.Serializer):
+    centers = serializers.ListField(
+        child=StrictCharField(max_length=20),
+        required=False,
+        help_text="Centre codes; empty or left out: every centre you may export "
+        "(site staff: their own only).",
+    )
+    locked_only = StrictBooleanField(
+        required=False, default=True, help_text="Only locked casebooks (as the dashboard)."
+    )
+    formats = serializers.ListField(
+        child=StrictChoiceField(
+            choices=[
+                ("csv", "CSV (always included)"),
+                ("xlsx", "Excel"),
+                ("sav", "SPSS"),
+                ("redcap", "REDCap"),
+            ]
+        ),
+        required=False,
+        help_text="CSV files are always included.",
+    )
+    date_mode = StrictChoiceField(
+        choices=ExportJob.DateMode.choices, required=False, default="relative"
+    )
+    recipient = StrictCharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Name a recipient to give them the same pseudonyms in every export.",
+    )
+    coarsen_centers = StrictBooleanField(
+        required=False, default=False, help_text="Relabel centres as centre A, B, …"
+    )
+    identified = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="Identifiers, real dates and study ids: administrators with the "
+        "registry.export_identified permission only, with a reason.",
+    )
+    reason = StrictCharField(required=False, allow_blank=True, default="")
+
+
+class ExportJobOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=ExportJob.Status.choices)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    centers = serializers.ListField(child=serializers.CharField())
+    locked_only = serializers.BooleanField()
+    formats = serializers.ListField(child=serializers.CharField())
+    identified = serializers.BooleanField()
+    reason = serializers.CharField()
+    date_mode = serializers.ChoiceField(choices=ExportJob.DateMode.choices)
+    recipient = serializers.CharField()
+    coarsen_centers = serializers.BooleanField()
+    file_name = serializers.CharField(help_text="Empty until done.")
+    file_size = serializers.IntegerField(allow_null=True, help_text="Bytes.")
+    file_sha256 = serializers.CharField()
+    row_counts = serializers.DictField(child=serializers.IntegerField())
+    expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="The download link's end (EXPORT_LINK_TTL_HOURS)."
+    )
+    error = serializers.CharField(help_text="Why it failed (empty unless failed).")
+    download_url = serializers.SerializerMethodField(
+        help_text="GET it for the ZIP; null unless done and not expired."
+    )
+
+    def get_download_url(self, job) -> str | None:
+        from django.urls import reverse
+        from django.utils import timezone
+
+        if job.status != ExportJob.Status.DONE or not job.expires_at:
+            return None
+        if job.expires_at <= timezone.now():
+            return None
+        return reverse("api:export-download", args=[job.pk])

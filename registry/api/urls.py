@@ -1,9 +1,8 @@
-"""/api/v1/ routes. Analysis (issue 4) and exports (issue 5) add their routes under
-/api/v1/analysis/ and /api/v1/exports/ (see docs/api.md)."""
+"""/api/v1/ routes (see docs/api.md)."""
 
 from django.urls import path
 
-from registry.api import views
+from registry.api import views, views_analysis, views_exports
 
 app_name = "api"
 
@@ -16,6 +15,23 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="token-obtain"),
     path("tokens/", views.TokenListView.as_view(), name="token-list"),
     path("tokens/<int:token_id>/", views.TokenDetailView.as_view(), name="token-detail"),
+    path("analysis/plan/", views_analysis.AnalysisPlanView.as_view(), name="analysis-plan"),
+    path("analysis/runs/", views_analysis.AnalysisRunListView.as_view(), name="analysis-runs"),
+    path(
+        "analysis/runs/<int:run_id>/",
+        views_analysis.AnalysisRunDetailView.as_view(),
+        name="analysis-run",
+    ),
+    path("analysis/latest/", views_analysis.AnalysisLatestView.as_view(), name="analysis-latest"),
+    path("exports/", views_exports.ExportCollectionView.as_view(), name="export-list"),
+    path(
+        "exports/<int:export_id>/", views_exports.ExportDetailView.as_view(), name="export-detail"
+    ),
+    path(
+        "exports/<int:export_id>/download/",
+        views_exports.ExportDownloadView.as_view(),
+        name="export-download",
+    ),
     path("patients/", views.PatientCollectionView.as_view(), name="patient-list"),
     path(P, views.PatientDetailView.as_view(), name="patient-detail"),
     path(P + "registration/", views.RegistrationView.as_view(), name="registration"),

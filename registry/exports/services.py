@@ -28,13 +28,16 @@ IDENTIFIED_PERMISSION = "registry.export_identified"
 EXPORT_ROLES = frozenset({c.Role.PI, c.Role.ADMIN, *c.SITE_ROLES})
 
 
-def _refuse(user: User, message: str, *, code: str, detail: dict) -> ApplicationError:
+def _refuse(
+    user: User, message: str, *, code: str, detail: dict, fields: dict | None = None
+) -> ApplicationError:
     AuditEvent.objects.create(
         user=user if user.is_authenticated else None,
         action=AuditEvent.Action.EXPORT_REFUSED,
         detail={**detail, "refused": message},
     )
-    return ApplicationError(message, code=code)
+    # fields: the API names the offending input field (the page shows the message only).
+    return ApplicationError(message, code=code, fields=fields)
 
 
 def _is_admin(user: User) -> bool:
@@ -104,7 +107,9 @@ def export_request(
     try:
         scope = export_scope(user=user, centers=centers)
     except ApplicationError as error:
-        raise _refuse(user, error.message, code=error.code, detail=detail) from None
+        raise _refuse(
+            user, error.message, code=error.code, detail=detail, fields=error.fields
+        ) from None
     bad_formats = [f for f in formats if f not in FORMATS]
     if bad_formats:
         raise _refuse(
@@ -113,6 +118,7 @@ def export_request(
             f"{', '.join(FORMATS)}.",
             code=ApplicationError.INVALID,
             detail=detail,
+            fields={"formats": [f"Unknown format(s): {', '.join(bad_formats)}."]},
         )
     if date_mode not in ExportJob.DateMode.values:
         raise _refuse(
@@ -136,6 +142,7 @@ def export_request(
                 "reason: an identified export needs a reason.",
                 code=ApplicationError.INVALID,
                 detail=detail,
+                fields={"reason": ["An identified export needs a reason."]},
             )
     formats = ["csv", *sorted({f for f in formats if f != "csv"})]
     with transaction.atomic():

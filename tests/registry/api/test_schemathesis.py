@@ -21,7 +21,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.generation import GenerationMode
 
+from analytics.services import plan_seed_demo
 from registry.api import services as api_services
+from registry.exports import services as export_services
 from tests.builders import build_casebook, register_patient
 from tests.factories import CenterFactory, UserFactory
 
@@ -32,7 +34,8 @@ CALLS: list[int] = []
 
 
 @pytest.fixture
-def api_schema(db, settings):
+def api_schema(db, settings, tmp_path):
+    settings.EXPORT_ROOT = tmp_path / "exports"
     settings.API_THROTTLE_RATES = {"user": "none", "login": "none", "token_create": "none"}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Django closes connections at the end of a WSGI request; in a test that would drop the
@@ -46,6 +49,16 @@ def api_schema(db, settings):
     admin = UserFactory(username="st-admin", role="admin", center=None, is_superuser=True)
     own = [build_casebook(coordinator) for _ in range(2)] + [register_patient(coordinator)]
     foreign = build_casebook(other)
+    # A current analysis plan, so the analysis operations get past "no plan yet" (its run
+    # stays queued: after-commit hooks do not fire inside the test transaction).
+    plan_seed_demo()
+    # A finished export per role, so the download operation answers with its ZIP too.
+    exports = {
+        name: export_services.export_run(
+            job_id=export_services.export_request(user=user, locked_only=False, enqueue=False).pk
+        )
+        for name, user in (("coordinator", coordinator), ("admin", admin))
+    }
     tokens = {
         name: api_services.token_create(user=user, name="schemathesis")[1]
         for name, user in (("coordinator", coordinator), ("admin", admin))
@@ -67,6 +80,7 @@ def api_schema(db, settings):
         "tokens": tokens,
         "own": own,
         "foreign": foreign,
+        "exports": exports,
         "turn": itertools.count(),
     }
     yield schema
@@ -77,10 +91,13 @@ def api_schema(db, settings):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-def _steer(case, state) -> None:
-    """Point most cases at real patients and records; leave some random (→ 404 paths)."""
+def _steer(case, state, role: str) -> None:
+    """Point most cases at real patients, records and exports; leave some random (→ 404)."""
     turn = next(state["turn"])
     params = case.path_parameters or {}
+    export_id = params.get("export_id")
+    if isinstance(export_id, int) and not isinstance(export_id, bool) and turn % 4 != 3:
+        params["export_id"] = state["exports"][role].pk
     # Only well-typed values are replaced: a negative case must stay negative.
     if isinstance(params.get("study_id"), str) and turn % 4 != 3:
         patient = state["own"][turn % 3] if turn % 4 != 2 else state["foreign"]
@@ -108,13 +125,13 @@ def _steer(case, state) -> None:
 def test_api_conforms_to_its_schema(case, api_schema):
     load_all_checks()
     state = api_schema.registry_state
-    _steer(case, state)
+    # Alternate the roles case by case: both see every operation, in half the time.
+    role = ("coordinator", "admin")[len(CALLS) % 2]
+    _steer(case, state, role)
     from schemathesis.checks import CHECKS
 
     # A valid-by-schema body may still break a clinical rule (400): not a defect.
     excluded = [CHECKS.get_one("positive_data_acceptance")]
-    # Alternate the roles case by case: both see every operation, in half the time.
-    role = ("coordinator", "admin")[len(CALLS) % 2]
     CALLS.append(case.operation.label)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {state['tokens'][role]}"},
