@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -74,6 +75,12 @@ class Table:
     @property
     def header(self) -> list[str]:
         return [col.name for col in self.columns]
+
+    @cached_property
+    def getters(self) -> tuple[Callable[[PatientContext, Any], Any] | None, ...]:
+        """One getter per column (None for the instance number), looked up once per
+        export rather than once per cell: table_rows runs for every record of the study."""
+        return tuple(None if col.name == "instance" else col.get for col in self.columns)
 
 
 PARTS: tuple[tuple[str, type[models.Model], bool], ...] = (
@@ -304,14 +311,9 @@ def records_of(book: Casebook, table: Table) -> list:
 
 
 def table_rows(book: Casebook, table: Table, ctx: PatientContext) -> Iterator[list]:
+    getters = table.getters
     for instance, record in enumerate(records_of(book, table), start=1):
-        row = []
-        for col in table.columns:
-            if col.name == "instance":
-                row.append(instance)
-            else:
-                row.append(col.get(ctx, record))
-        yield row
+        yield [instance if get is None else get(ctx, record) for get in getters]
 
 
 # -- the analysis dataset (analysis-contract.md §1–2) --------------------------------------

@@ -35,9 +35,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from registry import derived
-from registry.casebook import Casebook, load_casebooks
+from registry.casebook import Casebook
 from registry.exports import deid
 from registry.exports.plan import export_plan
+from registry.exports.records import load_casebook_rows
 from registry.exports.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name, merge_main_row
 from registry.exports.tables import (
     ANALYSIS_AE_COLUMNS,
@@ -167,10 +168,7 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
 
         for chunk in _chunks(ordered, spec.chunk_size):
             pks = [pk for _, pk, _ in chunk]
-            books = {
-                b.patient.pk: b
-                for b in load_casebooks(Patient.objects.select_related("center").filter(pk__in=pks))
-            }
+            books = load_casebook_rows(pks)
             for exported_id, pk, real_id in chunk:
                 book = books[pk]
                 ctx = PatientContext(
