@@ -1,7 +1,9 @@
 """Everything a recipient could read out of an export ZIP, as text, member by member.
 
-Raw bytes of every member, plus the decompressed parts of the XLSX and the values and
-labels pyreadstat reads from each .sav (raw .sav bytes can split strings).
+Raw bytes of every member except the XLSX (a compressed container: its deflated bytes are
+noise in which a short token such as two initials turns up by chance; its decompressed parts
+and cell values are scanned instead), plus the values and labels pyreadstat reads from each
+.sav (raw .sav bytes can split strings).
 """
 
 import io
@@ -24,7 +26,7 @@ def readable_texts(zf: zipfile.ZipFile, tmp_path) -> dict[str, str]:
     texts = {}
     for name in zf.namelist():
         data = zf.read(name)
-        parts = [data.decode("latin-1")]
+        parts = [] if name.endswith(".xlsx") else [data.decode("latin-1")]
         if name.endswith(".xlsx"):
             inner = zipfile.ZipFile(io.BytesIO(data))
             parts += [inner.read(n).decode("utf-8", "replace") for n in inner.namelist()]
