@@ -27,6 +27,16 @@ from registry.models import (
     TumourAssessment,
 )
 
+# Which attribute of a Casebook holds each CRF part (registration is the patient itself).
+SECTION_ATTR: dict[str, str] = {
+    c.Section.BASELINE: "baseline",
+    c.Section.FIRST_LINE: "first_line",
+    c.Section.SECOND_LINE: "second_line",
+    c.Section.ASSESSMENTS: "assessments",
+    c.Section.ADVERSE_EVENTS: "adverse_events",
+    c.Section.FOLLOW_UP: "follow_ups",
+}
+
 
 @dataclass
 class Casebook:

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from registry import choices as c
 from registry import rules, signals
-from registry.casebook import load_casebook
+from registry.casebook import SECTION_ATTR, load_casebook
 from registry.models import (
     MODEL_BY_SECTION,
     REPEATING_SECTIONS,
@@ -164,14 +164,7 @@ def _substitute(book, record) -> None:
     if isinstance(record, Patient):
         book.patient = record
         return
-    attr = {
-        c.Section.BASELINE: "baseline",
-        c.Section.FIRST_LINE: "first_line",
-        c.Section.SECOND_LINE: "second_line",
-        c.Section.ASSESSMENTS: "assessments",
-        c.Section.ADVERSE_EVENTS: "adverse_events",
-        c.Section.FOLLOW_UP: "follow_ups",
-    }[record.section]
+    attr = SECTION_ATTR[record.section]
     if record.section in REPEATING_SECTIONS:
         rows = [r for r in getattr(book, attr) if r.pk != record.pk or record.pk is None]
         setattr(book, attr, [*rows, record])
@@ -408,8 +401,8 @@ def crf_record_delete(
         if expected_version != record.version:
             raise ApplicationError(_stale_message(record), code=ApplicationError.STALE)
         book = load_casebook(patient)
-        remaining = [r for r in getattr(book, _attr(section)) if r.pk != record.pk]
-        setattr(book, _attr(section), remaining)
+        remaining = [r for r in getattr(book, SECTION_ATTR[section]) if r.pk != record.pk]
+        setattr(book, SECTION_ATTR[section], remaining)
         dangling = [v for v in rules.casebook_violations(book) if v.record is not record]
         if dangling:
             first = dangling[0]
@@ -424,14 +417,6 @@ def crf_record_delete(
         _set_audit_context(record, user, reason)
         record.delete()
         _demote_if_complete(patient)
-
-
-def _attr(section: str) -> str:
-    return {
-        c.Section.ASSESSMENTS: "assessments",
-        c.Section.ADVERSE_EVENTS: "adverse_events",
-        c.Section.FOLLOW_UP: "follow_ups",
-    }[section]
 
 
 # -- completion, signature, lock ------------------------------------------------------------
