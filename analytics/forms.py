@@ -7,7 +7,7 @@ import json
 from django import forms
 
 from analytics import services
-from registry.services import ApplicationError
+from core.errors import ApplicationError
 
 
 class AnalysisPlanForm(forms.Form):

@@ -7,15 +7,10 @@ from dataclasses import dataclass
 from django.db.models import Count, Q, QuerySet
 
 from analytics.models import AnalysisRun
+from core import permissions
 from registry import choices as c
 from registry.models import AuditEvent, Center, User
 from registry.selectors import patients_visible_to
-
-DASHBOARD_ROLES = frozenset({c.Role.PI, c.Role.DATA_MANAGER, c.Role.ADMIN})
-
-
-def user_sees_dashboard(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in DASHBOARD_ROLES)
 
 
 def runs_for_history(limit: int = 20) -> QuerySet[AnalysisRun]:
@@ -84,7 +79,9 @@ def enrolment_by_center(user: User) -> list[CenterCount]:
     )
     by_code = {r["center__code"]: r for r in rows}
     centers = (
-        Center.objects.all() if user.sees_all_centers else Center.objects.filter(pk=user.center_id)
+        Center.objects.all()
+        if permissions.sees_all_centers(user)
+        else Center.objects.filter(pk=user.center_id)
     )
     return [
         CenterCount(

@@ -27,8 +27,9 @@ from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
 from analytics.stats.cli import to_jsonable
 from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
+from core import permissions
+from core.errors import ApplicationError, ErrorCode
 from registry.models import AuditEvent, User
-from registry.services import ApplicationError
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +63,10 @@ def plan_current() -> AnalysisPlan | None:
 
 def plan_create(*, user: User | None, plan: dict, note: str = "") -> AnalysisPlan:
     """Add a plan version (PI or admin) and queue a run on it after commit."""
-    if user is not None and not user_can_edit_plan(user):
+    if user is not None and not permissions.can_edit_plan(user):
         raise ApplicationError(
             "Only a study PI or an administrator may change the analysis plan.",
-            code=ApplicationError.FORBIDDEN,
+            code=ErrorCode.FORBIDDEN,
         )
     normalised = plan_validate(plan)
     with transaction.atomic():
@@ -80,10 +81,6 @@ def plan_create(*, user: User | None, plan: dict, note: str = "") -> AnalysisPla
         )
         run_enqueue(trigger=AnalysisRun.Trigger.PLAN, user=user)
     return created
-
-
-def user_can_edit_plan(user: User) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in ("pi", "admin"))
 
 
 def plan_seed_demo() -> AnalysisPlan:

@@ -13,19 +13,20 @@ from django.views.decorators.http import require_GET, require_POST
 from analytics import presenters, selectors, services
 from analytics.forms import AnalysisPlanForm
 from analytics.models import AnalysisRun
-from registry.services import ApplicationError
+from core import permissions
+from core.errors import ApplicationError
 
 
 def _require_dashboard(request: HttpRequest) -> None:
     # Site staff get 404, as for any page outside their centre: nothing to probe.
-    if not selectors.user_sees_dashboard(request.user):
+    if not permissions.can_see_dashboard(request.user):
         raise Http404("No such page.")
 
 
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    if not selectors.user_sees_dashboard(request.user):
+    if not permissions.can_see_dashboard(request.user):
         return _center_page(request)
     run = selectors.run_latest_done()
     context: dict = {
@@ -35,7 +36,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "last_run": selectors.run_last(),
         "history": selectors.runs_for_history(),
         "plan": services.plan_current(),
-        "can_edit_plan": services.user_can_edit_plan(request.user),
+        "can_edit_plan": permissions.can_edit_plan(request.user),
     }
     context["registered"] = sum(c.registered for c in context["centers"])
     context["locked"] = sum(c.locked for c in context["centers"])
@@ -119,7 +120,7 @@ def recompute(request: HttpRequest) -> HttpResponse:
 @login_required
 def plan_edit(request: HttpRequest) -> HttpResponse:
     _require_dashboard(request)
-    if not services.user_can_edit_plan(request.user):
+    if not permissions.can_edit_plan(request.user):
         return render(request, "analytics/plan_forbidden.html", status=403)
     current = services.plan_current()
     if request.method == "POST":

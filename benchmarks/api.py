@@ -106,7 +106,7 @@ def generate(count: int, centres: int, seed: int) -> None:
 
 
 def tokens() -> dict[str, str]:
-    from registry.api.services import token_create
+    from core.api.tokens import token_create
     from registry.models import Center, User
 
     coordinator, _ = User.objects.get_or_create(

@@ -86,7 +86,7 @@ def generate(n: int, centres: int, seed: int) -> dict:
 
 def measure(formats: list[str]) -> dict:
     """One export as the benchmark PI, in this (fresh) process."""
-    from registry.exports import services
+    from exchange import services
     from registry.models import User
 
     baseline = _rss_mb()

@@ -17,10 +17,10 @@ VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("REGISTRY_REQUIRE_SECRET_KEY", False):
-        raise ImproperEnvironment("SECRET_KEY: must be set in production")
-    # A fixed development key keeps sessions valid across restarts of the demo;
-    # production deployments set SECRET_KEY (docker-compose.yml does).
+    if not DEBUG:
+        # Sessions, CSRF tokens and export date shifts derive from it: never a default.
+        raise ImproperEnvironment("SECRET_KEY: must be set when DEBUG is off")
+    # A fixed development key keeps the demo's sessions valid across restarts.
     SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 
@@ -36,9 +36,10 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "core.api",
     "registry",
-    "registry.api",
     "analytics",
+    "exchange",
 ]
 
 MIDDLEWARE = [
@@ -105,6 +106,22 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# One cache for every process: API throttle counts and rendered figures must be shared
+# by all web workers, so with Redis configured the cache is Redis too. CACHE_URL may name
+# another Redis database than the broker's (CI does), so that clearing one never empties the
+# other; without Redis each process keeps its own in-memory cache (the embedded default).
+CACHE_URL = env_str("CACHE_URL", env_str("REDIS_URL", ""))
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "registry",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: a broker URL switches from in-process eager execution to real workers.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", env_str("REDIS_URL", ""))
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", CELERY_BROKER_URL)
@@ -128,8 +145,9 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-# The REST API (registry/api, docs/api.md). Rates are "<n>/<second|minute|hour|day>" or
-# "none" (off); tests and schemathesis runs set them high or off through the environment.
+# The REST API (core/api and each app's api/, docs/api.md). Rates are
+# "<n>/<second|minute|hour|day>" or "none" (off); tests and schemathesis runs set them
+# high or off through the environment.
 API_THROTTLE_RATES = {
     "user": env_str("API_THROTTLE_USER", "1200/minute"),
     # Password guessing: obtaining a token and re-entering the password to sign a casebook.
@@ -142,15 +160,15 @@ API_IDEMPOTENCY_HOURS = env_int("API_IDEMPOTENCY_HOURS", 24, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "registry.api.authentication.BearerTokenAuthentication",
+        "core.api.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "registry.api.schema.RegistryAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.RegistryAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.UserThrottle"],
-    "EXCEPTION_HANDLER": "registry.api.exceptions.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.UserThrottle"],
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -169,15 +187,15 @@ SPECTACULAR_SETTINGS = {
     "ENUM_GENERATE_CHOICE_DESCRIPTION": True,
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "ENUM_NAME_OVERRIDES": {
-        "RoleEnum": "registry.choices.Role",
+        "RoleEnum": "core.roles.Role",
         "CasebookStatusEnum": "registry.choices.CasebookStatus",
         "EnrolmentStatusEnum": "registry.choices.EnrolmentStatus",
         "RecistResponseEnum": "registry.choices.RecistResponse",
         "SectionEnum": "registry.choices.Section",
         "SectionStatusEnum": "registry.api.serializers.SECTION_STATUS_CHOICES",
         "AnalysisRunStatusEnum": "analytics.models.AnalysisRun.Status",
-        "ExportStatusEnum": "registry.models.ExportJob.Status",
-        "TokenStatusEnum": "registry.api.serializers.TOKEN_STATUS_CHOICES",
+        "ExportStatusEnum": "exchange.models.ExportJob.Status",
+        "TokenStatusEnum": "core.api.serializers.TOKEN_STATUS_CHOICES",
     },
 }
 
@@ -195,4 +213,3 @@ EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
 EXPORT_LINK_TTL_HOURS = env_int("EXPORT_LINK_TTL_HOURS", 24, minimum=1)
 EXPORT_DATE_SHIFT_KEY = env_str("EXPORT_DATE_SHIFT_KEY", "")
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
-CELERY_IMPORTS = ("registry.exports.tasks",)

@@ -9,7 +9,7 @@
   the reason after a part was marked complete, and the audit trail. A service refusal shows
   on the form next to the field.
 - Direct identifiers (``identifier_fields``) are shown only to users who may see them
-  (``user_sees_identifiers``), in forms, lists, search and the history's change list.
+  (``core.permissions.can_see_identifiers``), in forms, lists, search and the history's change list.
 - Records are removed only where the services allow it (tumour assessments, adverse
   events, follow-ups), one at a time, with a reason.
 """
@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
+from core import permissions
 from registry import choices as c
 from registry import services
 from registry.models import (
@@ -40,18 +41,13 @@ from registry.models import (
     TumourAssessment,
     User,
 )
-from registry.selectors import patients_visible_to, user_sees_identifiers
+from registry.selectors import patients_visible_to
 
 REASON_FIELD = "change_reason"
 
 
 def _patient_of(obj) -> Patient:
     return obj if isinstance(obj, Patient) else obj.patient
-
-
-def _sees_identifiers_in_lists(user) -> bool:
-    # A list mixes patients; site staff only ever list their own centre's.
-    return user.is_superuser or user.role == c.Role.ADMIN or user.is_site_staff
 
 
 class ScopedAdmin(SimpleHistoryAdmin):
@@ -81,10 +77,10 @@ class ScopedAdmin(SimpleHistoryAdmin):
         return self.has_module_permission(request) and (obj is None or self._visible(request, obj))
 
     def has_add_permission(self, request) -> bool:
-        return self.has_module_permission(request) and request.user.can_edit_crf
+        return self.has_module_permission(request) and permissions.can_edit_crf(request.user)
 
     def has_change_permission(self, request, obj=None) -> bool:
-        if not (self.has_module_permission(request) and request.user.can_edit_crf):
+        if not (self.has_module_permission(request) and permissions.can_edit_crf(request.user)):
             return False
         if obj is None:
             return True
@@ -100,7 +96,7 @@ class ScopedAdmin(SimpleHistoryAdmin):
 
     # -- identifiers --------------------------------------------------------------------
     def _hidden_identifiers(self, request, obj) -> set[str]:
-        if obj is None or user_sees_identifiers(request.user, _patient_of(obj)):
+        if obj is None or permissions.can_see_identifiers(request.user, _patient_of(obj)):
             return set()
         return set(self.model.identifier_fields)
 
@@ -114,13 +110,13 @@ class ScopedAdmin(SimpleHistoryAdmin):
 
     def get_list_display(self, request):
         fields = super().get_list_display(request)
-        if _sees_identifiers_in_lists(request.user):
+        if permissions.sees_identifiers_in_lists(request.user):
             return fields
         return [f for f in fields if f not in self.model.identifier_fields]
 
     def get_search_fields(self, request):
         fields = super().get_search_fields(request)
-        if _sees_identifiers_in_lists(request.user):
+        if permissions.sees_identifiers_in_lists(request.user):
             return fields
         return [f for f in fields if f.split("__")[0] not in self.model.identifier_fields]
 
@@ -298,7 +294,7 @@ class PatientAdmin(ScopedAdmin):
         return fields
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "center" and request.user.is_site_staff:
+        if db_field.name == "center" and permissions.is_site_staff(request.user):
             kwargs["queryset"] = Center.objects.filter(pk=request.user.center_id)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -394,7 +390,7 @@ class ReadOnlyScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         visible = patients_visible_to(request.user).values("pk")
-        if request.user.sees_all_centers:
+        if permissions.sees_all_centers(request.user):
             return queryset
         return queryset.filter(patient__in=visible)
 
@@ -444,8 +440,7 @@ class AdministratorOnly:
     """Centres and accounts are managed by administrators."""
 
     def _is_administrator(self, request) -> bool:
-        user = request.user
-        return user.is_active and user.is_staff and (user.is_superuser or user.role == c.Role.ADMIN)
+        return permissions.can_manage_accounts(request.user)
 
     def has_module_permission(self, request) -> bool:
         return self._is_administrator(request)

@@ -3,17 +3,6 @@
 from django.db import models
 
 
-class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Site coordinator"
-    INVESTIGATOR = "investigator", "Site investigator"
-    DATA_MANAGER = "data_manager", "Data manager / monitor"
-    PI = "pi", "Study PI"
-    ADMIN = "admin", "Administrator"
-
-
-SITE_ROLES = frozenset({Role.COORDINATOR, Role.INVESTIGATOR})
-
-
 class Sex(models.TextChoices):
     MALE = "M", "Male"
     FEMALE = "F", "Female"

@@ -19,11 +19,17 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from core import permissions
+from core.errors import ApplicationError, ErrorCode
+from core.roles import SITE_ROLES, Role
 from registry import choices as c
 
 
-class LockedCasebookError(Exception):
-    """Raised on any attempt to write a record of a locked casebook."""
+class LockedCasebookError(ApplicationError):
+    """Raised on any attempt to write a record of a locked casebook (behind the services)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, code=ErrorCode.LOCKED)
 
 
 class Center(models.Model):
@@ -49,7 +55,7 @@ class Center(models.Model):
 
 class User(AbstractUser):
     role = models.CharField(
-        max_length=20, choices=c.Role.choices, default=c.Role.COORDINATOR, help_text="One role."
+        max_length=20, choices=Role.choices, default=Role.COORDINATOR, help_text="One role."
     )
     center = models.ForeignKey(
         Center,
@@ -64,11 +70,8 @@ class User(AbstractUser):
         constraints = [
             models.CheckConstraint(
                 condition=(
-                    Q(role__in=[c.Role.COORDINATOR, c.Role.INVESTIGATOR], center__isnull=False)
-                    | (
-                        ~Q(role__in=[c.Role.COORDINATOR, c.Role.INVESTIGATOR])
-                        & Q(center__isnull=True)
-                    )
+                    Q(role__in=sorted(SITE_ROLES), center__isnull=False)
+                    | (~Q(role__in=sorted(SITE_ROLES)) & Q(center__isnull=True))
                 ),
                 name="user_site_roles_have_one_center",
             )
@@ -79,35 +82,35 @@ class User(AbstractUser):
 
     def clean(self) -> None:
         super().clean()
-        if self.role in c.SITE_ROLES and self.center_id is None:
+        if self.role in SITE_ROLES and self.center_id is None:
             raise ValidationError({"center": "A site coordinator or investigator needs a centre."})
-        if self.role not in c.SITE_ROLES and self.center_id is not None:
+        if self.role not in SITE_ROLES and self.center_id is not None:
             raise ValidationError({"center": "Study-wide roles are not bound to a centre."})
 
+    # Role rules live in core.permissions; these properties let templates ask them.
     @property
     def is_site_staff(self) -> bool:
-        return self.role in c.SITE_ROLES
+        return permissions.is_site_staff(self)
 
     @property
     def sees_all_centers(self) -> bool:
-        return self.role not in c.SITE_ROLES or self.is_superuser
+        return permissions.sees_all_centers(self)
 
     @property
     def can_edit_crf(self) -> bool:
-        return self.role in {
-            c.Role.COORDINATOR,
-            c.Role.INVESTIGATOR,
-            c.Role.DATA_MANAGER,
-            c.Role.ADMIN,
-        }
+        return permissions.can_edit_crf(self)
 
     @property
     def can_lock(self) -> bool:
-        return self.role in {c.Role.INVESTIGATOR, c.Role.DATA_MANAGER}
+        return permissions.can_lock(self)
 
     @property
     def can_unlock(self) -> bool:
-        return self.role == c.Role.DATA_MANAGER
+        return permissions.can_unlock(self)
+
+    @property
+    def can_see_dashboard(self) -> bool:
+        return permissions.can_see_dashboard(self)
 
 
 class Patient(models.Model):
@@ -718,88 +721,6 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
-
-
-class PseudonymKey(models.Model):
-    """The secret behind one set of export pseudonyms (per export, or per named recipient).
-
-    Kept server-side only: with it an admin can map pseudonyms back to study ids; without
-    it two exports made with different keys cannot be joined.
-    """
-
-    recipient = models.CharField(
-        max_length=120, blank=True, help_text="Named recipient; empty for a one-export key."
-    )
-    key = models.CharField(max_length=64, editable=False, help_text="Hex HMAC key. Secret.")
-    created_at = models.DateTimeField(auto_now_add=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["recipient"], condition=~Q(recipient=""), name="pseudonym_key_per_recipient"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Pseudonym key {self.pk} ({self.recipient or 'one export'})"
-
-
-class ExportJob(models.Model):
-    """One export: who asked, its scope and settings, and what it produced (the export log)."""
-
-    class Status(models.TextChoices):
-        PENDING = "pending", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
-
-    class DateMode(models.TextChoices):
-        RELATIVE = "relative", "Days from the 2L start"
-        SHIFTED = "shifted", "Shifted by a per-patient offset"
-
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    centers = models.JSONField(default=list, help_text="Centre codes in scope.")
-    locked_only = models.BooleanField(default=True, help_text="Only locked casebooks.")
-    formats = models.JSONField(default=list, help_text="Optional formats: xlsx, sav, redcap.")
-    identified = models.BooleanField(default=False)
-    reason = models.TextField(blank=True, help_text="Required for an identified export.")
-    date_mode = models.CharField(max_length=10, choices=DateMode.choices, default="relative")
-    recipient = models.CharField(max_length=120, blank=True)
-    coarsen_centers = models.BooleanField(default=False)
-    pseudonym_key = models.ForeignKey(
-        PseudonymKey, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
-    )
-    file_path = models.CharField(max_length=500, blank=True)
-    file_name = models.CharField(max_length=200, blank=True)
-    file_size = models.BigIntegerField(null=True, blank=True)
-    file_sha256 = models.CharField(max_length=64, blank=True)
-    row_counts = models.JSONField(default=dict, blank=True)
-    file_hashes = models.JSONField(default=dict, blank=True)
-    risk = models.JSONField(default=dict, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        permissions = [("export_identified", "Can export identified (non-de-identified) data")]
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(identified=False) | ~Q(reason=""),
-                name="export_identified_has_reason",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"Export {self.pk} by {self.created_by} ({self.status})"
 
 
 CRF_MODELS: tuple[type[CasebookRecord], ...] = (

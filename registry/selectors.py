@@ -11,6 +11,7 @@ import re
 from django.db.models import QuerySet
 from django.http import Http404
 
+from core import permissions
 from registry.models import Patient, User
 
 
@@ -18,7 +19,7 @@ def patients_visible_to(user: User) -> QuerySet[Patient]:
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
     queryset = Patient.objects.select_related("center")
-    if user.sees_all_centers:
+    if permissions.sees_all_centers(user):
         return queryset
     return queryset.filter(center_id=user.center_id)
 
@@ -36,10 +37,3 @@ def patient_get_for(user: User, study_id: str) -> Patient:
         return patients_visible_to(user).get(study_id=study_id)
     except Patient.DoesNotExist:
         raise Http404("No such patient.") from None
-
-
-def user_sees_identifiers(user: User, patient: Patient) -> bool:
-    """Direct identifiers are shown to the patient's own centre and to admins only."""
-    if user.is_superuser or user.role == "admin":
-        return True
-    return user.is_site_staff and user.center_id == patient.center_id

@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
+from core import permissions
+from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
 from registry import rules, signals
 from registry.casebook import SECTION_ATTR, load_casebook
@@ -59,28 +61,6 @@ def _check_reason_length(reason: str) -> None:
         raise ApplicationError(f"reason: {message}", fields={"reason": [message]})
 
 
-class ApplicationError(Exception):
-    """The one error type services raise; ``code`` tells entry points how to answer."""
-
-    INVALID = "invalid"
-    FORBIDDEN = "forbidden"
-    NOT_FOUND = "not_found"
-    LOCKED = "locked"
-    STALE = "stale"
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str = INVALID,
-        fields: dict[str, list[str]] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.fields = fields or {}
-
-
 def _field_errors(error: ValidationError) -> dict[str, list[str]]:
     if hasattr(error, "error_dict"):
         return {
@@ -96,10 +76,10 @@ def _invalid(fields: dict[str, list[str]]) -> ApplicationError:
 
 
 def _require_crf_editor(user: User) -> None:
-    if not user.can_edit_crf:
+    if not permissions.can_edit_crf(user):
         raise ApplicationError(
             f"Your role ({user.get_role_display()}) may read but not change CRF data.",
-            code=ApplicationError.FORBIDDEN,
+            code=ErrorCode.FORBIDDEN,
         )
 
 
@@ -108,11 +88,11 @@ def _lock_patient_row(user: User, patient: Patient) -> Patient:
     try:
         locked = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
     except Patient.DoesNotExist:
-        raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND) from None
+        raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND) from None
     if locked.is_locked:
         raise ApplicationError(
             f"Casebook {locked.study_id} is locked and read-only; a data manager must unlock it.",
-            code=ApplicationError.LOCKED,
+            code=ErrorCode.LOCKED,
         )
     return locked
 
@@ -178,11 +158,11 @@ def _substitute(book, record) -> None:
 def patient_register(*, user: User, center: Center | None = None, data: dict[str, Any]) -> Patient:
     """Register a screened patient; an ineligible one is recorded as a screen failure."""
     _require_crf_editor(user)
-    if user.is_site_staff:
+    if permissions.is_site_staff(user):
         if center is not None and center.pk != user.center_id:
             raise ApplicationError(
                 "center: you can register patients at your own centre only.",
-                code=ApplicationError.FORBIDDEN,
+                code=ErrorCode.FORBIDDEN,
                 fields={"center": ["You can register patients at your own centre only."]},
             )
         center = user.center
@@ -245,7 +225,7 @@ def _registration_update(
     if unknown:
         raise ApplicationError(f"{sorted(unknown)[0]}: not an editable registration field.")
     if expected_version is not None and expected_version != patient.version:
-        raise ApplicationError(_stale_message(patient), code=ApplicationError.STALE)
+        raise ApplicationError(_stale_message(patient), code=ErrorCode.STALE)
     _require_reason_if_completed(patient, c.Section.REGISTRATION, reason)
     for name, value in data.items():
         setattr(patient, name, value)
@@ -334,7 +314,7 @@ def crf_record_save(
         if record is None:
             record = model(patient=patient)
         elif expected_version is None or expected_version != record.version:
-            raise ApplicationError(_stale_message(record), code=ApplicationError.STALE)
+            raise ApplicationError(_stale_message(record), code=ErrorCode.STALE)
         if record.pk is not None or section in REPEATING_SECTIONS:
             _require_reason_if_completed(patient, section, reason)
         for name, value in data.items():
@@ -369,10 +349,10 @@ def _existing_record(model, patient: Patient, section: str, record_id: int | Non
         try:
             return model.objects.select_for_update().get(pk=record_id, patient=patient)
         except model.DoesNotExist:
-            raise ApplicationError("No such record.", code=ApplicationError.NOT_FOUND) from None
+            raise ApplicationError("No such record.", code=ErrorCode.NOT_FOUND) from None
     existing = model.objects.select_for_update().filter(patient=patient).first()
     if existing is None and record_id is not None:
-        raise ApplicationError("No such record.", code=ApplicationError.NOT_FOUND)
+        raise ApplicationError("No such record.", code=ErrorCode.NOT_FOUND)
     return existing
 
 
@@ -399,7 +379,7 @@ def crf_record_delete(
         model = MODEL_BY_SECTION[section]
         record = _existing_record(model, patient, section, record_id)
         if expected_version != record.version:
-            raise ApplicationError(_stale_message(record), code=ApplicationError.STALE)
+            raise ApplicationError(_stale_message(record), code=ErrorCode.STALE)
         book = load_casebook(patient)
         remaining = [r for r in getattr(book, SECTION_ATTR[section]) if r.pk != record.pk]
         setattr(book, SECTION_ATTR[section], remaining)
@@ -515,15 +495,15 @@ def casebook_mark_complete(*, user: User, patient: Patient) -> Patient:
 
 def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) -> Signature:
     """Sign and lock a complete casebook: password re-entry and the signature statement."""
-    if not user.can_lock:
+    if not permissions.can_lock(user):
         raise ApplicationError(
             "Only a site investigator or a data manager may sign and lock a casebook.",
-            code=ApplicationError.FORBIDDEN,
+            code=ErrorCode.FORBIDDEN,
         )
     if not patients_visible_to(user).filter(pk=patient.pk).exists():
         # Before the password check, so a refused attempt on another centre's casebook is
         # answered as absent and leaves no audit row pointing at it.
-        raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND)
+        raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND)
     if meaning.strip() != SIGNATURE_MEANING:
         raise ApplicationError(
             "meaning: confirm the signature statement exactly as shown.",
@@ -538,7 +518,7 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
         )
         raise ApplicationError(
             "password: the password is not correct.",
-            code=ApplicationError.FORBIDDEN,
+            code=ErrorCode.FORBIDDEN,
             fields={"password": ["The password is not correct."]},
         )
     with transaction.atomic():
@@ -571,9 +551,9 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
 
 def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
     """Unlock for correction (data manager, with a reason); the signature is voided."""
-    if not user.can_unlock:
+    if not permissions.can_unlock(user):
         raise ApplicationError(
-            "Only a data manager may unlock a casebook.", code=ApplicationError.FORBIDDEN
+            "Only a data manager may unlock a casebook.", code=ErrorCode.FORBIDDEN
         )
     if not reason.strip():
         raise ApplicationError(
@@ -583,7 +563,7 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
         try:
             patient = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
         except Patient.DoesNotExist:
-            raise ApplicationError("No such patient.", code=ApplicationError.NOT_FOUND) from None
+            raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND) from None
         if not patient.is_locked:
             raise ApplicationError("The casebook is not locked.")
         now = timezone.now()

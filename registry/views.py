@@ -25,6 +25,8 @@ from django.urls import reverse
 from django.utils.text import capfirst
 from django.views.decorators.http import require_POST
 
+from core import permissions
+from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
 from registry import derived, services
 from registry.casebook import Casebook, load_casebook
@@ -47,8 +49,7 @@ from registry.models import (
     SectionCompletion,
     Signature,
 )
-from registry.selectors import patient_get_for, patients_visible_to, user_sees_identifiers
-from registry.services import ApplicationError
+from registry.selectors import patient_get_for, patients_visible_to
 
 PAGE_SIZE = 25
 # Bookkeeping columns that are not study data; the history view leaves them out.
@@ -107,15 +108,15 @@ def _locked_response(request: HttpRequest, patient: Patient, message: str = "") 
 
 def _raise_for(error: ApplicationError) -> None:
     """Turn codes that are not about the form into their HTTP answer."""
-    if error.code == ApplicationError.NOT_FOUND:
+    if error.code == ErrorCode.NOT_FOUND:
         raise Http404(error.message)
-    if error.code == ApplicationError.FORBIDDEN and not error.fields:
+    if error.code == ErrorCode.FORBIDDEN and not error.fields:
         raise PermissionDenied(error.message)
 
 
 def _attach(form, error: ApplicationError) -> None:
     """Put a service error on the form, next to the field it names."""
-    if error.code == ApplicationError.STALE:
+    if error.code == ErrorCode.STALE:
         form.stale = True
         form.add_error(None, error.message)
         return
@@ -133,7 +134,7 @@ def _attach(form, error: ApplicationError) -> None:
 
 
 def _require_editor(request: HttpRequest) -> None:
-    if not request.user.can_edit_crf:
+    if not permissions.can_edit_crf(request.user):
         raise PermissionDenied(
             f"Your role ({request.user.get_role_display()}) may read but not change CRF data."
         )
@@ -307,7 +308,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     user = request.user
     search = PatientSearchForm(request.GET or None)
     # All of a site user's patients are their own centre's; admins see every identifier.
-    may_search_identifiers = user.is_site_staff or user.is_superuser or user.role == c.Role.ADMIN
+    may_search_identifiers = permissions.sees_identifiers_in_lists(user)
     patients = patients_visible_to(user).annotate(
         parts_complete=Count("completions", distinct=True)
     )
@@ -339,7 +340,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "show_identifiers": may_search_identifiers,
             "parts_total": len(c.Section.values),
             "querystring": query_without_page.urlencode(),
-            "can_register": user.can_edit_crf,
+            "can_register": permissions.can_edit_crf(user),
         },
     )
 
@@ -348,7 +349,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_register(request: HttpRequest) -> HttpResponse:
     user = request.user
     _require_editor(request)
-    choose_center = not user.is_site_staff
+    choose_center = not permissions.is_site_staff(user)
     form = RegistrationForm(
         request.POST or None,
         sees_identifiers=True,
@@ -381,7 +382,7 @@ def patient_register(request: HttpRequest) -> HttpResponse:
 @login_required
 def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
-    sees_identifiers = user_sees_identifiers(request.user, patient)
+    sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     book = load_casebook(patient)
     signature = (
         Signature.objects.filter(patient=patient, voided_at__isnull=True)
@@ -390,7 +391,7 @@ def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
     )
     done, total = book.completeness()
     user = request.user
-    can_edit = user.can_edit_crf and not patient.is_locked
+    can_edit = permissions.can_edit_crf(user) and not patient.is_locked
     enrolled = patient.enrolment_status == c.EnrolmentStatus.ENROLLED
     return render(
         request,
@@ -406,8 +407,9 @@ def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
             "can_complete": can_edit
             and enrolled
             and patient.casebook_status == c.CasebookStatus.IN_PROGRESS,
-            "can_sign": user.can_lock and patient.casebook_status == c.CasebookStatus.COMPLETE,
-            "can_unlock": user.can_unlock and patient.is_locked,
+            "can_sign": permissions.can_lock(user)
+            and patient.casebook_status == c.CasebookStatus.COMPLETE,
+            "can_unlock": permissions.can_unlock(user) and patient.is_locked,
             "signature": signature,
             "done": done,
             "total": total,
@@ -423,7 +425,7 @@ def _crf_form_page(
     record,
 ) -> HttpResponse:
     """GET shows the form of one record; POST parses it and saves through the service."""
-    sees_identifiers = user_sees_identifiers(request.user, patient)
+    sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     repeating = section in REPEATING_SECTIONS
     completed = SectionCompletion.objects.filter(patient=patient, section=section).exists()
     reason_required = completed and (record is not None or repeating)
@@ -462,7 +464,7 @@ def _crf_form_page(
                 )
             except ApplicationError as error:
                 _raise_for(error)
-                if error.code == ApplicationError.LOCKED:
+                if error.code == ErrorCode.LOCKED:
                     return _locked_response(request, patient, error.message)
                 _attach(form, error)
             except IntegrityError:
@@ -549,7 +551,7 @@ def row_delete(request: HttpRequest, study_id: str, section: str, record_id: int
                 )
             except ApplicationError as error:
                 _raise_for(error)
-                if error.code == ApplicationError.LOCKED:
+                if error.code == ErrorCode.LOCKED:
                     return _locked_response(request, patient, error.message)
                 _attach(form, error)
             else:
@@ -561,7 +563,7 @@ def row_delete(request: HttpRequest, study_id: str, section: str, record_id: int
     elif patient.is_locked:
         messages.error(request, f"Casebook {patient} is locked and read-only.")
         return redirect("registry:casebook", study_id=patient.study_id)
-    sees_identifiers = user_sees_identifiers(request.user, patient)
+    sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     return render(
         request,
         "registry/delete.html",
@@ -578,7 +580,7 @@ def row_delete(request: HttpRequest, study_id: str, section: str, record_id: int
 
 def _workflow_error(request: HttpRequest, patient: Patient, error: ApplicationError):
     _raise_for(error)
-    if error.code == ApplicationError.LOCKED:
+    if error.code == ErrorCode.LOCKED:
         return _locked_response(request, patient, error.message)
     problems = error.fields.get("__all__") or [error.message]
     messages.error(request, " • ".join(problems))
@@ -624,7 +626,7 @@ def casebook_complete(request: HttpRequest, study_id: str) -> HttpResponse:
 @login_required
 def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
-    if not request.user.can_lock:
+    if not permissions.can_lock(request.user):
         raise PermissionDenied("Only a site investigator or a data manager may sign and lock.")
     if patient.is_locked:
         if request.method == "POST":
@@ -642,7 +644,7 @@ def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
             )
         except ApplicationError as error:
             _raise_for(error)
-            if error.code == ApplicationError.LOCKED:
+            if error.code == ErrorCode.LOCKED:
                 return _locked_response(request, patient, error.message)
             _attach(form, error)
         else:
@@ -658,7 +660,7 @@ def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
 @login_required
 def casebook_unlock(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
-    if not request.user.can_unlock:
+    if not permissions.can_unlock(request.user):
         raise PermissionDenied("Only a data manager may unlock a casebook.")
     if not patient.is_locked:
         messages.info(request, f"Casebook {patient} is not locked.")
@@ -795,7 +797,7 @@ def _event_entry(event: AuditEvent) -> HistoryEntry:
 @login_required
 def patient_history(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
-    sees_identifiers = user_sees_identifiers(request.user, patient)
+    sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     entries: list[HistoryEntry] = []
     sources = [(Patient, Patient.history.filter(id=patient.pk))] + [
         (model, model.history.filter(patient_id=patient.pk)) for model in CRF_MODELS

@@ -5,7 +5,7 @@ set -euo pipefail
 . "$(dirname "$0")/bootstrap.sh" requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || {
+.venv/bin/python manage.py makemigrations --check --dry-run --settings=tests.settings >/dev/null || {
   echo "Model changes without a migration: run manage.py makemigrations" >&2
   exit 1
 }

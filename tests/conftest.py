@@ -3,7 +3,16 @@
 import os
 
 import pytest
+from django.core.cache import cache
 
+from tests.api_support import (  # noqa: F401 - fixtures for every test module
+    api_a,
+    api_admin,
+    api_b,
+    api_dm,
+    api_investigator,
+    api_pi,
+)
 from tests.factories import CenterFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
@@ -14,6 +23,16 @@ def service_missing(what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available")
     pytest.skip(f"{what} not available")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # Throttle counts and rendered figures live in the cache (Redis in CI): each test starts
+    # with none, so one test's requests never throttle the next and ids reused after a
+    # rollback never find another test's figures.
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

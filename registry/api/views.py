@@ -8,35 +8,29 @@ the token's owner — as the acting user.
 
 from __future__ import annotations
 
-from django.contrib.auth import authenticate
 from django.db.models import Model
 from django.urls import reverse
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core import permissions
+from core.api.idempotency import idempotent
+from core.api.pagination import PatientCursorPagination
+from core.api.schema import IF_MATCH
+from core.api.throttling import (
+    PasswordReentryThrottle,
+)
+from core.api.views import ApiView, valid
+from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
 from registry import services
 from registry.api import serializers as s
-from registry.api import services as api_services
-from registry.api.exceptions import ApiError
-from registry.api.filters import PatientCursorPagination, PatientFilter
+from registry.api.filters import PatientFilter
 from registry.api.history import patient_history
-from registry.api.idempotency import idempotent
-from registry.api.models import ApiToken
-from registry.api.schema import IF_MATCH
-from registry.api.throttling import (
-    LoginThrottle,
-    PasswordReentryThrottle,
-    TokenCreateThrottle,
-)
 from registry.casebook import load_casebook
 from registry.models import (
     AdverseEvent,
@@ -49,7 +43,7 @@ from registry.models import (
     Signature,
     TumourAssessment,
 )
-from registry.selectors import patient_get_for, patients_visible_to, user_sees_identifiers
+from registry.selectors import patient_get_for, patients_visible_to
 
 STUDY_ID = OpenApiParameter(
     "study_id", str, OpenApiParameter.PATH, description="Study id, e.g. BJ-0042."
@@ -70,79 +64,34 @@ def _expected_version(request: Request, body_version: int | None) -> int:
         try:
             header_version = int(raw)
         except ValueError:
-            raise ApiError(
+            raise ApplicationError(
                 'If-Match: give the version as in the ETag, e.g. "3".',
-                code="invalid",
-                status_code=400,
+                code=ErrorCode.INVALID,
                 fields={"If-Match": ['Give the version as in the ETag, e.g. "3".']},
             ) from None
     if body_version is not None and header_version is not None and body_version != header_version:
-        raise ApiError(
+        raise ApplicationError(
             "version: the body and If-Match name different versions.",
-            code="invalid",
-            status_code=400,
+            code=ErrorCode.INVALID,
             fields={"version": ["The body and If-Match name different versions."]},
         )
     version = body_version if body_version is not None else header_version
     if version is None:
         message = "Send the version you read (field 'version' or an If-Match header)."
-        raise ApiError(
-            f"version: {message}", code="invalid", status_code=400, fields={"version": [message]}
+        raise ApplicationError(
+            f"version: {message}", code=ErrorCode.INVALID, fields={"version": [message]}
         )
     return version
 
 
-class SchemaView(SpectacularAPIView):
-    """The OpenAPI document; its refusals (401) in the API's JSON error shape, not as YAML."""
-
-    def handle_exception(self, exc):
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)
-
-
-class ApiView(APIView):
-    # Query parameters a view understands; any other is refused, so that a typo such as
-    # ?centre=BJ is an error instead of silently returning every patient.
-    query_params: frozenset[str] = frozenset()
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if not hasattr(self, request.method.lower()):
-            return  # dispatch answers 405; the query string does not matter then
-        repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
-        if repeated:
-            raise ApiError(
-                f"{repeated[0]}: give this query parameter once.",
-                code="invalid",
-                status_code=400,
-                fields={name: ["Give this query parameter once."] for name in repeated},
-            )
-        blank = sorted(k for k, v in request.query_params.items() if not v.strip())
-        if blank:
-            raise ApiError(
-                f"{blank[0]}: give a value or leave the parameter out.",
-                code="invalid",
-                status_code=400,
-                fields={name: ["Give a value or leave the parameter out."] for name in blank},
-            )
-        unknown = sorted(set(request.query_params) - self.allowed_query_params())
-        if unknown:
-            raise ApiError(
-                f"{unknown[0]}: unknown query parameter.",
-                code="invalid",
-                status_code=400,
-                fields={name: ["Unknown query parameter."] for name in unknown},
-            )
-
-    def allowed_query_params(self) -> frozenset[str]:
-        return self.query_params
+class PatientApiView(ApiView):
+    """A view about one patient: reached through the centre scope, identifiers masked."""
 
     def patient(self, study_id: str) -> Patient:
         return patient_get_for(self.request.user, study_id)
 
     def context_for(self, patient: Patient) -> dict:
-        return {"identifiers": user_sees_identifiers(self.request.user, patient)}
+        return {"identifiers": permissions.can_see_identifiers(self.request.user, patient)}
 
 
 # -- who am I, centres ------------------------------------------------------------------------
@@ -169,89 +118,14 @@ class CenterDetailView(ApiView):
     def get(self, request, code: str):
         center = Center.objects.filter(code=code).first()
         if center is None:
-            raise ApiError("No such centre.", code="not_found", status_code=404)
+            raise ApplicationError("No such centre.", code=ErrorCode.NOT_FOUND)
         return Response(s.CenterOutput(center).data)
-
-
-# -- tokens -----------------------------------------------------------------------------------
-
-
-class TokenObtainView(ApiView):
-    """Username and password → a new personal token (for scripts). Rate-limited per address."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginThrottle]
-
-    @extend_schema(
-        request=s.TokenObtainInput,
-        responses={201: s.TokenCreatedOutput},
-        summary="Get a token with username and password",
-        auth=[],
-    )
-    def post(self, request):
-        data = _valid(s.TokenObtainInput, request.data)
-        user = authenticate(request._request, username=data["username"], password=data["password"])
-        if user is None:
-            raise ApiError(
-                "Username or password is not correct.",
-                code="authentication_failed",
-                status_code=status.HTTP_401_UNAUTHORIZED,
-            )
-        token, secret = api_services.token_create(
-            user=user, name=data["name"], days=data.get("days")
-        )
-        token.token = secret
-        return Response(s.TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
-
-
-class TokenListView(ApiView):
-    def get_throttles(self):
-        throttles = super().get_throttles()
-        if self.request.method == "POST":
-            throttles.append(TokenCreateThrottle())
-        return throttles
-
-    @extend_schema(responses=s.TokenOutput(many=True), summary="Your tokens")
-    def get(self, request):
-        return Response(s.TokenOutput(ApiToken.objects.filter(user=request.user), many=True).data)
-
-    @extend_schema(
-        request=s.TokenCreateInput,
-        responses={201: s.TokenCreatedOutput},
-        summary="Create a token (the secret is in this answer only)",
-    )
-    @idempotent
-    def post(self, request):
-        data = _valid(s.TokenCreateInput, request.data)
-        token, secret = api_services.token_create(
-            user=request.user, name=data["name"], days=data.get("days")
-        )
-        token.token = secret
-        return Response(s.TokenCreatedOutput(token).data, status=status.HTTP_201_CREATED)
-
-
-class TokenDetailView(ApiView):
-    @extend_schema(
-        responses={204: None},
-        parameters=[OpenApiParameter("token_id", int, OpenApiParameter.PATH)],
-        summary="Revoke one of your tokens",
-    )
-    def delete(self, request, token_id: int):
-        api_services.token_revoke(user=request.user, token_id=token_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _valid(serializer_class, data, **kwargs) -> dict:
-    serializer = serializer_class(data=data, **kwargs)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 # -- patients ---------------------------------------------------------------------------------
 
 
-class PatientCollectionView(ApiView, GenericAPIView):
+class PatientCollectionView(PatientApiView, GenericAPIView):
     filter_backends = [DjangoFilterBackend]
     filterset_class = PatientFilter
     pagination_class = PatientCursorPagination
@@ -280,7 +154,7 @@ class PatientCollectionView(ApiView, GenericAPIView):
     )
     @idempotent
     def post(self, request):
-        data = _valid(s.PatientRegisterInput, request.data)
+        data = valid(s.PatientRegisterInput, request.data)
         center = data.pop("center", None)
         patient = services.patient_register(user=request.user, center=center, data=data)
         body = s.RegistrationOutput(patient, context=self.context_for(patient)).data
@@ -288,7 +162,7 @@ class PatientCollectionView(ApiView, GenericAPIView):
         return Response(body, status=201, headers={"Location": location})
 
 
-class PatientDetailView(ApiView):
+class PatientDetailView(PatientApiView):
     @extend_schema(
         responses=s.CasebookOutput,
         parameters=[STUDY_ID],
@@ -306,7 +180,7 @@ class PatientDetailView(ApiView):
         return Response(s.CasebookOutput(book, context=context).data)
 
 
-class RegistrationView(ApiView):
+class RegistrationView(PatientApiView):
     @extend_schema(responses=s.RegistrationOutput, parameters=[STUDY_ID], summary="Registration")
     def get(self, request, study_id: str):
         patient = self.patient(study_id)
@@ -321,7 +195,7 @@ class RegistrationView(ApiView):
     )
     def patch(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(s.RegistrationUpdateInput, request.data, partial=True)
+        data = valid(s.RegistrationUpdateInput, request.data, partial=True)
         version = _expected_version(request, data.pop("version", None))
         reason = data.pop("reason", "")
         patient = services.crf_record_save(
@@ -365,7 +239,7 @@ SINGLE_PARTS = ("baseline", "first-line", "second-line")
 REPEATING_PARTS = ("assessments", "adverse-events", "follow-ups")
 
 
-class _PartView(ApiView):
+class _PartView(PatientApiView):
     section: str
     model: type[Model]
     input_serializer: type
@@ -395,37 +269,34 @@ class _SinglePartView(_PartView):
         patient = self.patient(study_id)
         record = self.model.objects.filter(patient=patient).first()
         if record is None:
-            raise ApiError(
+            raise ApplicationError(
                 f"{c.Section(self.section).label} not entered yet.",
-                code="not_found",
-                status_code=404,
+                code=ErrorCode.NOT_FOUND,
             )
         return self.render(patient, record)
 
     @idempotent
     def post(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(self.input_serializer, request.data)
+        data = valid(self.input_serializer, request.data)
         data.pop("version", None)
         if self.model.objects.filter(patient=patient).exists():
-            raise ApiError(
+            raise ApplicationError(
                 f"{c.Section(self.section).label} is entered already; change it with PATCH.",
-                code="conflict",
-                status_code=409,
+                code=ErrorCode.CONFLICT,
             )
         record = self.save(patient, data)
         return self.render(patient, record, code=201)
 
     def patch(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(self.input_serializer, request.data, partial=True)
+        data = valid(self.input_serializer, request.data, partial=True)
         version = _expected_version(request, data.pop("version", None))
         record = self.model.objects.filter(patient=patient).first()
         if record is None:
-            raise ApiError(
+            raise ApplicationError(
                 f"{c.Section(self.section).label} not entered yet; create it with POST.",
-                code="not_found",
-                status_code=404,
+                code=ErrorCode.NOT_FOUND,
             )
         record = self.save(patient, data, record_id=record.pk, version=version)
         return self.render(patient, record)
@@ -441,7 +312,7 @@ class _RepeatingListView(_PartView):
     @idempotent
     def post(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(self.input_serializer, request.data)
+        data = valid(self.input_serializer, request.data)
         data.pop("version", None)
         record = self.save(patient, data)
         return self.render(patient, record, code=201)
@@ -453,7 +324,7 @@ class _RepeatingItemView(_PartView):
     def record(self, patient, record_id: int):
         record = self.model.objects.filter(patient=patient, pk=record_id).first()
         if record is None:
-            raise ApiError("No such record.", code="not_found", status_code=404)
+            raise ApplicationError("No such record.", code=ErrorCode.NOT_FOUND)
         return record
 
     def get(self, request, study_id: str, record_id: int):
@@ -462,7 +333,7 @@ class _RepeatingItemView(_PartView):
 
     def patch(self, request, study_id: str, record_id: int):
         patient = self.patient(study_id)
-        data = _valid(self.input_serializer, request.data, partial=True)
+        data = valid(self.input_serializer, request.data, partial=True)
         version = _expected_version(request, data.pop("version", None))
         record = self.record(patient, record_id)
         record = self.save(patient, data, record_id=record.pk, version=version)
@@ -472,11 +343,11 @@ class _RepeatingItemView(_PartView):
         patient = self.patient(study_id)
         # DELETE bodies are dropped by some clients and proxies, so the query string counts too.
         if request.data:
-            data = _valid(s.DeleteInput, request.data)
+            data = valid(s.DeleteInput, request.data)
         else:
             query = request.query_params
             given = {k: query.get(k) for k in ("reason", "version") if k in query}
-            data = _valid(s.DeleteQueryInput, given)
+            data = valid(s.DeleteQueryInput, given)
         version = _expected_version(request, data.get("version"))
         record = self.record(patient, record_id)
         services.crf_record_delete(
@@ -589,7 +460,7 @@ PART_VIEWS = {slug: _part_views(slug) for slug in PARTS}
 # -- casebook workflow -------------------------------------------------------------------------
 
 
-class CasebookCompleteView(ApiView):
+class CasebookCompleteView(PatientApiView):
     @extend_schema(
         request=None,
         responses=s.CasebookStateOutput,
@@ -602,7 +473,7 @@ class CasebookCompleteView(ApiView):
         return Response(s.CasebookStateOutput(patient).data)
 
 
-class SectionCompleteView(ApiView):
+class SectionCompleteView(PatientApiView):
     @extend_schema(
         request=None,
         responses=s.SectionCompleteOutput,
@@ -615,14 +486,14 @@ class SectionCompleteView(ApiView):
     @idempotent
     def post(self, request, study_id: str, section: str):
         if section not in c.Section.values:
-            raise ApiError("No such part.", code="not_found", status_code=404)
+            raise ApplicationError("No such part.", code=ErrorCode.NOT_FOUND)
         completion = services.section_mark_complete(
             user=request.user, patient=self.patient(study_id), section=section
         )
         return Response(s.SectionCompleteOutput(completion).data)
 
 
-class CasebookLockView(ApiView):
+class CasebookLockView(PatientApiView):
     def get_throttles(self):
         throttles = super().get_throttles()
         if self.request.method == "POST":
@@ -638,7 +509,7 @@ class CasebookLockView(ApiView):
     @idempotent
     def post(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(s.LockInput, request.data)
+        data = valid(s.LockInput, request.data)
         signature = services.casebook_lock(
             user=request.user, patient=patient, password=data["password"], meaning=data["meaning"]
         )
@@ -647,7 +518,7 @@ class CasebookLockView(ApiView):
         return Response(s.LockOutput(patient).data)
 
 
-class CasebookUnlockView(ApiView):
+class CasebookUnlockView(PatientApiView):
     @extend_schema(
         request=s.UnlockInput,
         responses=s.CasebookStateOutput,
@@ -657,14 +528,14 @@ class CasebookUnlockView(ApiView):
     @idempotent
     def post(self, request, study_id: str):
         patient = self.patient(study_id)
-        data = _valid(s.UnlockInput, request.data)
+        data = valid(s.UnlockInput, request.data)
         patient = services.casebook_unlock(
             user=request.user, patient=patient, reason=data["reason"]
         )
         return Response(s.CasebookStateOutput(patient).data)
 
 
-class PatientHistoryView(ApiView):
+class PatientHistoryView(PatientApiView):
     @extend_schema(
         responses=s.HistoryEntryOutput(many=True),
         parameters=[STUDY_ID],
@@ -672,5 +543,7 @@ class PatientHistoryView(ApiView):
     )
     def get(self, request, study_id: str):
         patient = self.patient(study_id)
-        entries = patient_history(patient, identifiers=user_sees_identifiers(request.user, patient))
+        entries = patient_history(
+            patient, identifiers=permissions.can_see_identifiers(request.user, patient)
+        )
         return Response(s.HistoryEntryOutput(entries, many=True).data)

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from tests.conftest import service_missing
+from tests.exchange.conftest import seed_patient
 from tests.factories import TEST_PASSWORD
-from tests.registry.exports.conftest import seed_patient
 
 pytestmark = pytest.mark.browser
 CHROMIUM = "/usr/bin/chromium"

@@ -7,7 +7,6 @@ from django.urls import reverse
 from registry.models import AdverseEvent, AuditEvent, Baseline, Patient
 from tests import builders
 from tests.factories import TEST_PASSWORD, UserFactory
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 
 def staff(user):

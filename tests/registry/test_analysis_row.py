@@ -9,7 +9,6 @@ import pytest
 from registry import services
 from registry.casebook import load_casebook
 from tests import builders
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 M = 30.4375
 

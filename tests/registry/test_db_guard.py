@@ -10,7 +10,6 @@ from registry.models import AdverseEvent, Baseline, Patient
 from tests import builders
 from tests.conftest import service_missing
 from tests.factories import TEST_PASSWORD
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

@@ -5,16 +5,13 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
-from django.test import override_settings
 
 from fixtures.demo_cohort import DEMO_PASSWORD, demo_analysis_rows
 from registry.casebook import load_casebooks
 from registry.models import AuditEvent, Center, Patient, Signature, User
 from tests.registry import cohort_tables as t
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 pytestmark = pytest.mark.django_db
-MD5 = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def seed() -> str:
@@ -27,7 +24,7 @@ def seed() -> str:
 def seeded(django_db_setup, django_db_blocker):
     """Seed once for the module (28 casebooks through the services take a while); each test
     still runs in its own transaction on top, and the data are flushed afterwards."""
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=MD5):
+    with django_db_blocker.unblock():
         output = seed()
     yield output
     with django_db_blocker.unblock():

@@ -4,12 +4,12 @@ from datetime import date
 
 import pytest
 
+from core.errors import ApplicationError, ErrorCode
 from registry import services, signals
 from registry.models import AdverseEvent, AuditEvent, Baseline, LockedCasebookError, Signature
-from registry.services import SIGNATURE_MEANING, ApplicationError
+from registry.services import SIGNATURE_MEANING
 from tests import builders
 from tests.factories import TEST_PASSWORD, UserFactory
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 save = services.crf_record_save
 
@@ -166,7 +166,7 @@ def test_second_save_of_a_stale_form_is_refused_naming_who_changed_it(
             data={"ecog": 0},
             expected_version=read_version,
         )
-    assert info.value.code == ApplicationError.STALE
+    assert info.value.code == ErrorCode.STALE
     assert info.value.message.startswith("This form was changed by ivan at ")
     assert info.value.message.endswith("; reload it and enter your change again.")
     assert Baseline.objects.get().ecog == 2
@@ -183,7 +183,7 @@ def test_locked_casebook_refuses_service_writes(coordinator_a, locked):
             section="adverse_events",
             data=builders.adverse_event(onset_date=date(2021, 4, 1)),
         )
-    assert info.value.code == ApplicationError.LOCKED
+    assert info.value.code == ErrorCode.LOCKED
     assert AdverseEvent.objects.count() == 1
 
 
@@ -230,7 +230,7 @@ def test_coordinator_may_not_lock(coordinator_a, complete):
         services.casebook_lock(
             user=coordinator_a, patient=complete, password=TEST_PASSWORD, meaning=SIGNATURE_MEANING
         )
-    assert info.value.code == ApplicationError.FORBIDDEN
+    assert info.value.code == ErrorCode.FORBIDDEN
 
 
 def test_wrong_password_refuses_the_lock_and_is_audited(investigator_a, complete):
@@ -269,7 +269,7 @@ def test_investigator_of_another_centre_gets_not_found(center_b, complete):
         services.casebook_lock(
             user=other, patient=complete, password=TEST_PASSWORD, meaning=SIGNATURE_MEANING
         )
-    assert info.value.code == ApplicationError.NOT_FOUND
+    assert info.value.code == ErrorCode.NOT_FOUND
 
 
 def test_wrong_password_on_another_centres_casebook_is_not_found_and_not_logged(center_b, complete):
@@ -278,7 +278,7 @@ def test_wrong_password_on_another_centres_casebook_is_not_found_and_not_logged(
         services.casebook_lock(
             user=other, patient=complete, password="wrong", meaning=SIGNATURE_MEANING
         )
-    assert info.value.code == ApplicationError.NOT_FOUND
+    assert info.value.code == ErrorCode.NOT_FOUND
     assert not AuditEvent.objects.filter(action=AuditEvent.Action.LOCK_REFUSED).exists()
 
 
@@ -322,7 +322,7 @@ def test_unlock_needs_a_reason(data_manager, locked):
 def test_investigator_may_not_unlock(investigator_a, locked):
     with pytest.raises(ApplicationError) as info:
         services.casebook_unlock(user=investigator_a, patient=locked, reason="typo")
-    assert info.value.code == ApplicationError.FORBIDDEN
+    assert info.value.code == ErrorCode.FORBIDDEN
 
 
 # -- roles and centres ---------------------------------------------------------------------
@@ -331,18 +331,18 @@ def test_investigator_may_not_unlock(investigator_a, locked):
 def test_pi_cannot_write_crf_data(pi_user, patient):
     with pytest.raises(ApplicationError) as info:
         save(user=pi_user, patient=patient, section="baseline", data=builders.baseline())
-    assert info.value.code == ApplicationError.FORBIDDEN
+    assert info.value.code == ErrorCode.FORBIDDEN
     assert not Baseline.objects.exists()
 
 
 def test_other_centre_coordinator_gets_not_found(coordinator_b, patient):
     with pytest.raises(ApplicationError) as info:
         save(user=coordinator_b, patient=patient, section="baseline", data=builders.baseline())
-    assert info.value.code == ApplicationError.NOT_FOUND
+    assert info.value.code == ErrorCode.NOT_FOUND
     assert not Baseline.objects.exists()
 
 
 def test_coordinator_cannot_register_at_another_centre(coordinator_a, center_b):
     with pytest.raises(ApplicationError) as info:
         services.patient_register(user=coordinator_a, center=center_b, data=builders.registration())
-    assert info.value.code == ApplicationError.FORBIDDEN
+    assert info.value.code == ErrorCode.FORBIDDEN

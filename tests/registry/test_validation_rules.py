@@ -6,11 +6,10 @@ from datetime import date
 
 import pytest
 
+from core.errors import ApplicationError
 from registry import services
 from registry.models import AdverseEvent, Baseline, FollowUp, Patient, TumourAssessment
-from registry.services import ApplicationError
 from tests import builders
-from tests.registry.fast_hashing import fast_password_hashing  # noqa: F401
 
 save = services.crf_record_save
 

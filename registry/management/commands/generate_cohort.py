@@ -24,6 +24,7 @@ from django.db import connection, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from core.roles import Role
 from registry import choices as c
 from registry import rules
 from registry.models import (
@@ -212,7 +213,7 @@ def _generator_user() -> User:
     user, created = User.objects.get_or_create(
         username=GENERATOR_USERNAME,
         defaults={
-            "role": c.Role.DATA_MANAGER,
+            "role": Role.DATA_MANAGER,
             "first_name": "Synthetic",
             "last_name": "cohort generator",
             "is_active": False,

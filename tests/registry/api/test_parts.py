@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from registry.models import AdverseEvent, AuditEvent, Baseline, FollowUp
 from tests import builders
+from tests.api_support import assert_error, jsonable
 from tests.builders import build_casebook, lock_casebook, register_patient
 from tests.factories import TEST_PASSWORD
-from tests.registry.api.conftest import assert_error, jsonable
 
 
 def url(patient, part: str, record_id: int | None = None) -> str:

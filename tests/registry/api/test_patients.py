@@ -6,9 +6,9 @@ import pytest
 
 from registry.models import AuditEvent, Patient
 from tests import builders
+from tests.api_support import assert_error, jsonable
 from tests.builders import build_casebook, lock_casebook, register_patient
 from tests.factories import TEST_PASSWORD
-from tests.registry.api.conftest import assert_error, jsonable
 
 PATIENT_ENDPOINTS = [
     ("get", "/"),

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from registry import services
 from registry.models import AuditEvent, Patient, SectionCompletion, Signature
+from tests.api_support import assert_error
 from tests.builders import build_casebook, lock_casebook, register_patient
 from tests.factories import TEST_PASSWORD
-from tests.registry.api.conftest import assert_error
 
 
 def action(client, patient, name: str, body=None):

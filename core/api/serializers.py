@@ -1,0 +1,155 @@
+"""Serializer pieces every app's API shares: strict JSON types, the error body, tokens."""
+
+from __future__ import annotations
+
+from django.db import models
+from rest_framework import serializers
+
+from core.api.models import ApiToken
+from core.errors import DESCRIPTIONS, HTTP_STATUS
+
+# Strict JSON types. DRF by default turns "true" into True, "5" into 5 and 7 into "7"; a
+# client that sends the wrong type has a bug we should tell it about, not guess around.
+
+
+def _refuse_type(field: serializers.Field, data, expected: str) -> None:
+    field.fail("strict_type", expected=expected, got=type(data).__name__)
+
+
+_STRICT_MESSAGE = {"strict_type": "Expected {expected}, got {got}."}
+
+
+class StrictCharField(serializers.CharField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a string")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            _refuse_type(self, data, "true or false")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            _refuse_type(self, data, "a whole number")
+        return super().to_internal_value(data)
+
+
+class NumberDecimalField(serializers.DecimalField):
+    """Decimals as JSON numbers: what R's jsonlite and Python's json expect for measurements."""
+
+    default_error_messages = _STRICT_MESSAGE
+
+    def __init__(self, *args, **kwargs):
+        kwargs["coerce_to_string"] = False
+        super().__init__(*args, **kwargs)
+
+    def validate_empty_values(self, data):
+        # DRF reads "" as null for a nullable decimal; JSON has null for that.
+        if isinstance(data, str):
+            _refuse_type(self, data, "a number")
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            _refuse_type(self, data, "a number")
+        return super().to_internal_value(data)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a string")
+        return super().to_internal_value(data)
+
+
+class StrictDateField(serializers.DateField):
+    default_error_messages = _STRICT_MESSAGE
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            _refuse_type(self, data, "a date string (YYYY-MM-DD)")
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DecimalField: NumberDecimalField,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.BooleanField: StrictBooleanField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.IntegerField: StrictIntegerField,
+        models.DateField: StrictDateField,
+    }
+    serializer_choice_field = StrictChoiceField
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class ErrorBodySerializer(serializers.Serializer):
+    code = serializers.ChoiceField(
+        choices=[
+            (code.value, f"{text} ({HTTP_STATUS[code]})") for code, text in DESCRIPTIONS.items()
+        ],
+        help_text="Machine-readable; see the enum's meanings.",
+    )
+    message = serializers.CharField(help_text="One sentence for a person, naming the field.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field; '__all__' for the request as a whole.",
+    )
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    error = ErrorBodySerializer()
+
+
+# -- tokens ---------------------------------------------------------------------------------
+
+
+TOKEN_STATUS_CHOICES = [("active", "Usable"), ("expired", "Past expiry"), ("revoked", "Revoked")]
+
+
+class TokenOutput(ModelSerializer):
+    status = serializers.ChoiceField(choices=TOKEN_STATUS_CHOICES)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "expires_at", "last_used_at", "status"]
+
+
+class TokenCreatedOutput(TokenOutput):
+    token = serializers.CharField(help_text="The secret. Shown once: store it now.")
+
+    class Meta(TokenOutput.Meta):
+        fields = [*TokenOutput.Meta.fields, "token"]
+
+
+class TokenCreateInput(serializers.Serializer):
+    name = StrictCharField(max_length=100)
+    days = StrictIntegerField(
+        required=False, min_value=1, help_text="Validity in days (default 90, at most 365)."
+    )
+
+
+class TokenObtainInput(TokenCreateInput):
+    username = StrictCharField()
+    password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
+    name = StrictCharField(max_length=100, required=False, default="API client")

@@ -1,0 +1,96 @@
+"""Exports: the export log (one row per export) and the pseudonym keys behind them.
+
+Both tables were created by the registry app's migrations (``registry_exportjob``,
+``registry_pseudonymkey``) before exports became an app; the names are kept so
+that existing rows and their history stay where they are.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class PseudonymKey(models.Model):
+    """The secret behind one set of export pseudonyms (per export, or per named recipient).
+
+    Kept server-side only: with it an admin can map pseudonyms back to study ids; without
+    it two exports made with different keys cannot be joined.
+    """
+
+    recipient = models.CharField(
+        max_length=120, blank=True, help_text="Named recipient; empty for a one-export key."
+    )
+    key = models.CharField(max_length=64, editable=False, help_text="Hex HMAC key. Secret.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        db_table = "registry_pseudonymkey"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient"], condition=~Q(recipient=""), name="pseudonym_key_per_recipient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Pseudonym key {self.pk} ({self.recipient or 'one export'})"
+
+
+class ExportJob(models.Model):
+    """One export: who asked, its scope and settings, and what it produced (the export log)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    class DateMode(models.TextChoices):
+        RELATIVE = "relative", "Days from the 2L start"
+        SHIFTED = "shifted", "Shifted by a per-patient offset"
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    centers = models.JSONField(default=list, help_text="Centre codes in scope.")
+    locked_only = models.BooleanField(default=True, help_text="Only locked casebooks.")
+    formats = models.JSONField(default=list, help_text="Optional formats: xlsx, sav, redcap.")
+    identified = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, help_text="Required for an identified export.")
+    date_mode = models.CharField(max_length=10, choices=DateMode.choices, default="relative")
+    recipient = models.CharField(max_length=120, blank=True)
+    coarsen_centers = models.BooleanField(default=False)
+    pseudonym_key = models.ForeignKey(
+        PseudonymKey, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs"
+    )
+    file_path = models.CharField(max_length=500, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_size = models.BigIntegerField(null=True, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    row_counts = models.JSONField(default=dict, blank=True)
+    file_hashes = models.JSONField(default=dict, blank=True)
+    risk = models.JSONField(default=dict, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        db_table = "registry_exportjob"
+        ordering = ["-created_at", "-pk"]
+        permissions = [("export_identified", "Can export identified (non-de-identified) data")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(identified=False) | ~Q(reason=""),
+                name="export_identified_has_reason",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} by {self.created_by} ({self.status})"

@@ -1,0 +1,450 @@
+"""Write one export ZIP, streaming: casebooks are read in chunks and rows go straight to
+temporary CSV files, so memory stays flat however many patients there are.
+
+Layout of the ZIP::
+
+    README.md                 what is inside, the data dictionary, what de-identification did
+    manifest.json             who, when, scope, settings, row counts, SHA-256 of every file, risk
+    data_dictionary.csv       every column of every table
+    analysis/patients.csv     analysis-contract patient table
+    analysis/adverse_events.csv
+    analysis/plan.json
+    tables/<part>.csv         one tidy table per CRF part (long format)
+    redcap/…                  data dictionary + records (format "redcap")
+    xlsx/dataset.xlsx         one sheet per table (format "xlsx")
+    sav/<table>.sav           SPSS files with variable and value labels (format "sav")
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from exchange import deid
+from exchange.plan import export_plan
+from exchange.records import load_casebook_rows
+from exchange.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name, merge_main_row
+from exchange.tables import (
+    ANALYSIS_AE_COLUMNS,
+    ANALYSIS_PATIENT_COLUMNS,
+    Options,
+    PatientContext,
+    Table,
+    analysis_ae_rows,
+    analysis_patient_row,
+    table_rows,
+    tidy_tables,
+)
+from registry import derived
+from registry.casebook import Casebook
+from registry.models import Patient
+
+DICTIONARY_COLUMNS = [
+    "table",
+    "column",
+    "type",
+    "unit",
+    "allowed_values",
+    "meaning",
+    "deidentification",
+]
+
+
+@dataclass
+class ExportSpec:
+    patients: QuerySet[Patient]  # already scoped to the user, centres and lock status
+    options: Options
+    pseudonym_key: bytes | None  # None in an identified export (real study ids)
+    coarsen_centers: bool = False
+    formats: tuple[str, ...] = ()
+    chunk_size: int = 2000
+    manifest: dict = field(default_factory=dict)  # who/when/scope/settings, filled by caller
+
+
+@dataclass
+class ExportResult:
+    row_counts: dict[str, int]
+    file_hashes: dict[str, str]
+    risk: dict
+    manifest: dict
+
+
+class _CsvOut:
+    def __init__(self, path: Path, header: list[str]) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        self.writer = csv.writer(self.handle, lineterminator="\n")
+        self.writer.writerow(header)
+        self.rows = 0
+
+    def write(self, row: list) -> None:
+        # csv writes None as "", a date as its ISO form and a float as repr() (exact
+        # round trip), so rows go out without a per-cell conversion pass.
+        self.writer.writerow(row)
+        self.rows += 1
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _ordered_patients(spec: ExportSpec) -> list[tuple[str, int, str]]:
+    """(exported id, pk, real study id) sorted by the exported id.
+
+    Rows are written in pseudonym order, not registration order, so the row position
+    does not reveal when (or in which order) patients were enrolled.
+    """
+    pairs = spec.patients.order_by().values_list("pk", "study_id")
+    if spec.pseudonym_key is None:
+        out = [(study_id, pk, study_id) for pk, study_id in pairs.iterator(chunk_size=10000)]
+    else:
+        out = [
+            (deid.pseudonym(spec.pseudonym_key, study_id), pk, study_id)
+            for pk, study_id in pairs.iterator(chunk_size=10000)
+        ]
+        if len({p for p, _, _ in out}) != len(out):
+            # 65-bit pseudonyms make this practically impossible; refuse rather than merge.
+            raise RuntimeError("pseudonym collision; run the export again with a new key")
+    out.sort()
+    return out
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
+    options = spec.options
+    tables = tidy_tables(options)
+    redcap = RedcapLayout(tables) if "redcap" in spec.formats else None
+    ordered = _ordered_patients(spec)
+    codes = sorted(spec.patients.order_by().values_list("center__code", flat=True).distinct())
+    labels = (
+        deid.center_labels(codes, spec.pseudonym_key or b"")
+        if spec.coarsen_centers
+        else {code: code for code in codes}
+    )
+    shift_key = deid.date_shift_key()
+    risk_groups: Counter = Counter()
+    work = Path(tempfile.mkdtemp(prefix="export-", dir=out_path.parent))
+    try:
+        outs: dict[str, _CsvOut] = {
+            "analysis/patients.csv": _CsvOut(
+                work / "analysis/patients.csv", [c[0] for c in ANALYSIS_PATIENT_COLUMNS]
+            ),
+            "analysis/adverse_events.csv": _CsvOut(
+                work / "analysis/adverse_events.csv", [c[0] for c in ANALYSIS_AE_COLUMNS]
+            ),
+        }
+        for table in tables:
+            outs[f"tables/{table.name}.csv"] = _CsvOut(
+                work / f"tables/{table.name}.csv", table.header
+            )
+        if redcap:
+            outs["redcap/records.csv"] = _CsvOut(work / "redcap/records.csv", redcap.header)
+
+        for chunk in _chunks(ordered, spec.chunk_size):
+            pks = [pk for _, pk, _ in chunk]
+            books = load_casebook_rows(pks)
+            for exported_id, pk, real_id in chunk:
+                book = books[pk]
+                ctx = PatientContext(
+                    study_id=exported_id,
+                    center=labels[book.patient.center.code],
+                    index_date=book.index_date,
+                    shift=deid.shift_days(real_id, shift_key),
+                )
+                _write_book(book, ctx, options, tables, outs, redcap)
+                patient = book.patient
+                age = derived.age_in_years(patient.date_of_birth, patient.registration_date)
+                risk_groups[(deid.age_band(age), patient.sex, ctx.center)] += 1
+        for out in outs.values():
+            out.close()
+        row_counts = {name: out.rows for name, out in outs.items()}
+
+        plan, plan_source = export_plan()
+        _write_text(work / "analysis/plan.json", json.dumps(plan, indent=2, ensure_ascii=False))
+        dictionary = _dictionary(tables)
+        _write_csv(work / "data_dictionary.csv", DICTIONARY_COLUMNS, dictionary)
+        if redcap:
+            _write_csv(
+                work / "redcap/data_dictionary.csv", DICTIONARY_HEADER, redcap.dictionary_rows()
+            )
+        if "xlsx" in spec.formats:
+            _write_xlsx(work, tables, dictionary)
+        if "sav" in spec.formats:
+            _write_sav(work, tables, options)
+        risk = deid.risk_summary(risk_groups)
+        manifest = {
+            **spec.manifest,
+            "plan_source": plan_source,
+            "row_counts": row_counts,
+            "reidentification_risk": risk,
+        }
+        _write_text(work / "README.md", _readme(manifest, dictionary))
+        file_hashes = {
+            str(p.relative_to(work)): sha256_of(p) for p in sorted(work.rglob("*")) if p.is_file()
+        }
+        manifest["files_sha256"] = file_hashes
+        _write_text(work / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+        tmp_zip = out_path.with_suffix(".part")
+        try:
+            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                for p in sorted(work.rglob("*")):
+                    if p.is_file():
+                        zf.write(p, str(p.relative_to(work)))
+            os.replace(tmp_zip, out_path)
+        finally:
+            # A half-written ZIP must never be mistaken for a finished export.
+            tmp_zip.unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return ExportResult(row_counts, file_hashes, risk, manifest)
+
+
+def _write_book(
+    book: Casebook,
+    ctx: PatientContext,
+    options: Options,
+    tables: list[Table],
+    outs: dict[str, _CsvOut],
+    redcap: RedcapLayout | None,
+) -> None:
+    analysis_row = analysis_patient_row(book, ctx, options)
+    if analysis_row is not None:
+        # The adverse events of a patient outside the patient table (no 2L start) have
+        # no onset day and no denominator, so they stay out, as in the engine's input.
+        outs["analysis/patients.csv"].write(analysis_row)
+        for row in analysis_ae_rows(book, ctx):
+            outs["analysis/adverse_events.csv"].write(row)
+    main_row = None
+    repeat_rows = []
+    dag = dag_name(ctx.center)
+    for table in tables:
+        out = outs[f"tables/{table.name}.csv"]
+        complete = table.section in book.completed_sections
+        for instance, values in enumerate(table_rows(book, table, ctx), start=1):
+            out.write(values)
+            if redcap:
+                row = redcap.rows_for(
+                    table,
+                    values,
+                    ctx.study_id,
+                    dag,
+                    complete,
+                    instance if table.repeating else None,
+                )
+                if table.repeating:
+                    repeat_rows.append(row)
+                else:
+                    main_row = merge_main_row(main_row, row)
+    if redcap:
+        outs["redcap/records.csv"].write(main_row)
+        for row in repeat_rows:
+            outs["redcap/records.csv"].write(row)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    out = _CsvOut(path, header)
+    for row in rows:
+        out.write(row)
+    out.close()
+
+
+def _dictionary(tables: list[Table]) -> list[list[str]]:
+    rows = []
+    for name, kind, unit, meaning in ANALYSIS_PATIENT_COLUMNS:
+        deid_text = {
+            "study_id": "study id replaced by the export's pseudonym",
+            "age_years": "ages over 89 top-coded to 90",
+            "center": "quasi-identifier; may be coarsened",
+        }.get(name, "")
+        rows.append(["analysis/patients", name, kind, unit, "", meaning, deid_text])
+    for name, kind, unit, meaning in ANALYSIS_AE_COLUMNS:
+        deid_text = "study id replaced by the export's pseudonym" if name == "study_id" else ""
+        rows.append(["analysis/adverse_events", name, kind, unit, "", meaning, deid_text])
+    for table in tables:
+        for col in table.columns:
+            rows.append(
+                [
+                    f"tables/{table.name}",
+                    col.name,
+                    col.type,
+                    col.unit,
+                    col.allowed,
+                    col.meaning,
+                    col.deid,
+                ]
+            )
+    return rows
+
+
+def _typed(value: str, kind: str) -> Any:
+    if value == "":
+        return None
+    if kind in ("integer", "0/1"):
+        try:
+            return int(value)
+        except ValueError:
+            return value  # e.g. "90+"
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _write_xlsx(work: Path, tables: list[Table], dictionary: list[list[str]]) -> None:
+    from openpyxl import Workbook
+
+    # write_only streams rows to disk instead of building the whole sheet in memory.
+    book = Workbook(write_only=True)
+    kinds = {(row[0], row[1]): row[2] for row in dictionary}
+    sheets = [
+        ("analysis_patients", "analysis/patients"),
+        ("analysis_adverse_events", "analysis/adverse_events"),
+    ] + [(t.name, f"tables/{t.name}") for t in tables]
+    for sheet_name, source in sheets:
+        sheet = book.create_sheet(sheet_name[:31])
+        with open(work / f"{source}.csv", encoding="utf-8", newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            sheet.append(header)
+            col_kinds = [kinds.get((source, name), "string") for name in header]
+            for row in reader:
+                sheet.append([_typed(v, k) for v, k in zip(row, col_kinds, strict=True)])
+    sheet = book.create_sheet("data_dictionary")
+    sheet.append(DICTIONARY_COLUMNS)
+    for row in dictionary:
+        sheet.append(row)
+    target = work / "xlsx/dataset.xlsx"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    book.save(target)
+
+
+def _write_sav(work: Path, tables: list[Table], options: Options) -> None:
+    """SPSS files: codes become 1..n with value labels, yes/no 0/1 labelled, age 90 = '90+'."""
+    import pandas as pd
+    import pyreadstat
+
+    target = work / "sav"
+    target.mkdir(parents=True, exist_ok=True)
+    yes_no = {0: "No", 1: "Yes"}
+    analysis_specs = [
+        ("analysis_patients", "analysis/patients", ANALYSIS_PATIENT_COLUMNS),
+        ("analysis_adverse_events", "analysis/adverse_events", ANALYSIS_AE_COLUMNS),
+    ]
+    for name, source, columns in analysis_specs:
+        frame = pd.read_csv(
+            work / f"{source}.csv", dtype={"study_id": str}, keep_default_na=False, na_values=[""]
+        )
+        labels = {col: meaning[:250] for col, _, _, meaning in columns}
+        values = {col: yes_no for col, kind, _, _ in columns if kind == "0/1"}
+        if name == "analysis_patients" and not options.identified:
+            values["age_years"] = {90: "90+"}
+        pyreadstat.write_sav(
+            frame, str(target / f"{name}.sav"), column_labels=labels, variable_value_labels=values
+        )
+    for table in tables:
+        frame = pd.read_csv(
+            work / f"tables/{table.name}.csv", dtype=str, keep_default_na=False, na_values=[""]
+        )
+        labels, values, keep = {}, {}, []
+        for col in table.columns:
+            if col.type == "label":
+                continue  # the value labels carry the labels in SPSS
+            keep.append(col.name)
+            labels[col.name] = col.meaning[:250]
+            series = frame[col.name]
+            if col.type == "code":
+                codes = {code: i for i, (code, _) in enumerate(col.choices, 1)}
+                frame[col.name] = series.map(codes).astype("float64")
+                values[col.name] = {i: lab for i, (_, lab) in enumerate(col.choices, 1)}
+            elif col.type in ("integer", "0/1", "number"):
+                frame[col.name] = pd.to_numeric(series)
+                if col.type == "0/1":
+                    values[col.name] = yes_no
+            elif col.name == "age_years":
+                frame[col.name] = pd.to_numeric(series.replace({deid.AGE_TOP_LABEL: "90"}))
+                values[col.name] = {90: "90+"}
+        pyreadstat.write_sav(
+            frame[keep],
+            str(target / f"{table.name}.sav"),
+            column_labels=labels,
+            variable_value_labels=values,
+        )
+
+
+def _readme(manifest: dict, dictionary: list[list[str]]) -> str:
+    identified = manifest.get("identified")
+    out = io.StringIO()
+    title = (
+        "IDENTIFIED export (contains direct identifiers)"
+        if identified
+        else ("De-identified export")
+    )
+    out.write(f"# {title}\n\n")
+    out.write(
+        f"Export {manifest.get('export_id')} by {manifest.get('exported_by')} at "
+        f"{manifest.get('exported_at')}.\n\n"
+    )
+    if identified:
+        out.write(f"**Identified export.** Reason given: {manifest.get('reason')}\n\n")
+    out.write(
+        "## Reproduce the analysis\n\n```\npython -m analytics.stats "
+        "--patients analysis/patients.csv --adverse-events analysis/adverse_events.csv "
+        "--plan analysis/plan.json --out bundle.json\n```\n\n"
+    )
+    out.write(f"The plan is {manifest.get('plan_source')}.\n\n")
+    out.write("## De-identification\n\n")
+    for line in manifest.get("deidentification_summary", []):
+        out.write(f"- {line}\n")
+    risk = manifest["reidentification_risk"]
+    out.write(f"\nSmallest group over (age band, sex, centre): k = {risk.get('k')}.\n")
+    if risk.get("warning"):
+        out.write(f"\n**Warning:** {risk['warning']}\n")
+    out.write("\n## Row counts\n\n| file | rows |\n|---|---|\n")
+    for name, count in manifest["row_counts"].items():
+        out.write(f"| {name} | {count} |\n")
+    out.write("\n## Data dictionary\n\n")
+    current = None
+    for table, column, kind, unit, allowed, meaning, deid_text in dictionary:
+        if table != current:
+            current = table
+            out.write(
+                f"\n### {table}\n\n| column | type | unit | allowed values | meaning "
+                "| de-identification |\n|---|---|---|---|---|---|\n"
+            )
+        cells = [column, kind, unit, allowed, meaning, deid_text]
+        out.write("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |\n")
+    return out.getvalue()
+
+
+def default_chunk_size() -> int:
+    return settings.EXPORT_CHUNK_SIZE

@@ -1,1 +1,0 @@
-"""De-identified (and, for permitted admins, identified) dataset exports. See docs/exports.md."""
