@@ -34,8 +34,10 @@ RSCRIPT = shutil.which("Rscript")
 if RSCRIPT is None:
     if os.environ.get("REQUIRE_SERVICES") == "1":
         pytest.fail("Rscript not found and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip("Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
-                allow_module_level=True)  # fmt: skip
+    pytest.skip(
+        "Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
+        allow_module_level=True,
+    )
 
 
 def rscript(*args: str) -> None:
@@ -75,11 +77,15 @@ def compare_all(df: pd.DataFrame, r: dict, name: str, estimates_when_warned: boo
             # the whole curve and its band, point by point (NA in R = NaN here)
             np.testing.assert_array_equal(fit.time, as_list(rr["time"]))
             np.testing.assert_array_equal(fit.n_risk, as_list(rr["n_risk"]))
-            for mine, theirs in ((fit.surv, "surv"), (fit.lower, "curve_lower"),
-                                 (fit.upper, "curve_upper")):  # fmt: skip
+            for mine, theirs in (
+                (fit.surv, "surv"),
+                (fit.lower, "curve_lower"),
+                (fit.upper, "curve_upper"),
+            ):
                 ref = np.array([np.nan if v is None else v for v in as_list(rr[theirs])])
-                np.testing.assert_allclose(mine, ref, rtol=EST_RTOL, atol=1e-12,
-                                           err_msg=f"{name} {label} {ct} {theirs}")  # fmt: skip
+                np.testing.assert_allclose(
+                    mine, ref, rtol=EST_RTOL, atol=1e-12, err_msg=f"{name} {label} {ct} {theirs}"
+                )
     if "group" in df.columns and "logrank" in r:
         ok = df["group"].notna().to_numpy()
         _, codes = np.unique(df["group"].to_numpy()[ok], return_inverse=True)
@@ -149,8 +155,9 @@ def test_heavily_tied_data_equal_r_for_efron_and_breslow(tmp_path):
     x3 = np.round(rng.normal(0, 1, n), 1)
     t = np.ceil(rng.exponential(4 / np.exp(0.5 * x1 - 0.3 * x2 + 0.2 * x3))).clip(1, 8)
     e = (rng.uniform(size=n) < 0.7).astype(int)
-    df = pd.DataFrame({"time": t, "status": e, "x1": x1, "x2": x2, "x3": x3,
-                       "group": rng.integers(0, 3, n)})  # fmt: skip
+    df = pd.DataFrame(
+        {"time": t, "status": e, "x1": x1, "x2": x2, "x3": x3, "group": rng.integers(0, 3, n)}
+    )
     compare_all(df, r_results(df, tmp_path), "tied")
 
 
@@ -221,7 +228,14 @@ def test_random_cohort_equals_r(tmp_path):
     lin = np.nan_to_num(x) @ np.array([0.6, -0.4, 0.2])
     t = np.round(rng.exponential(12 / np.exp(lin)), 1) + 0.1
     c = rng.uniform(3, 30, n)
-    df = pd.DataFrame({"time": np.minimum(t, c).round(1), "status": (t <= c).astype(int),
-                       "x1": x[:, 0], "x2": x[:, 1], "x3": x[:, 2],
-                       "group": rng.integers(0, 2, n)})  # fmt: skip
+    df = pd.DataFrame(
+        {
+            "time": np.minimum(t, c).round(1),
+            "status": (t <= c).astype(int),
+            "x1": x[:, 0],
+            "x2": x[:, 1],
+            "x3": x[:, 2],
+            "group": rng.integers(0, 2, n),
+        }
+    )
     compare_all(df, r_results(df, tmp_path), f"random seed {seed}")

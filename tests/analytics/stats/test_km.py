@@ -13,14 +13,15 @@ def test_km_survival_is_product_of_one_minus_deaths_over_at_risk():
     fit = km_fit(np.array([1, 2, 3, 4]), np.array([1, 0, 1, 0]), "plain")
     assert fit.time.tolist() == [1, 2, 3, 4]
     assert fit.n_risk.tolist() == [4, 3, 2, 1]
-    assert fit.surv.tolist() == pytest.approx([0.75, 0.75, 0.375, 0.375])
+    assert fit.surv.tolist() == pytest.approx([0.75, 0.75, 0.375, 0.375], rel=1e-12)
 
 
 def test_greenwood_std_err_is_sqrt_of_sum_d_over_n_times_n_minus_d():
     fit = km_fit(np.array([1, 2, 3, 4]), np.array([1, 0, 1, 0]), "plain")
-    # 1/(4·3) at t=1, + 1/(2·1) at t=3
-    assert fit.std_err[0] == pytest.approx(math.sqrt(1 / 12))
-    assert fit.std_err[2] == pytest.approx(math.sqrt(1 / 12 + 1 / 2))
+    # 1/(4·3) at t=1, + 1/(2·1) at t=3 (R: survfit(Surv(1:4, c(1, 0, 1, 0)) ~ 1)$std.err
+    # = 0.28867513459481287, 0.28867513459481287, 0.76376261582597338, 0.76376261582597338)
+    assert fit.std_err[0] == pytest.approx(math.sqrt(1 / 12), rel=1e-12)
+    assert fit.std_err[2] == pytest.approx(math.sqrt(1 / 12 + 1 / 2), rel=1e-12)
 
 
 def test_km_median_is_midpoint_of_flat_stretch_at_half():
@@ -52,15 +53,19 @@ def test_log_log_band_is_undefined_where_survival_is_one_or_zero():
 
 
 def test_spss_median_interval_is_symmetric_greenwood_se_over_density():
-    # 10 deaths at 1..10, no censoring: median (S ≤ .5 first) = 5; S(5) = .5,
-    # se(S) = .5·sqrt(Σ_{i≤5} 1/((11−i)(10−i))) = sqrt(.5·.5/10); u = 4 (S=.6), l = 6 (S=.4)
+    # 10 deaths at 1..10, no censoring: median (first S ≤ .5) = 5; S(5) = .5.
+    # Greenwood: se(S(5)) = .5·sqrt(Σ_{i≤5} 1/((11−i)(10−i))) = .5·sqrt(1/5 − 1/10)
+    #   = sqrt(0.025) = 0.15811388300841897
+    #   (R: summary(survfit(Surv(1:10, rep(1, 10)) ~ 1), times = 5)$std.err).
+    # Density: u = 4 (S = .6), l = 6 (S = .4) → f = (.6 − .4)/(6 − 4) = 0.1.
+    # SE(median) = 0.15811388300841897/0.1 = 1.5811388300841897; z = qnorm(.975)
+    # = 1.959963984540054; z·SE = 3.098975161522808 →
+    # CI = 5 ∓ 3.098975161522808 = [1.9010248384771922, 8.098975161522809].
     fit = km_fit(np.arange(1.0, 11), np.ones(10), "spss")
     med, lo, hi = median_spss(fit)
-    se = math.sqrt(0.25 / 10) / ((0.6 - 0.4) / (6 - 4))
-    z = 1.959963984540054
     assert med == 5
-    assert lo == pytest.approx(5 - z * se)
-    assert hi == pytest.approx(5 + z * se)
+    assert lo == pytest.approx(1.9010248384771922, rel=1e-12)
+    assert hi == pytest.approx(8.098975161522809, rel=1e-12)
 
 
 def test_reverse_km_flips_the_event_indicator():

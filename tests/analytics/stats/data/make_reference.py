@@ -127,7 +127,7 @@ def main() -> None:
                         rng.uniform(24.0, 29.0, 9),
                     )
                 ).round(1)
-            ),  # fmt: skip
+            ),
             "ecog": spread({0: 8, 1: 18, 2: 2}, rng),
             "brain_mets": spread({1: 15, 0: 13}, rng),
             "liver_mets": liver,
@@ -177,8 +177,11 @@ def main() -> None:
     # Pneumonitis group: 10 patients, one with two member terms (counts once)
     pneu = take(10)
     for j, p in enumerate(pneu):
-        term = (["Pneumonitis"] * 6 + ["Interstitial lung disease"] * 2
-                + ["Pulmonary fibrosis", "Acute interstitial pneumonitis"])[j]  # fmt: skip
+        term = (
+            ["Pneumonitis"] * 6
+            + ["Interstitial lung disease"] * 2
+            + ["Pulmonary fibrosis", "Acute interstitial pneumonitis"]
+        )[j]
         rows.append((p, term, 1 + (j % 2), 0, 30 + j))
     rows.append((pneu[0], "Interstitial lung disease", 2, 0, 90))
     # Thyroiditis group: 5 patients, immune related; one had hypo- then hyperthyroidism
