@@ -94,8 +94,9 @@ def _patient_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
         else pd.DataFrame.from_records(rows, columns=PATIENT_COLUMNS)
     )
     for column in INT_COLUMNS:
-        frame[column] = pd.array(frame[column].astype(object).where(frame[column].notna(), None),
-                                 dtype="Int64")  # fmt: skip
+        frame[column] = pd.array(
+            frame[column].astype(object).where(frame[column].notna(), None), dtype="Int64"
+        )
     for column in ("age_years", "bmi", "l1_pfs_months", "dpr_pct", "os_months", "pfs_months"):
         frame[column] = frame[column].astype("float64")
     return frame
@@ -160,10 +161,16 @@ def build_analysis_tables() -> AnalysisTables:
     patients["order"] = range(n_locked)  # load_casebooks keeps the queryset's order
     second = _values(
         SecondLineTherapy.objects.filter(patient_id__in=ids),
-        ["patient_id", "start_date", "radiotherapy_site", "antiangiogenic_agent",
-         "end_date", "progression_date"],
+        [
+            "patient_id",
+            "start_date",
+            "radiotherapy_site",
+            "antiangiogenic_agent",
+            "end_date",
+            "progression_date",
+        ],
         ["pid", "index", "rt_site", "aa_agent", "l2_end", "l2_progression"],
-    )  # fmt: skip
+    )
     frame = patients.merge(second, on="pid", how="inner")  # no 2L start: not analysed
     baseline = _values(
         Baseline.objects.filter(patient_id__in=ids),

@@ -110,8 +110,9 @@ def km_figure(
         if note:
             top.text(0, 1.03, note, transform=top.transAxes, fontsize=7.8, color="#374151")
         if not single:
-            top.legend(loc="upper right", handlelength=1.6, frameon=True, framealpha=0.9,
-                       edgecolor="none")  # fmt: skip
+            top.legend(
+                loc="upper right", handlelength=1.6, frameon=True, framealpha=0.9, edgecolor="none"
+            )
         # Numbers at risk under the axis: x in data units (aligned with the ticks), y in
         # figure units, one row per curve.
         blend = transforms.blended_transform_factory(top.transData, fig.transFigure)
@@ -122,8 +123,15 @@ def km_figure(
             if not single:
                 fig.text(0.01, y, s["label"][:16], fontsize=7.2, color=colour, va="center")
             for t in ticks:
-                fig.text(t, y, str(_at_risk_at(s, t)), fontsize=7.5, ha="center", va="center",
-                         transform=blend)  # fmt: skip
+                fig.text(
+                    t,
+                    y,
+                    str(_at_risk_at(s, t)),
+                    fontsize=7.5,
+                    ha="center",
+                    va="center",
+                    transform=blend,
+                )
         return _svg(fig)
 
 
@@ -162,18 +170,41 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
             multi = r["kind"] != "univariate"
             colour = COLOURS[1] if multi else "#1d2733"
             label = ("Multivariable: " if multi else "") + r["label"]
-            ax.text(-0.02, y, label[:46], transform=ax.get_yaxis_transform(), ha="right",
-                    va="center", fontsize=7.8, color=colour)  # fmt: skip
+            ax.text(
+                -0.02,
+                y,
+                label[:46],
+                transform=ax.get_yaxis_transform(),
+                ha="right",
+                va="center",
+                fontsize=7.8,
+                color=colour,
+            )
             if r["hr"] is None:
-                ax.text(1.0, y, "not estimable", ha="center", va="center", fontsize=7.5,
-                        color="#6b7280", style="italic")  # fmt: skip
+                ax.text(
+                    1.0,
+                    y,
+                    "not estimable",
+                    ha="center",
+                    va="center",
+                    fontsize=7.5,
+                    color="#6b7280",
+                    style="italic",
+                )
                 continue
             ci_lo, ci_hi = r["ci"]
             ax.plot([ci_lo, ci_hi], [y, y], color=colour, linewidth=1.1)
             ax.plot([r["hr"]], [y], marker="s" if multi else "o", color=colour, markersize=4.2)
             if r.get("flag"):
-                ax.text(ci_hi * 1.12, y, "!", va="center", fontsize=8.5, fontweight="bold",
-                        color=COLOURS[1])  # fmt: skip
+                ax.text(
+                    ci_hi * 1.12,
+                    y,
+                    "!",
+                    va="center",
+                    fontsize=8.5,
+                    fontweight="bold",
+                    color=COLOURS[1],
+                )
         ax.axvline(1.0, color="#6b7280", linewidth=0.8, linestyle="--")
         ax.set_xscale("log")
         ax.set_xlim(lo, hi)
@@ -188,9 +219,25 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
         # Direction under the axis, between the tick labels and the axis title.
         below = -0.2 / (height - 1.05)
         along = ax.get_xaxis_transform()
-        ax.text(1.0 / 1.08, below, f"\u2190 lower hazard of {event}", transform=along,
-                ha="right", va="top", fontsize=7.5, color="#374151")  # fmt: skip
-        ax.text(1.08, below, f"higher hazard of {event} \u2192", transform=along,
-                ha="left", va="top", fontsize=7.5, color="#374151")  # fmt: skip
+        ax.text(
+            1.0 / 1.08,
+            below,
+            f"\u2190 lower hazard of {event}",
+            transform=along,
+            ha="right",
+            va="top",
+            fontsize=7.5,
+            color="#374151",
+        )
+        ax.text(
+            1.08,
+            below,
+            f"higher hazard of {event} \u2192",
+            transform=along,
+            ha="left",
+            va="top",
+            fontsize=7.5,
+            color="#374151",
+        )
         fig.text(0.01, 1 - 0.18 / height, title, fontsize=9.5, fontweight="bold", va="top")
         return _svg(fig)

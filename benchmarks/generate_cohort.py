@@ -50,10 +50,18 @@ def main() -> None:
         )
     call_command("migrate", verbosity=0)
     command = [
-        sys.executable, "manage.py", "generate_cohort",
-        "--patients", str(args.patients), "--centers", str(args.centers),
-        "--seed", str(args.seed), "--batch-size", str(args.batch_size),
-    ]  # fmt: skip
+        sys.executable,
+        "manage.py",
+        "generate_cohort",
+        "--patients",
+        str(args.patients),
+        "--centers",
+        str(args.centers),
+        "--seed",
+        str(args.seed),
+        "--batch-size",
+        str(args.batch_size),
+    ]
     if not args.no_lock:
         command.append("--lock")
     if args.no_history:
@@ -78,11 +86,18 @@ def main() -> None:
     )
     with connection.cursor() as cursor:
         for table in (
-            "registry_patient", "registry_baseline", "registry_firstlinetherapy",
-            "registry_secondlinetherapy", "registry_tumourassessment", "registry_adverseevent",
-            "registry_followup", "registry_historicaladverseevent", "registry_auditevent",
-            "registry_sectioncompletion", "registry_signature",
-        ):  # fmt: skip
+            "registry_patient",
+            "registry_baseline",
+            "registry_firstlinetherapy",
+            "registry_secondlinetherapy",
+            "registry_tumourassessment",
+            "registry_adverseevent",
+            "registry_followup",
+            "registry_historicaladverseevent",
+            "registry_auditevent",
+            "registry_sectioncompletion",
+            "registry_signature",
+        ):
             cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - fixed names
             print(f"  {table:<36} {cursor.fetchone()[0]:>10} rows")
 

@@ -179,15 +179,31 @@ def synthetic_casebook(
     first_scan = max(diagnosis, l1_start - timedelta(days=3))
     nadir_scan = l1_start + timedelta(days=min(42, l1_pfs // 2))
     assessments = [
-        TumourAssessment(patient=patient, assessment_date=first_scan, line="1L",
-                         target_sum_mm=Decimal(base_sum), new_lesions=False,
-                         overall_response="NE"),
-        TumourAssessment(patient=patient, assessment_date=nadir_scan, line="1L",
-                         target_sum_mm=nadir, new_lesions=False,
-                         overall_response=first_line.best_response),
-        TumourAssessment(patient=patient, assessment_date=l1_prog, line="1L",
-                         target_sum_mm=nadir + 10, new_lesions=r() < 0.4, overall_response="PD"),
-    ]  # fmt: skip
+        TumourAssessment(
+            patient=patient,
+            assessment_date=first_scan,
+            line="1L",
+            target_sum_mm=Decimal(base_sum),
+            new_lesions=False,
+            overall_response="NE",
+        ),
+        TumourAssessment(
+            patient=patient,
+            assessment_date=nadir_scan,
+            line="1L",
+            target_sum_mm=nadir,
+            new_lesions=False,
+            overall_response=first_line.best_response,
+        ),
+        TumourAssessment(
+            patient=patient,
+            assessment_date=l1_prog,
+            line="1L",
+            target_sum_mm=nadir + 10,
+            new_lesions=r() < 0.4,
+            overall_response="PD",
+        ),
+    ]
 
     # -- second line, outcome ---------------------------------------------------------------
     hazard = 1.0
@@ -217,7 +233,7 @@ def synthetic_casebook(
         start_date=start,
         chemotherapy_agent=rng.choice(
             ("none", "none", "etoposide_platinum", "irinotecan", "topotecan", "paclitaxel")
-        ),  # fmt: skip
+        ),
         antiangiogenic_agent="anlotinib" if r() < 0.35 else "none",
         radiotherapy_site=(
             "none"
@@ -234,16 +250,27 @@ def synthetic_casebook(
     stop = progression or (last - timedelta(days=1))
     while scan < stop and len(assessments) < 15:
         assessments.append(
-            TumourAssessment(patient=patient, assessment_date=scan, line="2L",
-                             target_sum_mm=level, new_lesions=False, overall_response="SD")
-        )  # fmt: skip
+            TumourAssessment(
+                patient=patient,
+                assessment_date=scan,
+                line="2L",
+                target_sum_mm=level,
+                new_lesions=False,
+                overall_response="SD",
+            )
+        )
         scan += timedelta(days=rng.randint(42, 63))
     if progression is not None:
         assessments.append(
-            TumourAssessment(patient=patient, assessment_date=progression, line="2L",
-                             target_sum_mm=min(Decimal(999), level + 15), new_lesions=r() < 0.5,
-                             overall_response="PD")
-        )  # fmt: skip
+            TumourAssessment(
+                patient=patient,
+                assessment_date=progression,
+                line="2L",
+                target_sum_mm=min(Decimal(999), level + 15),
+                new_lesions=r() < 0.5,
+                overall_response="PD",
+            )
+        )
 
     # -- adverse events -----------------------------------------------------------------------
     span = (last - start).days
@@ -282,22 +309,35 @@ def synthetic_casebook(
     if span > 60:
         mid = start + timedelta(days=span // 2)
         follow_ups.append(
-            FollowUp(patient=patient, contact_date=mid, vital_status="alive",
-                     progression_status="progressed" if progression and progression <= mid
-                     else "no_progression")
-        )  # fmt: skip
+            FollowUp(
+                patient=patient,
+                contact_date=mid,
+                vital_status="alive",
+                progression_status="progressed"
+                if progression and progression <= mid
+                else "no_progression",
+            )
+        )
     if died:
         follow_ups.append(
-            FollowUp(patient=patient, contact_date=min(data_cut, last + timedelta(days=7)),
-                     vital_status="dead", death_date=last,
-                     death_cause="adverse_event" if fatal_used else "progression",
-                     progression_status="progressed" if progression else "unknown")
-        )  # fmt: skip
+            FollowUp(
+                patient=patient,
+                contact_date=min(data_cut, last + timedelta(days=7)),
+                vital_status="dead",
+                death_date=last,
+                death_cause="adverse_event" if fatal_used else "progression",
+                progression_status="progressed" if progression else "unknown",
+            )
+        )
     else:
         follow_ups.append(
-            FollowUp(patient=patient, contact_date=last, vital_status="alive",
-                     progression_status="progressed" if progression else "no_progression")
-        )  # fmt: skip
+            FollowUp(
+                patient=patient,
+                contact_date=last,
+                vital_status="alive",
+                progression_status="progressed" if progression else "no_progression",
+            )
+        )
     return Casebook(
         patient=patient,
         baseline=baseline,

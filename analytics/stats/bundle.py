@@ -136,9 +136,14 @@ def _endpoint_data(
 
 
 def _cox_term(
-    res: CoxResult, j: int, key: str, x: np.ndarray, event: np.ndarray, alpha: float,
+    res: CoxResult,
+    j: int,
+    key: str,
+    x: np.ndarray,
+    event: np.ndarray,
+    alpha: float,
     labels: list[str],
-) -> tuple[dict, list[str]]:  # fmt: skip
+) -> tuple[dict, list[str]]:
     """One term's HR, CI, Wald p, with the separation rules applied."""
     warns: list[str] = list(res.warnings)
     hr, lo, hi = res.hr_ci(alpha)
@@ -166,9 +171,12 @@ def _cox_term(
     if suppress:
         term.update(hr=None, ci=[None, None], p=None)
         term["diagnostics"] = {
-            "coef": _f(res.coef[j]), "se": _f(res.se[j]), "iterations": res.iterations,
-            "converged": res.converged, "events_in_group": [ev0, ev1],
-        }  # fmt: skip
+            "coef": _f(res.coef[j]),
+            "se": _f(res.se[j]),
+            "iterations": res.iterations,
+            "converged": res.converged,
+            "events_in_group": [ev0, ev1],
+        }
     else:
         term.update(hr=_f(hr[j]), ci=[_f(lo[j]), _f(hi[j])], p=_f(p[j]))
         term.update(coef=_f(res.coef[j]), se=_f(res.se[j]))
@@ -197,11 +205,14 @@ def _cox_section(
         key = cov["key"]
         x = cov_values[key]
         rows = ok & ~np.isnan(x)
-        entry: dict[str, Any] = {"key": key, "label": cov["label"],
-                                 "comparison": f"{cov_info[key]['labels'][1]} vs "
-                                               f"{cov_info[key]['labels'][0]}",
-                                 "n": int(rows.sum()), "events": int(e[rows].sum()),
-                                 "n_excluded": int((ok & np.isnan(x)).sum())}  # fmt: skip
+        entry: dict[str, Any] = {
+            "key": key,
+            "label": cov["label"],
+            "comparison": f"{cov_info[key]['labels'][1]} vs {cov_info[key]['labels'][0]}",
+            "n": int(rows.sum()),
+            "events": int(e[rows].sum()),
+            "n_excluded": int((ok & np.isnan(x)).sum()),
+        }
         xr = x[rows]
         if entry["events"] == 0 or len(np.unique(xr)) < 2:
             why = "no events" if entry["events"] == 0 else "covariate is constant"
@@ -231,8 +242,12 @@ def _cox_section(
         xm = np.column_stack([cov_values[k] for k in keys])
         rows = ok & ~np.isnan(xm).any(axis=1)
         xr = xm[rows]
-        multivariable = {"keys": keys, "n": int(rows.sum()), "events": int(e[rows].sum()),
-                         "n_excluded": int((ok & ~rows).sum())}  # fmt: skip
+        multivariable = {
+            "keys": keys,
+            "n": int(rows.sum()),
+            "events": int(e[rows].sum()),
+            "n_excluded": int((ok & ~rows).sum()),
+        }
         mwarn: list[str] = []
         const = [k for j, k in enumerate(keys) if len(np.unique(xr[:, j])) < 2]
         if multivariable["events"] == 0 or const:
@@ -320,8 +335,13 @@ def analyze(
     t, e, ok = endpoint_data[fu_name]
     fu = reverse_km(t[ok], e[ok], ci_method, alpha)
     fmed, flo, fhi = median(fu)
-    followup = {"method": "reverse_km", "endpoint": fu_name, "median": _f(fmed),
-                "ci": [_f(flo), _f(fhi)], "ci_method": ci_method}  # fmt: skip
+    followup = {
+        "method": "reverse_km",
+        "endpoint": fu_name,
+        "median": _f(fmed),
+        "ci": [_f(flo), _f(fhi)],
+        "ci_method": ci_method,
+    }
 
     subgroups = []
     for key in plan["subgroups"]:
@@ -335,24 +355,34 @@ def analyze(
                 sel = rows & (x == value)
                 g = _km_summary(km_fit(t[sel], e[sel], ci_method, alpha), labels[int(value)], plan)
                 groups.append(g)
-            entry: dict[str, Any] = {"key": key, "endpoint": name, "groups": groups,
-                                     "n_excluded": int((ok & np.isnan(x)).sum())}  # fmt: skip
+            entry: dict[str, Any] = {
+                "key": key,
+                "endpoint": name,
+                "groups": groups,
+                "n_excluded": int((ok & np.isnan(x)).sum()),
+            }
             if all(g["n"] > 0 for g in groups) and e[rows].sum() > 0:
                 lr = logrank(t[rows], e[rows], (x[rows] == 0).astype(np.int64))
                 entry["logrank"] = {"chi2": _f(lr.chi2), "df": lr.df, "p": _f(lr.p)}
             else:
                 entry["logrank"] = None
-                warnings.append(f"subgroup {key} {name}: log-rank not computable (empty group "
-                                "or no events)")  # fmt: skip
+                warnings.append(
+                    f"subgroup {key} {name}: log-rank not computable (empty group or no events)"
+                )
             subgroups.append(entry)
 
     t, e, ok = endpoint_data[plan["primary_endpoint"]]
     # sort by time once; every Cox fit then takes row subsets that stay sorted
     order = np.argsort(t, kind="stable")
     cox = _cox_section(
-        plan, t[order], e[order], ok[order], {k: v[order] for k, v in cov_values.items()},
-        cov_info, warnings,
-    )  # fmt: skip
+        plan,
+        t[order],
+        e[order],
+        ok[order],
+        {k: v[order] for k, v in cov_values.items()},
+        cov_info,
+        warnings,
+    )
 
     return {
         "engine_version": __version__,

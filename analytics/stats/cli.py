@@ -137,8 +137,9 @@ def write_atomic(path: str, text: str) -> None:
         raise
 
 
-def main(argv: list[str] | None = None, stdout: IO[str] | None = None,
-         stderr: IO[str] | None = None) -> int:  # fmt: skip
+def main(
+    argv: list[str] | None = None, stdout: IO[str] | None = None, stderr: IO[str] | None = None
+) -> int:
     """Run the engine from files; 0 on success, 2 on bad input (one line on stderr)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr

@@ -62,10 +62,12 @@ def derive_covariate(patients: pd.DataFrame, cov: dict[str, Any]) -> tuple[np.nd
         if len(bad):
             pos = int(bad[0])
             raise fail(
-                patients, col, pos,
+                patients,
+                col,
+                pos,
                 f"covariate {cov['key']!r} needs a 0/1 column (or op/cut, level/reference), "
                 f"got {patients[col].iloc[pos]!r}",
-            )  # fmt: skip
+            )
         default_labels = [f"{col} = 0", f"{col} = 1"]
     info["labels"] = cov.get("labels", default_labels)
     info["n_missing"] = int(np.isnan(out).sum())

@@ -173,17 +173,34 @@ def cox_fit(
     if des.nevent == 0:
         nan = np.full(p, np.nan)
         return CoxResult(
-            nan, nan, np.full((p, p), np.nan), loglik0, loglik0, 0, False, len(time), 0,
-            np.zeros(p, dtype=bool), ["no events"],
-        )  # fmt: skip
+            nan,
+            nan,
+            np.full((p, p), np.nan),
+            loglik0,
+            loglik0,
+            0,
+            False,
+            len(time),
+            0,
+            np.zeros(p, dtype=bool),
+            ["no events"],
+        )
     step = _chol_solve(info, u)
     if step is None:
         nan = np.full(p, np.nan)
         return CoxResult(
-            nan, nan, np.full((p, p), np.nan), loglik0, loglik0, 0, False, len(time),
-            des.nevent, np.zeros(p, dtype=bool),
+            nan,
+            nan,
+            np.full((p, p), np.nan),
+            loglik0,
+            loglik0,
+            0,
+            False,
+            len(time),
+            des.nevent,
+            np.zeros(p, dtype=bool),
             ["singular information matrix (a covariate is constant or collinear)"],
-        )  # fmt: skip
+        )
     newbeta = beta + step
     halving = 0
     converged = False

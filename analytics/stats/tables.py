@@ -79,10 +79,15 @@ def _binned_rows(variable: str, values: np.ndarray, breaks: list[float], total: 
     counts = np.bincount(idx, minlength=len(labels))
     missing = int((~ok).sum())
     return [
-        {"variable": variable, "level": lab, "n": int(c), "pct": pct(int(c), total),
-         "missing": missing}
+        {
+            "variable": variable,
+            "level": lab,
+            "n": int(c),
+            "pct": pct(int(c), total),
+            "missing": missing,
+        }
         for lab, c in zip(labels, counts, strict=True)
-    ]  # fmt: skip
+    ]
 
 
 def table1(

@@ -32,10 +32,14 @@ def _manage(*args: str) -> subprocess.CompletedProcess:
 def test_file_mode_writes_the_bundle_without_a_database(tmp_path):
     out = tmp_path / "bundle.json"
     result = _manage(
-        "--patients", str(DATA / "reference_patients.csv"),
-        "--adverse-events", str(DATA / "reference_adverse_events.csv"),
-        "--reference-plan", "--out", str(out),
-    )  # fmt: skip
+        "--patients",
+        str(DATA / "reference_patients.csv"),
+        "--adverse-events",
+        str(DATA / "reference_adverse_events.csv"),
+        "--reference-plan",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     bundle = json.loads(out.read_text())
     assert (bundle["n_patients"], bundle["km"]["os"]["events"]) == (28, 15)
@@ -45,8 +49,16 @@ def test_file_mode_exits_2_with_one_line_for_a_negative_time(tmp_path):
     patients = tmp_path / "p.csv"
     patients.write_text("study_id,os_months,os_event,sex\nA,3.0,1,M\nB,-1.5,0,F\n")
     plan = tmp_path / "plan.json"
-    plan.write_text(json.dumps({"endpoints": {"os": {"time": "os_months", "event": "os_event"}},
-                                "covariates": [], "subgroups": [], "table1": []}))  # fmt: skip
+    plan.write_text(
+        json.dumps(
+            {
+                "endpoints": {"os": {"time": "os_months", "event": "os_event"}},
+                "covariates": [],
+                "subgroups": [],
+                "table1": [],
+            }
+        )
+    )
     out = tmp_path / "bundle.json"
     result = _manage("--patients", str(patients), "--plan", str(plan), "--out", str(out))
     assert result.returncode == 2

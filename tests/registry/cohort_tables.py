@@ -40,11 +40,13 @@ TABLE_3_ANY = {
 TABLE_3_GRADE_3 = {"Dyspnea": 1, "Rash maculo-papular": 1, "Anorexia": 2, "Erythema multiforme": 1}
 GROUPS = {
     "Pneumonitis (group)": {
-        "Pneumonitis", "Interstitial lung disease", "Pulmonary fibrosis",
+        "Pneumonitis",
+        "Interstitial lung disease",
+        "Pulmonary fibrosis",
         "Acute interstitial pneumonitis",
     },
     "Thyroiditis (group)": {"Hypothyroidism", "Hyperthyroidism", "Thyroiditis"},
-}  # fmt: skip
+}
 
 
 def table1_counts(rows: list[dict]) -> dict[str, int]:

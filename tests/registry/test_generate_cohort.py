@@ -31,8 +31,11 @@ def test_small_locked_run_writes_valid_locked_casebooks():
     for book in books:
         assert book.patient.casebook_status == "locked"
         assert rules.casebook_violations(book) == []
-        assert [p for s in book.patient.completions.values_list("section", flat=True)
-                for p in _section_problems(book, s)] == []  # fmt: skip
+        assert [
+            p
+            for s in book.patient.completions.values_list("section", flat=True)
+            for p in _section_problems(book, s)
+        ] == []
         assert book.analysis_row() is not None
     assert Signature.objects.filter(voided_at__isnull=True).count() == 40
 
@@ -80,11 +83,17 @@ def test_validation_refuses_a_broken_casebook():
     book = synthetic_casebook(random.Random(5), Center(code="SAA", name="x"), 1)
     book.adverse_events.append(
         AdverseEvent(
-            patient=book.patient, term="Cough", grade=1, serious=False, immune_related=False,
-            attribution="possible", action_taken="none", outcome="recovered",
+            patient=book.patient,
+            term="Cough",
+            grade=1,
+            serious=False,
+            immune_related=False,
+            attribution="possible",
+            action_taken="none",
+            outcome="recovered",
             onset_date=book.second_line.start_date.replace(year=2000),
         )
-    )  # fmt: skip
+    )
     with pytest.raises(CommandError, match="onset_date"):
         validate_casebook(book)
 
@@ -101,8 +110,9 @@ def test_parallel_workers_keep_each_centres_sequence_contiguous():
     # Committed transactions, a writer thread and two worker processes: PostgreSQL only.
     if connection.vendor != "postgresql":
         service_missing("PostgreSQL (parallel generate_cohort)")
-    output = generate("--patients", "60", "--centers", "3", "--jobs", "2", "--lock",
-                      "--batch-size", "20")  # fmt: skip
+    output = generate(
+        "--patients", "60", "--centers", "3", "--jobs", "2", "--lock", "--batch-size", "20"
+    )
     assert "2 process(es)" in output.splitlines()[-1]
     assert Patient.objects.filter(casebook_status="locked").count() == 60
     for centre in Center.objects.all():

@@ -56,8 +56,10 @@ class Command(BaseCommand):
 
         plan = plan_current()
         if plan is None:
-            print("analyze: error: no analysis plan saved (run manage.py seed_analysis_plan)",
-                  file=stderr)  # fmt: skip
+            print(
+                "analyze: error: no analysis plan saved (run manage.py seed_analysis_plan)",
+                file=stderr,
+            )
             return EXIT_BAD_INPUT
         tables = build_analysis_tables()
         try:

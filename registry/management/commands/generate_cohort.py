@@ -100,11 +100,15 @@ class Command(BaseCommand):
         counts = [n * len(share) // k for share in shares]
         counts[0] += n - sum(counts)
         tasks = [
-            (f"{options['seed']}-{w}" if jobs > 1 else options["seed"], [c.pk for c in share],
-             count, settings)
+            (
+                f"{options['seed']}-{w}" if jobs > 1 else options["seed"],
+                [c.pk for c in share],
+                count,
+                settings,
+            )
             for w, (share, count) in enumerate(zip(shares, counts, strict=True))
             if count
-        ]  # fmt: skip
+        ]
         started = time.perf_counter()
         if len(tasks) == 1:
             totals = [generate(*tasks[0], out=self.stdout)]
@@ -345,8 +349,11 @@ class BulkWriter:
         tracked = {f.attname for f in model._meta.concrete_fields}
         fields = [f for f in historical._meta.concrete_fields if f.attname in tracked]
         columns = [f.column for f in fields] + [
-            "history_date", "history_change_reason", "history_type", "history_user_id"
-        ]  # fmt: skip
+            "history_date",
+            "history_change_reason",
+            "history_type",
+            "history_user_id",
+        ]
         extra = (self.now, REASON, "+", self.user.pk)
         getter = attrgetter(*(f.attname for f in fields))
         self._copy(historical._meta.db_table, columns, (getter(o) + extra for o in objs))
@@ -394,12 +401,17 @@ def write_batch(books, generator: User, *, lock: bool, history: bool) -> None:
     writer.insert_values(
         AuditEvent,
         [
-            {"at": now, "user_id": user, "patient_id": p.pk, "action": AuditEvent.Action.REGISTER,
-             "detail": {"study_id": p.study_id, "failed_criterion": "", "source": REASON},
-             "reason": ""}
+            {
+                "at": now,
+                "user_id": user,
+                "patient_id": p.pk,
+                "action": AuditEvent.Action.REGISTER,
+                "detail": {"study_id": p.study_id, "failed_criterion": "", "source": REASON},
+                "reason": "",
+            }
             for p in patients
         ],
-    )  # fmt: skip
+    )
     if not lock:
         return
     writer.insert_values(
@@ -413,12 +425,18 @@ def write_batch(books, generator: User, *, lock: bool, history: bool) -> None:
     signature_ids = writer.insert_values(
         Signature,
         [
-            {"patient_id": p.pk, "signed_by_id": user, "signed_at": now,
-             "meaning": SIGNATURE_MEANING, "voided_at": None, "voided_by_id": None,
-             "void_reason": ""}
+            {
+                "patient_id": p.pk,
+                "signed_by_id": user,
+                "signed_at": now,
+                "meaning": SIGNATURE_MEANING,
+                "voided_at": None,
+                "voided_by_id": None,
+                "void_reason": "",
+            }
             for p in patients
         ],
-    )  # fmt: skip
+    )
     events = []
     for p, signature_id in zip(patients, signature_ids, strict=True):
         common = {"at": now, "user_id": user, "patient_id": p.pk, "reason": ""}
@@ -426,10 +444,16 @@ def write_batch(books, generator: User, *, lock: bool, history: bool) -> None:
             {**common, "action": AuditEvent.Action.CASEBOOK_COMPLETE, "detail": {"source": REASON}}
         )
         events.append(
-            {**common, "action": AuditEvent.Action.LOCK,
-             "detail": {"signature_id": signature_id, "signed_at": now.isoformat(),
-                        "source": REASON}}
-        )  # fmt: skip
+            {
+                **common,
+                "action": AuditEvent.Action.LOCK,
+                "detail": {
+                    "signature_id": signature_id,
+                    "signed_at": now.isoformat(),
+                    "source": REASON,
+                },
+            }
+        )
     writer.insert_values(AuditEvent, events)
     Patient.objects.filter(pk__in=[p.pk for p in patients]).update(
         casebook_status=c.CasebookStatus.LOCKED

@@ -20,8 +20,11 @@ from registry.models import Center, Patient, User
 # Order of entry within a casebook: the cross-part rules compare each record with those
 # already saved, so dates are checked against what they depend on.
 SECTIONS = ("baseline", "first_line", "second_line")
-REPEATING = (("assessments", "assessments"), ("adverse_events", "adverse_events"),
-             ("follow_up", "follow_ups"))  # fmt: skip
+REPEATING = (
+    ("assessments", "assessments"),
+    ("adverse_events", "adverse_events"),
+    ("follow_up", "follow_ups"),
+)
 
 
 class Command(BaseCommand):
