@@ -392,11 +392,11 @@ class UnlockForm(forms.Form):
 class PatientSearchForm(forms.Form):
     STATUS_CHOICES = [
         ("", "Any status"),
-        ("enrolled", "Enrolled"),
-        ("screen_failure", "Screen failure"),
-        ("in_progress", "Casebook in progress"),
-        ("complete", "Casebook complete"),
-        ("locked", "Casebook locked"),
+        (c.EnrolmentStatus.ENROLLED, "Enrolled"),
+        (c.EnrolmentStatus.SCREEN_FAILURE, "Screen failure"),
+        (c.CasebookStatus.IN_PROGRESS, "Casebook in progress"),
+        (c.CasebookStatus.COMPLETE, "Casebook complete"),
+        (c.CasebookStatus.LOCKED, "Casebook locked"),
     ]
     q = forms.CharField(required=False, label="Search", max_length=40)
     status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)

@@ -194,12 +194,14 @@ class Patient(models.Model):
             ),
             models.UniqueConstraint(fields=["center", "mrn"], name="patient_mrn_once_per_center"),
             models.CheckConstraint(
-                condition=Q(enrolment_status="enrolled", screen_failure_reason="")
-                | Q(enrolment_status="screen_failure") & ~Q(screen_failure_reason=""),
+                condition=Q(enrolment_status=c.EnrolmentStatus.ENROLLED, screen_failure_reason="")
+                | Q(enrolment_status=c.EnrolmentStatus.SCREEN_FAILURE)
+                & ~Q(screen_failure_reason=""),
                 name="patient_screen_failure_has_reason",
             ),
             models.CheckConstraint(
-                condition=Q(enrolment_status="enrolled") | Q(casebook_status="in_progress"),
+                condition=Q(enrolment_status=c.EnrolmentStatus.ENROLLED)
+                | Q(casebook_status=c.CasebookStatus.IN_PROGRESS),
                 name="patient_only_enrolled_casebooks_progress",
             ),
         ]
