@@ -174,19 +174,13 @@ def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Case
         return []
     # A queryset becomes a subquery, so 100,000 casebooks do not make a 100,000-item IN list.
     ids = patients.values("pk") if isinstance(patients, QuerySet) else list(books)
-    for model, attr in (
-        (Baseline, "baseline"),
-        (FirstLineTherapy, "first_line"),
-        (SecondLineTherapy, "second_line"),
-    ):
+    for model in (Baseline, FirstLineTherapy, SecondLineTherapy):
+        attr = SECTION_ATTR[model.section]
         for record in model.objects.filter(patient_id__in=ids):
             setattr(books[record.patient_id], attr, record)
     repeating: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for model, attr in (
-        (TumourAssessment, "assessments"),
-        (AdverseEvent, "adverse_events"),
-        (FollowUp, "follow_ups"),
-    ):
+    for model in (TumourAssessment, AdverseEvent, FollowUp):
+        attr = SECTION_ATTR[model.section]
         ordered = model.objects.filter(patient_id__in=ids).order_by(
             "patient_id", *model._meta.ordering
         )

@@ -1,8 +1,9 @@
 from django.urls import path, register_converter
 
 from registry import choices as c
-from registry import views
 from registry.models import REPEATING_SECTIONS
+from registry.presenters import section_slug
+from registry.views import casebook, history, parts, patients, workflow
 
 
 class _SectionConverter:
@@ -12,13 +13,13 @@ class _SectionConverter:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls.regex = "|".join(views.section_slug(s) for s in cls.sections)
+        cls.regex = "|".join(section_slug(s) for s in cls.sections)
 
     def to_python(self, value: str) -> str:
         return value.replace("-", "_")
 
     def to_url(self, value: str) -> str:
-        return views.section_slug(value)
+        return section_slug(value)
 
 
 class AnySection(_SectionConverter):
@@ -40,28 +41,28 @@ register_converter(RepeatingPart, "rows")
 app_name = "registry"
 
 urlpatterns = [
-    path("", views.patient_list, name="patient_list"),
-    path("patients/register/", views.patient_register, name="patient_register"),
-    path("patients/<str:study_id>/", views.casebook, name="casebook"),
-    path("patients/<str:study_id>/history/", views.patient_history, name="history"),
-    path("patients/<str:study_id>/complete/", views.casebook_complete, name="casebook_complete"),
-    path("patients/<str:study_id>/sign/", views.casebook_sign, name="sign"),
-    path("patients/<str:study_id>/unlock/", views.casebook_unlock, name="unlock"),
+    path("", patients.patient_list, name="patient_list"),
+    path("patients/register/", patients.patient_register, name="patient_register"),
+    path("patients/<str:study_id>/", casebook.casebook, name="casebook"),
+    path("patients/<str:study_id>/history/", history.patient_history, name="history"),
+    path("patients/<str:study_id>/complete/", workflow.casebook_complete, name="casebook_complete"),
+    path("patients/<str:study_id>/sign/", workflow.casebook_sign, name="sign"),
+    path("patients/<str:study_id>/unlock/", workflow.casebook_unlock, name="unlock"),
     path(
         "patients/<str:study_id>/<section:section>/complete/",
-        views.section_complete,
+        workflow.section_complete,
         name="section_complete",
     ),
-    path("patients/<str:study_id>/<part:section>/", views.part_edit, name="part_edit"),
-    path("patients/<str:study_id>/<rows:section>/add/", views.row_add, name="row_add"),
+    path("patients/<str:study_id>/<part:section>/", parts.part_edit, name="part_edit"),
+    path("patients/<str:study_id>/<rows:section>/add/", parts.row_add, name="row_add"),
     path(
         "patients/<str:study_id>/<rows:section>/<int:record_id>/",
-        views.row_edit,
+        parts.row_edit,
         name="row_edit",
     ),
     path(
         "patients/<str:study_id>/<rows:section>/<int:record_id>/delete/",
-        views.row_delete,
+        parts.row_delete,
         name="row_delete",
     ),
 ]

@@ -300,22 +300,32 @@ class UnlockInput(serializers.Serializer):
     reason = StrictCharField(max_length=1000, help_text="Why the casebook is reopened.")
 
 
+# The history serializers read registry.selectors' HistoryEntry and FieldChange as they are:
+# values as text, a hidden identifier as null.
 class FieldChangeOutput(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.CharField(allow_null=True)
     new = serializers.CharField(allow_null=True)
 
 
+class HistoryKindField(serializers.ChoiceField):
+    """One name for every kind of entry: an event's is ``event:<action>``."""
+
+    def to_representation(self, entry):
+        return f"event:{entry.action}" if entry.kind == "event" else entry.kind
+
+
 class HistoryEntryOutput(serializers.Serializer):
     at = serializers.DateTimeField()
-    user = serializers.CharField(allow_null=True)
-    kind = serializers.ChoiceField(
+    user = serializers.CharField(source="user.username", allow_null=True)
+    kind = HistoryKindField(
+        source="*",
         choices=[
             ("created", "Record created"),
             ("changed", "Record changed"),
             ("deleted", "Record deleted"),
             *[(f"event:{a}", label) for a, label in AuditEvent.Action.choices],
-        ]
+        ],
     )
     section = serializers.CharField(allow_null=True)
     record_id = serializers.IntegerField(allow_null=True)

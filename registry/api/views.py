@@ -30,7 +30,6 @@ from registry import choices as c
 from registry import services
 from registry.api import serializers as s
 from registry.api.filters import PatientFilter
-from registry.api.history import patient_history
 from registry.casebook import load_casebook
 from registry.models import (
     AdverseEvent,
@@ -43,7 +42,7 @@ from registry.models import (
     Signature,
     TumourAssessment,
 )
-from registry.selectors import patient_get_for, patients_visible_to
+from registry.selectors import patient_get_for, patient_history, patients_visible_to
 
 STUDY_ID = OpenApiParameter(
     "study_id", str, OpenApiParameter.PATH, description="Study id, e.g. BJ-0042."

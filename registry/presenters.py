@@ -1,0 +1,319 @@
+"""How the pages show casebook values and history to people: text, labels, rows.
+
+Selectors and the casebook give raw values; these helpers turn them into what a
+page prints (choices by their label, Yes/No, ISO dates, "—" for nothing) and keep
+identifiers out for readers who may not see them. Nothing here queries or writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.utils.text import capfirst
+
+from registry import choices as c
+from registry import derived
+from registry.casebook import SECTION_ATTR, Casebook
+from registry.forms import field_label
+from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, AuditEvent, Patient
+from registry.selectors import HistoryEntry
+
+IDENTIFIER_HIDDEN = "(identifier hidden)"
+# Bookkeeping columns that are not study data; record pages and the history page leave them out.
+NOT_STUDY_DATA = {"id", "patient", "version", "updated_at", "created_at", "center", "sequence"}
+REPEATING_COLUMNS = {
+    c.Section.ASSESSMENTS: (
+        "assessment_date",
+        "line",
+        "target_sum_mm",
+        "new_lesions",
+        "overall_response",
+    ),
+    c.Section.ADVERSE_EVENTS: (
+        "term",
+        "grade",
+        "onset_date",
+        "resolution_date",
+        "serious",
+        "immune_related",
+        "attribution",
+        "outcome",
+    ),
+    c.Section.FOLLOW_UP: (
+        "contact_date",
+        "vital_status",
+        "death_date",
+        "death_cause",
+        "progression_status",
+    ),
+}
+
+
+def section_slug(section: str) -> str:
+    """A part's name in URLs and page anchors: 'first_line' → 'first-line'."""
+    return section.replace("_", "-")
+
+
+# -- values ----------------------------------------------------------------------------------
+
+
+def value_text(model, name: str, value, sees_identifiers: bool) -> str:
+    """One stored value of ``model``'s field ``name`` as a page shows it."""
+    if name in model.identifier_fields and not sees_identifiers:
+        return IDENTIFIER_HIDDEN
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    model_field = model._meta.get_field(name)
+    if model_field.choices:
+        return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def display(record, name: str, sees_identifiers: bool) -> str:
+    return value_text(type(record), name, getattr(record, name), sees_identifiers)
+
+
+def label(model, name: str) -> str:
+    return field_label(model._meta.get_field(name))
+
+
+def record_rows(record, sees_identifiers: bool) -> list[tuple[str, str, str]]:
+    """(label, value, help) for every study field of a single-record part."""
+    rows = []
+    for model_field in record._meta.fields:
+        if model_field.name in NOT_STUDY_DATA or not model_field.editable:
+            continue
+        if model_field.name in record.identifier_fields and not sees_identifiers:
+            continue
+        rows.append(
+            (
+                field_label(model_field),
+                display(record, model_field.name, sees_identifiers),
+                model_field.help_text,
+            )
+        )
+    return rows
+
+
+def months(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} months"
+
+
+def derived_values(book: Casebook) -> list[tuple[str, str, str]]:
+    """(label, value, how it is derived) — computed from the CRF, never typed."""
+    patient, baseline, first_line, second_line = (
+        book.patient,
+        book.baseline,
+        book.first_line,
+        book.second_line,
+    )
+    items: list[tuple[str, str, str]] = []
+    if second_line:
+        age = derived.age_in_years(patient.date_of_birth, second_line.start_date)
+        items.append(("Age at 2L start", f"{age} years", "Completed years at the 2L start."))
+    if baseline:
+        bmi = derived.bmi(baseline.height_cm, baseline.weight_kg)
+        items.append(
+            (
+                "BMI",
+                f"{bmi:.1f} kg/m² ({derived.bmi_category(bmi)})",
+                "Weight / height²; <18.5 underweight, 18.5–23.9 normal, ≥24 overweight.",
+            )
+        )
+    if first_line:
+        l1_pfs = derived.first_line_pfs_months(first_line.start_date, first_line.progression_date)
+        group = "LTR" if derived.is_long_term_responder(l1_pfs) else "STR"
+        items.append(("1L PFS", months(l1_pfs), "1L start to 1L progression."))
+        items.append(
+            (
+                "1L response group",
+                group,
+                "LTR: 1L PFS ≥ 6 months; STR: below 6 months.",
+            )
+        )
+    dpr = book.depth_of_response_pct()
+    items.append(
+        (
+            "Depth of response (DpR)",
+            "—" if dpr is None else f"{dpr:.1f} %",
+            "Maximal shrinkage of the target-lesion sum from the first 1L assessment.",
+        )
+    )
+    row = book.analysis_row()
+    if row is not None:
+        items.append(
+            (
+                "Overall survival",
+                f"{months(row['os_months'])}, {'death' if row['os_event'] else 'censored'}",
+                "From the 2L start to death, or to the last date known alive.",
+            )
+        )
+        items.append(
+            (
+                "Progression-free survival",
+                f"{months(row['pfs_months'])}, "
+                f"{'progression or death' if row['pfs_event'] else 'censored'}",
+                "From the 2L start to progression or death, or to the last 2L assessment.",
+            )
+        )
+    alive = book.last_known_alive()
+    items.append(
+        (
+            "Last known alive",
+            alive.isoformat() if alive else "—",
+            "Latest contact, assessment, treatment or AE date.",
+        )
+    )
+    return items
+
+
+# -- the casebook page -------------------------------------------------------------------------
+
+
+@dataclass
+class SectionView:
+    value: str
+    label: str
+    slug: str
+    status: str
+    repeating: bool
+    rows: list = field(default_factory=list)
+    record: Any = None
+    columns: list = field(default_factory=list)
+    table: list = field(default_factory=list)
+
+
+def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
+    views = []
+    for section in c.Section:
+        view = SectionView(
+            value=section.value,
+            label=section.label,
+            slug=section_slug(section.value),
+            status=book.section_status(section.value),
+            repeating=section.value in REPEATING_SECTIONS,
+        )
+        if section == c.Section.REGISTRATION:
+            view.record = book.patient
+            view.rows = record_rows(book.patient, sees_identifiers)
+        elif view.repeating:
+            model = MODEL_BY_SECTION[section.value]
+            names = REPEATING_COLUMNS[section.value]
+            view.columns = [label(model, name) for name in names]
+            for record in getattr(book, SECTION_ATTR[section.value]):
+                cells = [display(record, name, sees_identifiers) for name in names]
+                if (
+                    section == c.Section.ADVERSE_EVENTS
+                    and record.term == c.AeTerm.OTHER
+                    and sees_identifiers
+                ):
+                    cells[0] = f"Other: {record.term_other_specify}"
+                view.table.append((record, cells))
+        else:
+            view.record = getattr(book, SECTION_ATTR[section.value])
+            if view.record is not None:
+                view.rows = record_rows(view.record, sees_identifiers)
+        views.append(view)
+    return views
+
+
+# -- the history page --------------------------------------------------------------------------
+
+_VERSION_ACTION = {"created": "Created", "changed": "Changed", "deleted": "Deleted"}
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    user: Any
+    record: str
+    action: str
+    changes: list[tuple[str, str, str]]
+    reason: str
+    kind: str  # "change" or "event"
+
+
+def history_value(model, name: str, value, *, hidden: bool) -> str:
+    # The selector has already dropped a hidden value: the reader learns only that it changed.
+    return IDENTIFIER_HIDDEN if hidden else value_text(model, name, value, sees_identifiers=True)
+
+
+def record_label(model, row) -> str:
+    name = capfirst(model._meta.verbose_name)
+    if model is Patient:
+        return f"Registration {row.study_id}"
+    detail = {
+        "TumourAssessment": lambda r: f"{r.line} {r.assessment_date}",
+        "AdverseEvent": lambda r: f"{r.term}, onset {r.onset_date}",
+        "FollowUp": lambda r: f"{r.contact_date}",
+    }.get(model.__name__)
+    return f"{name} ({detail(row)})" if detail else name
+
+
+def event_label(detail: dict | None) -> str:
+    """What an AuditEvent was about, from its detail: the part and record, or why."""
+    detail = detail or {}
+    record = ""
+    if "section" in detail:
+        record = str(dict(c.Section.choices).get(detail["section"], detail["section"]))
+    if "record" in detail:
+        record = f"{record}: {detail['record']}" if record else detail["record"]
+    if detail.get("failed_criterion"):
+        record = f"Failed: {detail['failed_criterion']}"
+    if detail.get("why"):
+        record = detail["why"]
+    return record
+
+
+def history_rows(entries: list[HistoryEntry]) -> list[HistoryRow]:
+    """The history page's rows: bookkeeping fields left out, and with them the versions
+    that changed nothing else."""
+    rows = []
+    for entry in entries:
+        if entry.kind == "event":
+            action = dict(AuditEvent.Action.choices).get(entry.action, entry.action)
+            rows.append(
+                HistoryRow(
+                    at=entry.at,
+                    user=entry.user,
+                    record=event_label(entry.detail),
+                    action=action,
+                    changes=[],
+                    reason=entry.reason,
+                    kind="event",
+                )
+            )
+            continue
+        model = entry.model
+        changes = [
+            (
+                label(model, change.field),
+                # A record's first version has no old value; the page shows none.
+                ""
+                if entry.kind == "created"
+                else history_value(model, change.field, change.old, hidden=change.hidden),
+                history_value(model, change.field, change.new, hidden=change.hidden),
+            )
+            for change in entry.changes
+            if change.field not in NOT_STUDY_DATA
+        ]
+        if entry.kind == "changed" and not changes:
+            continue
+        rows.append(
+            HistoryRow(
+                at=entry.at,
+                user=entry.user,
+                record=record_label(model, entry.snapshot),
+                action=_VERSION_ACTION[entry.kind],
+                changes=changes,
+                reason=entry.reason,
+                kind="change",
+            )
+        )
+    return rows
