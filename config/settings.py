@@ -192,7 +192,7 @@ SPECTACULAR_SETTINGS = {
         "EnrolmentStatusEnum": "registry.choices.EnrolmentStatus",
         "RecistResponseEnum": "registry.choices.RecistResponse",
         "SectionEnum": "registry.choices.Section",
-        "SectionStatusEnum": "registry.api.serializers.SECTION_STATUS_CHOICES",
+        "SectionStatusEnum": "registry.choices.SectionStatus",
         "AnalysisRunStatusEnum": "analytics.models.AnalysisRun.Status",
         "ExportStatusEnum": "exchange.models.ExportJob.Status",
         "TokenStatusEnum": "core.api.serializers.TOKEN_STATUS_CHOICES",

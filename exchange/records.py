@@ -18,8 +18,10 @@ from django.db import models
 
 from exchange.fieldmap import FIELD_MAP, INTERNAL
 from registry import choices as c
-from registry.casebook import Casebook
+from registry.casebook import SECTION_ATTR, Casebook
 from registry.models import (
+    CRF_MODELS,
+    REPEATING_SECTIONS,
     AdverseEvent,
     Baseline,
     FirstLineTherapy,
@@ -102,18 +104,14 @@ def load_casebook_rows(pks: list[int]) -> dict[int, Casebook]:
     for values in query.values_list(*patient_fields, "center__code"):
         patient = PatientRow._make((*values[:-1], CenterRef(values[-1])))
         books[getattr(patient, _PATIENT_PK)] = Casebook(patient=patient)
-    for model, attr in (
-        (Baseline, "baseline"),
-        (FirstLineTherapy, "first_line"),
-        (SecondLineTherapy, "second_line"),
-    ):
+    single_parts = [m for m in CRF_MODELS if m.section not in REPEATING_SECTIONS]
+    repeating_parts = [m for m in CRF_MODELS if m.section in REPEATING_SECTIONS]
+    for model in single_parts:
+        attr = SECTION_ATTR[model.section]
         for record in _rows(model, pks):
             setattr(books[record.patient_id], attr, record)
-    for model, attr in (
-        (TumourAssessment, "assessments"),
-        (AdverseEvent, "adverse_events"),
-        (FollowUp, "follow_ups"),
-    ):
+    for model in repeating_parts:
+        attr = SECTION_ATTR[model.section]
         grouped: dict[int, list] = defaultdict(list)
         for record in _rows(model, pks, ("patient_id", *model._meta.ordering)):
             grouped[record.patient_id].append(record)

@@ -21,7 +21,7 @@ from exchange import deid
 from exchange.fieldmap import DATE, FIELD_MAP, IDENTIFIER, INTERNAL, KEY, QUASI
 from registry import choices as c
 from registry import derived
-from registry.casebook import Casebook
+from registry.casebook import Casebook, section_records
 from registry.models import (
     AdverseEvent,
     Baseline,
@@ -296,18 +296,7 @@ def records_of(book: Casebook, table: Table) -> list:
     model = table.model
     if model is Patient:
         return [book.patient]
-    attr = {
-        Baseline: "baseline",
-        FirstLineTherapy: "first_line",
-        SecondLineTherapy: "second_line",
-        TumourAssessment: "assessments",
-        AdverseEvent: "adverse_events",
-        FollowUp: "follow_ups",
-    }[model]
-    value = getattr(book, attr)
-    if table.repeating:
-        return list(value)
-    return [value] if value is not None else []
+    return section_records(book, model.section)
 
 
 def table_rows(book: Casebook, table: Table, ctx: PatientContext) -> Iterator[list]:

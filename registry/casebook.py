@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from registry import choices as c
 from registry import derived
 from registry.models import (
+    REPEATING_SECTIONS,
     AdverseEvent,
     Baseline,
     FirstLineTherapy,
@@ -79,24 +80,12 @@ class Casebook:
         ]
         return derived.depth_of_response_pct(first_line)
 
-    def section_status(self, section: str) -> str:
-        """'not started', 'incomplete' or 'complete' for one part of the casebook."""
-        if section == c.Section.REGISTRATION:
-            has_data = True
-        else:
-            has_data = bool(
-                {
-                    c.Section.BASELINE: self.baseline,
-                    c.Section.FIRST_LINE: self.first_line,
-                    c.Section.SECOND_LINE: self.second_line,
-                    c.Section.ASSESSMENTS: self.assessments,
-                    c.Section.ADVERSE_EVENTS: self.adverse_events,
-                    c.Section.FOLLOW_UP: self.follow_ups,
-                }[section]
-            )
+    def section_status(self, section: str) -> c.SectionStatus:
+        """Where one part of the casebook stands; registration always has data."""
         if section in self.completed_sections:
-            return "complete"
-        return "incomplete" if has_data else "not started"
+            return c.SectionStatus.COMPLETE
+        has_data = section == c.Section.REGISTRATION or bool(getattr(self, SECTION_ATTR[section]))
+        return c.SectionStatus.INCOMPLETE if has_data else c.SectionStatus.NOT_STARTED
 
     def completeness(self) -> tuple[int, int]:
         """(parts complete, parts in all)."""
@@ -164,6 +153,14 @@ class Casebook:
             }
             for ae in self.adverse_events
         ]
+
+
+def section_records(book: Casebook, section: str) -> list:
+    """The records of one CRF part of ``book`` as a list (empty when a single part is absent)."""
+    value = getattr(book, SECTION_ATTR[section])
+    if section in REPEATING_SECTIONS:
+        return list(value)
+    return [] if value is None else [value]
 
 
 def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Casebook]:

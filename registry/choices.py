@@ -13,6 +13,14 @@ class EnrolmentStatus(models.TextChoices):
     SCREEN_FAILURE = "screen_failure", "Screen failure"
 
 
+class SectionStatus(models.TextChoices):
+    """Where one part of a casebook stands (derived, never stored)."""
+
+    NOT_STARTED = "not started", "No data entered"
+    INCOMPLETE = "incomplete", "Data entered, not marked complete"
+    COMPLETE = "complete", "Marked complete"
+
+
 class CasebookStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETE = "complete", "Complete"

@@ -188,6 +188,10 @@ class SectionView:
     columns: list = field(default_factory=list)
     table: list = field(default_factory=list)
 
+    @property
+    def is_complete(self) -> bool:
+        return self.status == c.SectionStatus.COMPLETE
+
 
 def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
     views = []

@@ -223,19 +223,12 @@ class SignatureOutput(ModelSerializer):
         fields = ["signed_by", "signed_at", "meaning"]
 
 
-SECTION_STATUS_CHOICES = [
-    ("not started", "No data entered"),
-    ("incomplete", "Data entered, not marked complete"),
-    ("complete", "Marked complete"),
-]
-
-
 class SectionStatusOutput(serializers.Serializer):
     """'not started', 'incomplete' or 'complete' for each part."""
 
     def get_fields(self):
         return {
-            s: serializers.ChoiceField(choices=SECTION_STATUS_CHOICES) for s in c.Section.values
+            s: serializers.ChoiceField(choices=c.SectionStatus.choices) for s in c.Section.values
         }
 
 

@@ -27,18 +27,14 @@ from django.utils import timezone
 from core.roles import Role
 from registry import choices as c
 from registry import rules
+from registry.casebook import section_records
 from registry.models import (
-    AdverseEvent,
+    CRF_MODELS,
     AuditEvent,
-    Baseline,
     Center,
-    FirstLineTherapy,
-    FollowUp,
     Patient,
-    SecondLineTherapy,
     SectionCompletion,
     Signature,
-    TumourAssessment,
     User,
 )
 from registry.services import SIGNATURE_MEANING
@@ -261,13 +257,9 @@ def validate_casebook(book) -> None:
         raise InvalidSyntheticCasebook(f"{book.patient.study_id} {v.record} {v.field} {v.message}")
 
 
-CHILD_MODELS = (
-    (Baseline, lambda b: [b.baseline]),
-    (FirstLineTherapy, lambda b: [b.first_line]),
-    (SecondLineTherapy, lambda b: [b.second_line]),
-    (TumourAssessment, lambda b: b.assessments),
-    (AdverseEvent, lambda b: b.adverse_events),
-    (FollowUp, lambda b: b.follow_ups),
+CHILD_MODELS = tuple(
+    (model, lambda book, section=model.section: section_records(book, section))
+    for model in CRF_MODELS
 )
 
 
