@@ -70,6 +70,8 @@ def ensure_database(url: str) -> None:
 def setup_django(url: str) -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    # Production settings refuse to start without a key; a benchmark has no secrets to keep.
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
     import django
 
     django.setup()
@@ -107,14 +109,15 @@ def generate(count: int, centres: int, seed: int) -> None:
 
 def tokens() -> dict[str, str]:
     from core.api.tokens import token_create
+    from core.roles import Role
     from registry.models import Center, User
 
     coordinator, _ = User.objects.get_or_create(
         username="bench-coordinator",
-        defaults={"role": "coordinator", "center": Center.objects.get(code=first_centre_code())},
+        defaults={"role": Role.COORDINATOR, "center": Center.objects.get(code=first_centre_code())},
     )
     manager, _ = User.objects.get_or_create(
-        username="bench-data-manager", defaults={"role": "data_manager", "center": None}
+        username="bench-data-manager", defaults={"role": Role.DATA_MANAGER, "center": None}
     )
     return {
         "coordinator": token_create(user=coordinator, name="benchmark", days=1)[1],

@@ -25,6 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Production settings refuse to start without a key; a benchmark has no secrets to keep.
+os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
 
 
 def _setup():
@@ -59,6 +61,7 @@ def generate(n: int, centres: int, seed: int) -> dict:
     from django.core.management import call_command
     from django.db import connection
 
+    from core.roles import Role
     from registry.models import AdverseEvent, Patient, User
 
     with connection.cursor() as cursor:
@@ -74,7 +77,7 @@ def generate(n: int, centres: int, seed: int) -> dict:
                 related = relation.related_model
                 related.objects.all()._raw_delete(related.objects.db)
             Patient.objects.all()._raw_delete(Patient.objects.db)
-    User.objects.get_or_create(username="bench_pi", defaults={"role": "pi"})
+    User.objects.get_or_create(username="bench_pi", defaults={"role": Role.PI})
     call_command(
         "generate_cohort", patients=n, centers=centres, seed=seed, lock=True, no_history=True
     )

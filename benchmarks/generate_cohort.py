@@ -36,6 +36,10 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+    # Production settings refuse to start without a key; a benchmark has no secrets to keep.
+
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
     import django
 
     django.setup()

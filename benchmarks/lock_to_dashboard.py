@@ -25,6 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Production settings refuse to start without a key; a benchmark has no secrets to keep.
+os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 
 import django  # noqa: E402
@@ -65,6 +67,7 @@ def main() -> None:
     try:
         from analytics.models import AnalysisRun
         from analytics.services import plan_seed_demo
+        from core.roles import Role
         from registry.models import Center
         from tests.builders import build_casebook, lock_casebook
         from tests.factories import TEST_PASSWORD, UserFactory
@@ -74,9 +77,9 @@ def main() -> None:
         synthetic(args.patients, args.seed)
         print(f"synthetic load: {time.perf_counter() - t:.1f} s")
         center = Center.objects.first()
-        coordinator = UserFactory(username="bench_c", role="coordinator", center=center)
-        investigator = UserFactory(username="bench_i", role="investigator", center=center)
-        pi = UserFactory(username="bench_pi", role="pi", center=None)
+        coordinator = UserFactory(username="bench_c", role=Role.COORDINATOR, center=center)
+        investigator = UserFactory(username="bench_i", role=Role.INVESTIGATOR, center=center)
+        pi = UserFactory(username="bench_pi", role=Role.PI, center=None)
         t = time.perf_counter()
         plan_seed_demo()  # the first run on all the data
         print(f"first run (plan seeded): {time.perf_counter() - t:.2f} s")

@@ -81,7 +81,7 @@ class Command(BaseCommand):
                 "center": centres[spec["center"]] if spec["center"] else None,
                 "first_name": spec["first_name"],
                 "last_name": spec["last_name"],
-                "is_staff": spec.get("is_staff", spec["role"] == "data_manager"),
+                "is_staff": spec.get("is_staff", False),
                 "is_superuser": spec.get("is_superuser", False),
                 "is_active": True,
             }
