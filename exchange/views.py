@@ -52,7 +52,7 @@ def export_download(request, job_id: int):
         job = services.export_download(user=request.user, job_id=job_id)
     except ApplicationError as error:
         if error.code == ErrorCode.EXPIRED:
-            return HttpResponse(error.message, status=410, content_type="text/plain")
+            return HttpResponse(error.message, status=error.http_status, content_type="text/plain")
         raise Http404(error.message) from None
     return FileResponse(
         open(job.file_path, "rb"),  # noqa: SIM115 - FileResponse closes it
