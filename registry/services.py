@@ -17,7 +17,7 @@ from django.db.models import F, Max
 from django.utils import timezone
 
 from core import permissions
-from core.errors import ApplicationError, ErrorCode
+from core.errors import ApplicationError, ErrorCode, field_error
 from registry import choices as c
 from registry import rules, signals
 from registry.casebook import SECTION_ATTR, load_casebook
@@ -58,7 +58,7 @@ CHANGE_REASON_MAX_LENGTH = 100
 def _check_reason_length(reason: str) -> None:
     if len(reason) > CHANGE_REASON_MAX_LENGTH:
         message = f"At most {CHANGE_REASON_MAX_LENGTH} characters."
-        raise ApplicationError(f"reason: {message}", fields={"reason": [message]})
+        raise field_error("reason", message)
 
 
 def _field_errors(error: ValidationError) -> dict[str, list[str]]:
@@ -336,9 +336,7 @@ def crf_record_save(
 def _duplicate(record) -> ApplicationError:
     if record.section == c.Section.ASSESSMENTS:
         message = "An assessment of this line on this date is already recorded."
-        return ApplicationError(
-            f"assessment_date: {message}", fields={"assessment_date": [message]}
-        )
+        return field_error("assessment_date", message)
     return ApplicationError("This record is already entered.")
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.api.models import TOKEN_PREFIX, ApiToken, hash_secret
-from core.errors import ApplicationError, ErrorCode
+from core.errors import ApplicationError, ErrorCode, field_error
 
 
 def token_create(
@@ -28,7 +28,7 @@ def token_create(
     days = settings.API_TOKEN_DEFAULT_DAYS if days is None else days
     if not 1 <= days <= settings.API_TOKEN_MAX_DAYS:
         message = f"Between 1 and {settings.API_TOKEN_MAX_DAYS} days."
-        raise ApplicationError(f"days: {message}", fields={"days": [message]})
+        raise field_error("days", message)
     if not user.is_active:
         raise ApplicationError("The account is disabled.", code=ErrorCode.FORBIDDEN)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)

@@ -25,7 +25,7 @@ from core.api.throttling import (
     PasswordReentryThrottle,
 )
 from core.api.views import ApiView, valid
-from core.errors import ApplicationError, ErrorCode
+from core.errors import ApplicationError, ErrorCode, field_error
 from registry import choices as c
 from registry import services
 from registry.api import serializers as s
@@ -77,9 +77,7 @@ def _expected_version(request: Request, body_version: int | None) -> int:
     version = body_version if body_version is not None else header_version
     if version is None:
         message = "Send the version you read (field 'version' or an If-Match header)."
-        raise ApplicationError(
-            f"version: {message}", code=ErrorCode.INVALID, fields={"version": [message]}
-        )
+        raise field_error("version", message)
     return version
 
 
