@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "simple_history",
     "core.api",
     "registry",
+    "quality",
     "analytics",
     "exchange",
 ]

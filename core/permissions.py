@@ -19,6 +19,8 @@ _LOCKERS = frozenset({Role.INVESTIGATOR, Role.DATA_MANAGER})
 _DASHBOARD_READERS = frozenset({Role.PI, Role.DATA_MANAGER, Role.ADMIN})
 _PLAN_EDITORS = frozenset({Role.PI, Role.ADMIN})
 _EXPORTERS = frozenset({Role.PI, Role.ADMIN, *SITE_ROLES})
+# Who raises, closes and re-opens data queries (the monitors).
+_QUERY_REVIEWERS = frozenset({Role.DATA_MANAGER})
 
 IDENTIFIED_EXPORT_PERMISSION = "exchange.export_identified"
 
@@ -82,6 +84,16 @@ def can_edit_plan(user: Any) -> bool:
 def can_export(user: Any) -> bool:
     """PIs and administrators export every centre, site staff their own."""
     return _signed_in(user) and (user.is_superuser or user.role in _EXPORTERS)
+
+
+def can_review_queries(user: Any) -> bool:
+    """May raise a data query, close an answered one and re-open it."""
+    return _signed_in(user) and user.role in _QUERY_REVIEWERS
+
+
+def can_answer_query(user: Any, patient: Any) -> bool:
+    """Queries are answered (and the data corrected) by the patient's own centre."""
+    return _signed_in(user) and is_site_staff(user) and user.center_id == patient.center_id
 
 
 def can_export_identified(user: Any) -> bool:

@@ -706,6 +706,10 @@ class AuditEvent(models.Model):
         EXPORT = "export", "Export"
         EXPORT_DOWNLOAD = "export_download", "Export downloaded"
         EXPORT_REFUSED = "export_refused", "Export refused or failed"
+        QUERY_RAISE = "query_raise", "Query raised"
+        QUERY_ANSWER = "query_answer", "Query answered"
+        QUERY_CLOSE = "query_close", "Query closed"
+        QUERY_REOPEN = "query_reopen", "Query re-opened"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -525,6 +525,18 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             raise ApplicationError(
                 "Only a complete casebook can be locked: mark it complete first."
             )
+        blockers = [
+            reason
+            for _receiver, reasons in signals.casebook_lock_blockers.send(
+                sender=Patient, patient=patient
+            )
+            for reason in reasons
+        ]
+        if blockers:
+            raise ApplicationError(
+                f"Casebook {patient.study_id} cannot be locked yet: {'; '.join(blockers)}",
+                fields={"__all__": blockers},
+            )
         now = timezone.now()
         signature = Signature.objects.create(
             patient=patient, signed_by=user, signed_at=now, meaning=SIGNATURE_MEANING

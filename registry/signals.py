@@ -9,3 +9,8 @@ from django.dispatch import Signal
 # Sent with patient=<Patient>, user=<User>, event=<AuditEvent> after the transaction commits.
 casebook_locked = Signal()
 casebook_unlocked = Signal()
+
+# Sent with patient=<Patient> inside the lock's transaction, before the casebook is locked.
+# Each receiver returns a list of reasons the casebook may not be locked yet (the quality app:
+# its open queries); any reason refuses the lock with all of them.
+casebook_lock_blockers = Signal()

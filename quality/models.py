@@ -1,0 +1,118 @@
+"""Data queries: a question on one field, one part or a whole casebook, and its thread."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from registry import choices as c
+from registry.models import Patient
+
+
+class QueryStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    ANSWERED = "answered", "Answered"
+    CLOSED = "closed", "Closed"
+
+
+class Query(models.Model):
+    """A discrepancy note: raised by a data manager, answered by the site, closed or re-opened.
+
+    ``section`` empty means the whole casebook; ``field`` empty means the whole part.
+    ``record_id`` names the record of a repeating part (and, for a single part, the record
+    the question was asked about). The value the field had when the query was raised is
+    kept, so a reviewer sees what was questioned even after a correction.
+    """
+
+    Status = QueryStatus
+
+    class Origin(models.TextChoices):
+        MANUAL = "manual", "Raised by a data manager"
+        RULE = "rule", "Raised by a data-quality rule"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="queries")
+    section = models.CharField(
+        max_length=20, choices=c.Section.choices, blank=True, help_text="Empty: the casebook."
+    )
+    record_id = models.PositiveBigIntegerField(null=True, blank=True)
+    field = models.CharField(max_length=60, blank=True, help_text="Empty: the whole part.")
+    value_at_raise = models.TextField(blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
+    rule_code = models.CharField(max_length=40, blank=True)
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Empty for a query raised by a rule.",
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        verbose_name_plural = "queries"
+        indexes = [models.Index(fields=["patient", "status"], name="query_patient_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(section="") | (Q(field="") & Q(record_id__isnull=True)),
+                name="query_casebook_level_has_no_field",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=QueryStatus.CLOSED, closed_at__isnull=False)
+                | (~Q(status=QueryStatus.CLOSED) & Q(closed_at__isnull=True)),
+                name="query_closed_has_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Query {self.pk} on {self.patient} {self.where}"
+
+    @property
+    def where(self) -> str:
+        """Casebook, part or part/record/field, for lists and messages."""
+        if not self.section:
+            return "casebook"
+        parts = [self.section]
+        if self.record_id is not None:
+            parts.append(f"#{self.record_id}")
+        if self.field:
+            parts.append(self.field)
+        return " ".join(parts)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class QueryMessage(models.Model):
+    """One step of a query's thread; a correction made with an answer is kept in ``detail``."""
+
+    class Kind(models.TextChoices):
+        RAISE = "raise", "Raised"
+        ANSWER = "answer", "Answered"
+        CLOSE = "close", "Closed"
+        REOPEN = "reopen", "Re-opened"
+
+    query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    text = models.TextField(blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} by {self.author} at {self.at:%Y-%m-%d %H:%M}"
