@@ -94,3 +94,17 @@ def test_demo_logins_work_with_the_documented_password(seeded):
         assert username in output
         assert authenticate(username=username, password=DEMO_PASSWORD) is not None
     assert Center.objects.count() == 6
+
+
+def test_seed_demo_adds_queries_in_every_state_without_changing_the_data(seeded):
+    from quality.models import Query
+
+    counts = {s: Query.objects.filter(status=s).count() for s in Query.Status}
+    assert counts == {Query.Status.OPEN: 3, Query.Status.ANSWERED: 2, Query.Status.CLOSED: 3}
+    # Raised by the data manager, answered by the patient's own centre, never corrected.
+    assert set(Query.objects.values_list("raised_by__username", flat=True)) == {"datamanager"}
+    answers = Query.objects.exclude(answered_at=None)
+    for query in answers:
+        answer = query.messages.get(kind="answer")
+        assert answer.author.username == f"coord_{query.patient.center.code.lower()}"
+        assert answer.detail == {}

@@ -1,4 +1,5 @@
-"""``manage.py seed_demo``: the demo study (6 centres, a user per role, 28 locked casebooks).
+"""``manage.py seed_demo``: the demo study (6 centres, a user per role, 28 locked casebooks,
+the analysis plan and its run, and data queries in every state).
 
 Idempotent: centres and users are created or brought back to their demo settings, and a
 patient already present (same centre and MRN) is left alone, so a second run changes
@@ -13,6 +14,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from core.errors import ApplicationError
 from fixtures.demo_cohort import build_demo_study
 from registry import services
 from registry.models import Center, Patient, User
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             investigator = users[f"inv_{centre.code.lower()}"]
             try:
                 enter_casebook(entry, coordinator, investigator, study["password"])
-            except services.ApplicationError as error:
+            except ApplicationError as error:
                 raise CommandError(
                     f"demo patient {entry['index']} at {centre.code}: {error.message} "
                     f"{error.fields}"
@@ -58,6 +60,8 @@ class Command(BaseCommand):
         # no runs, and saving the plan queues the one run that analyses the whole cohort.
         # Called by name so the registry does not import the analytics app.
         call_command("seed_analysis_plan", stdout=self.stdout)
+        # Open, answered and closed queries on the locked casebooks (the quality app).
+        call_command("seed_demo_queries", stdout=self.stdout)
         self._print_logins(study)
 
     def _centres(self, study: dict) -> dict[str, Center]:

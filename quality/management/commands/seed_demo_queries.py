@@ -1,0 +1,72 @@
+"""``manage.py seed_demo_queries``: the demo study's data queries, in every state.
+
+Run by ``seed_demo`` after the casebooks are locked. Queries on a locked casebook may be
+raised and answered (a correction would need an unlock), so the demo shows open,
+answered and closed queries without changing the cohort's numbers. Idempotent: nothing
+is added when the demo already has queries.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from quality import services
+from quality.models import Query
+from registry.models import AdverseEvent, Patient, User
+
+# (centre, n-th patient of the centre, part, field, question, answer, closing note)
+DEMO_QUERIES = (
+    ("NGH", 0, "baseline", "weight_kg", "The clinic letter of the same week says 2 kg less; "
+     "which value is from the baseline visit?", None, None),
+    ("RVH", 0, "first_line", "cycles", "Six cycles entered; the chemotherapy chart lists "
+     "four before the switch. Please confirm.", None, None),
+    ("LCC", 1, "adverse_events", "grade", "Grade 3 pneumonitis: was a steroid course given? "
+     "Please attach the discharge letter.", None, None),
+    ("EMU", 0, "second_line", "start_date", "Start date is a Sunday; is it the infusion date?",
+     "Infusion given on the Monday after; the date is the consent to treatment.", None),
+    ("WPH", 1, "baseline", "ecog", "ECOG 2 at baseline but 0 in the 2L letter; which is right?",
+     "ECOG 2 is from the baseline visit; the letter refers to a later visit.", None),
+    ("SCH", 0, "first_line", "progression_date", "Progression date before the last response "
+     "assessment; please check the CT report.", "CT report confirms the date.",
+     "Checked against the CT report."),
+    ("NGH", 1, "baseline", "height_cm", "Height 185 cm: please confirm.",
+     "Confirmed in the nursing record.", "Confirmed."),
+    ("RVH", 1, "", "", "Consent form version 2.1 on file?", "Yes, version 2.1 signed.",
+     "Verified at the monitoring visit."),
+)  # fmt: skip
+
+
+class Command(BaseCommand):
+    help = "Add the demo study's open, answered and closed data queries (idempotent)."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        if Query.objects.exists():
+            self.stdout.write("Demo queries: present already, none added.")
+            return
+        manager = User.objects.get(username="datamanager")
+        for code, nth, section, field, question, answer, closing in DEMO_QUERIES:
+            patient = Patient.objects.filter(center__code=code).order_by("sequence")[nth]
+            record_id = None
+            if section == "adverse_events":
+                record_id = AdverseEvent.objects.filter(patient=patient).order_by("pk")[0].pk
+            query = services.query_raise(
+                user=manager,
+                patient=patient,
+                section=section,
+                record_id=record_id,
+                field=field,
+                text=question,
+            )
+            if answer:
+                coordinator = User.objects.get(username=f"coord_{code.lower()}")
+                services.query_answer(user=coordinator, query_id=query.pk, text=answer)
+            if closing:
+                services.query_close(user=manager, query_id=query.pk, text=closing)
+        counts = {status: Query.objects.filter(status=status).count() for status in Query.Status}
+        self.stdout.write(
+            "Demo queries: "
+            + ", ".join(f"{counts[s]} {s.label.lower()}" for s in Query.Status)
+            + "."
+        )
