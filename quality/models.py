@@ -6,15 +6,16 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registry import choices as c
 from registry.models import Patient
 
 
 class QueryStatus(models.TextChoices):
-    OPEN = "open", "Open"
-    ANSWERED = "answered", "Answered"
-    CLOSED = "closed", "Closed"
+    OPEN = "open", _("Open")
+    ANSWERED = "answered", _("Answered")
+    CLOSED = "closed", _("Closed")
 
 
 class Query(models.Model):
@@ -29,15 +30,15 @@ class Query(models.Model):
     Status = QueryStatus
 
     class Origin(models.TextChoices):
-        MANUAL = "manual", "Raised by a data manager"
-        RULE = "rule", "Raised by a data-quality rule"
+        MANUAL = "manual", _("Raised by a data manager")
+        RULE = "rule", _("Raised by a data-quality rule")
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="queries")
     section = models.CharField(
-        max_length=20, choices=c.Section.choices, blank=True, help_text="Empty: the casebook."
+        max_length=20, choices=c.Section.choices, blank=True, help_text=_("Empty: the casebook.")
     )
     record_id = models.PositiveBigIntegerField(null=True, blank=True)
-    field = models.CharField(max_length=60, blank=True, help_text="Empty: the whole part.")
+    field = models.CharField(max_length=60, blank=True, help_text=_("Empty: the whole part."))
     value_at_raise = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.MANUAL)
@@ -48,7 +49,7 @@ class Query(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        help_text="Empty for a query raised by a rule.",
+        help_text=_("Empty for a query raised by a rule."),
     )
     raised_at = models.DateTimeField(default=timezone.now)
     answered_at = models.DateTimeField(null=True, blank=True)
@@ -59,7 +60,7 @@ class Query(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "-pk"]
-        verbose_name_plural = "queries"
+        verbose_name_plural = _("queries")
         indexes = [models.Index(fields=["patient", "status"], name="query_patient_status")]
         constraints = [
             models.CheckConstraint(
@@ -97,10 +98,10 @@ class QueryMessage(models.Model):
     """One step of a query's thread; a correction made with an answer is kept in ``detail``."""
 
     class Kind(models.TextChoices):
-        RAISE = "raise", "Raised"
-        ANSWER = "answer", "Answered"
-        CLOSE = "close", "Closed"
-        REOPEN = "reopen", "Re-opened"
+        RAISE = "raise", _("Raised")
+        ANSWER = "answer", _("Answered")
+        CLOSE = "close", _("Closed")
+        REOPEN = "reopen", _("Re-opened")
 
     query = models.ForeignKey(Query, on_delete=models.CASCADE, related_name="messages")
     kind = models.CharField(max_length=10, choices=Kind.choices)

@@ -10,6 +10,7 @@ from statistics import median
 
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
 
 from quality.models import Query, QueryStatus
 from registry.models import Patient, User
@@ -29,7 +30,7 @@ def query_get_for(user: User, query_id: int) -> Query:
     """The query if ``user`` may see its patient; otherwise 404, as if absent."""
     query = queries_visible_to(user).filter(pk=query_id).first()
     if query is None:
-        raise Http404("No such query.")
+        raise Http404(_("No such query."))
     return query
 
 
@@ -40,7 +41,8 @@ def unresolved_queries(patient: Patient) -> QuerySet[Query]:
 def lock_blockers(sender, patient: Patient, **kwargs) -> list[str]:
     """Receiver of ``casebook_lock_blockers``: each unresolved query is a reason not to lock."""
     return [
-        f"query {q.pk} on {q.where} is {q.get_status_display().lower()}"
+        _("query %(id)s on %(where)s is %(status)s")
+        % {"id": q.pk, "where": q.where, "status": q.get_status_display().lower()}
         for q in unresolved_queries(patient)
     ]
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
@@ -45,9 +46,9 @@ def _value_text(value: Any) -> str:
 def _clean_text(text: str, *, required: bool) -> str:
     text = (text or "").strip()
     if required and not text:
-        raise field_error("text", "Write the question or answer.")
+        raise field_error("text", _("Write the question or answer."))
     if len(text) > TEXT_MAX_LENGTH:
-        raise field_error("text", f"At most {TEXT_MAX_LENGTH} characters.")
+        raise field_error("text", _("At most %(n)d characters.") % {"n": TEXT_MAX_LENGTH})
     return text
 
 
@@ -55,31 +56,41 @@ def _target_record(patient: Patient, section: str, record_id: int | None, field:
     """The record a query is about (None for the casebook or an empty part), validated."""
     if not section:
         if field or record_id is not None:
-            raise field_error("section", "Name the part the field or record belongs to.")
+            raise field_error("section", _("Name the part the field or record belongs to."))
         return None
     if section not in MODEL_BY_SECTION:
-        raise field_error("section", f"Unknown part {section!r}.")
+        raise field_error("section", _("Unknown part %(part)r.") % {"part": section})
     if field and field not in queryable_fields(section):
-        raise field_error("field", f"{field!r} is not a field of {section}.")
+        raise field_error(
+            "field", _("%(field)r is not a field of %(part)s.") % {"field": field, "part": section}
+        )
     model = MODEL_BY_SECTION[section]
     if model is Patient:
         if record_id is not None:
-            raise field_error("record", "The registration has no records to choose from.")
+            raise field_error("record", _("The registration has no records to choose from."))
         return patient
     if section in REPEATING_SECTIONS:
         if record_id is None:
             if field:
-                raise field_error("record", "Name the record of this repeating part.")
+                raise field_error("record", _("Name the record of this repeating part."))
             return None
         record = model.objects.filter(pk=record_id, patient=patient).first()
         if record is None:
-            raise field_error("record", f"No record {record_id} in {section} of {patient}.")
+            raise field_error(
+                "record",
+                _("No record %(id)s in %(part)s of %(patient)s.")
+                % {"id": record_id, "part": section, "patient": patient},
+            )
         return record
     if record_id is not None:
-        raise field_error("record", f"{section} holds one record; leave the record out.")
+        raise field_error(
+            "record", _("%(part)s holds one record; leave the record out.") % {"part": section}
+        )
     record = model.objects.filter(patient=patient).first()
     if record is None and field:
-        raise field_error("field", f"{section} has no data yet; raise the query on the part.")
+        raise field_error(
+            "field", _("%(part)s has no data yet; raise the query on the part.") % {"part": section}
+        )
     return record
 
 
@@ -110,9 +121,11 @@ def query_raise(
 ) -> Query:
     """Open a query on a field, a part (``field`` empty) or the casebook (``section`` empty)."""
     if not permissions.can_review_queries(user):
-        raise ApplicationError("Only a data manager may raise a query.", code=ErrorCode.FORBIDDEN)
+        raise ApplicationError(
+            _("Only a data manager may raise a query."), code=ErrorCode.FORBIDDEN
+        )
     if not patients_visible_to(user).filter(pk=patient.pk).exists():
-        raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND)
+        raise ApplicationError(_("No such patient."), code=ErrorCode.NOT_FOUND)
     text = _clean_text(text, required=True)
     with transaction.atomic():
         record = _target_record(patient, section, record_id, field)
@@ -138,7 +151,7 @@ def query_raise(
 def _locked_query(user: User, query_id: int) -> Query:
     query = queries_visible_to(user).select_for_update(of=("self",)).filter(pk=query_id).first()
     if query is None:
-        raise ApplicationError("No such query.", code=ErrorCode.NOT_FOUND)
+        raise ApplicationError(_("No such query."), code=ErrorCode.NOT_FOUND)
     return query
 
 
@@ -157,13 +170,13 @@ def query_answer(
         query = _locked_query(user, query_id)
         if not permissions.can_answer_query(user, query.patient):
             raise ApplicationError(
-                "Queries are answered by the site staff of the patient's centre.",
+                _("Queries are answered by the site staff of the patient's centre."),
                 code=ErrorCode.FORBIDDEN,
             )
         if query.status != QueryStatus.OPEN:
             raise ApplicationError(
-                f"Query {query.pk} is {query.get_status_display().lower()}; "
-                "only an open query can be answered."
+                _("Query %(id)s is %(status)s; only an open query can be answered.")
+                % {"id": query.pk, "status": query.get_status_display().lower()}
             )
         detail: dict[str, Any] = {}
         if correct:
@@ -187,9 +200,9 @@ def query_answer(
 def _correct(user: User, query: Query, value: Any, expected_version: int | None, text: str):
     """Save the corrected value through the registry's own service; returns what changed."""
     if not query.field:
-        raise field_error("value", "This query is about a whole part: correct it on the form.")
+        raise field_error("value", _("This query is about a whole part: correct it on the form."))
     if expected_version is None:
-        raise field_error("version", "Send the version of the record you corrected.")
+        raise field_error("version", _("Send the version of the record you corrected."))
     record = _target_record(query.patient, query.section, query.record_id, query.field)
     old = getattr(record, query.field)
     reason = f"Query {query.pk}: {text}" if text else f"Query {query.pk}"
@@ -215,12 +228,14 @@ def _correct(user: User, query: Query, value: Any, expected_version: int | None,
 def query_close(*, user: User, query_id: int, text: str = "") -> Query:
     """A data manager accepts the answer (or withdraws the question)."""
     if not permissions.can_review_queries(user):
-        raise ApplicationError("Only a data manager may close a query.", code=ErrorCode.FORBIDDEN)
+        raise ApplicationError(
+            _("Only a data manager may close a query."), code=ErrorCode.FORBIDDEN
+        )
     text = _clean_text(text, required=False)
     with transaction.atomic():
         query = _locked_query(user, query_id)
         if query.status == QueryStatus.CLOSED:
-            raise ApplicationError(f"Query {query.pk} is already closed.")
+            raise ApplicationError(_("Query %(id)s is already closed.") % {"id": query.pk})
         now = timezone.now()
         query.status = QueryStatus.CLOSED
         query.closed_at = now
@@ -236,12 +251,14 @@ def query_close(*, user: User, query_id: int, text: str = "") -> Query:
 def query_reopen(*, user: User, query_id: int, text: str) -> Query:
     """A data manager sends an answered or closed query back to the site, saying why."""
     if not permissions.can_review_queries(user):
-        raise ApplicationError("Only a data manager may re-open a query.", code=ErrorCode.FORBIDDEN)
+        raise ApplicationError(
+            _("Only a data manager may re-open a query."), code=ErrorCode.FORBIDDEN
+        )
     text = _clean_text(text, required=True)
     with transaction.atomic():
         query = _locked_query(user, query_id)
         if query.status == QueryStatus.OPEN:
-            raise ApplicationError(f"Query {query.pk} is open already.")
+            raise ApplicationError(_("Query %(id)s is open already.") % {"id": query.pk})
         now = timezone.now()
         query.status = QueryStatus.OPEN
         query.closed_at = None
@@ -252,4 +269,3 @@ def query_reopen(*, user: User, query_id: int, text: str) -> Query:
         )
         _audit(user, query, AuditEvent.Action.QUERY_REOPEN, text)
     return query
-
