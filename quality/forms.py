@@ -55,7 +55,7 @@ class QueryFilterForm(forms.Form):
     )
     patient = forms.CharField(label=_("Patient (study id)"), required=False, max_length=16)
     older_than = forms.IntegerField(
-        label=_("Open more than (days)"),
+        label=_("Older than (days)"),
         required=False,
         min_value=0,
         max_value=36500,

@@ -109,8 +109,8 @@ def query_list(
 ) -> QuerySet[Query]:
     """The visible queries that pass the list page's filters, each with its last message.
 
-    ``older_than_days``: raised at least that many days ago. The last message comes as
-    ``last_text``, ``last_kind`` and ``last_at`` from one subquery, not one query per row.
+    ``older_than_days``: raised at least that many days ago. The last message's text comes
+    as ``last_text`` from a subquery, not one query per row.
     """
     queries = queries_visible_to(user)
     if statuses:
@@ -124,11 +124,7 @@ def query_list(
     if raised_by is not None:
         queries = queries.filter(raised_by=raised_by)
     last = QueryMessage.objects.filter(query=OuterRef("pk")).order_by("-at", "-pk")
-    return queries.annotate(
-        last_text=Subquery(last.values("text")[:1]),
-        last_kind=Subquery(last.values("kind")[:1]),
-        last_at=Subquery(last.values("at")[:1]),
-    )
+    return queries.annotate(last_text=Subquery(last.values("text")[:1]))
 
 
 def query_raisers(user: User) -> QuerySet[User]:

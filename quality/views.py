@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -48,7 +48,7 @@ def query_list(request: HttpRequest) -> HttpResponse:
     filters = QueryFilterForm(request.GET or None, user=user)
     queries = selectors.query_list(user, **filters.filters())
     if request.GET.get("format") == "csv":
-        response = HttpResponse(presenters.queries_csv(queries), content_type="text/csv")
+        response = StreamingHttpResponse(presenters.queries_csv(queries), content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="queries.csv"'
         return response
     page = Paginator(queries, PAGE_SIZE).get_page(request.GET.get("page"))

@@ -166,6 +166,18 @@ def test_list_is_paginated_by_25(client, data_manager, casebook):
     assert len(page(client, data_manager, LIST, page="2").context["rows"]) == 1
 
 
+def test_list_reads_a_fixed_number_of_queries_whatever_its_length(client, data_manager, casebook):
+    raise_on_weight(data_manager, casebook)
+    client.force_login(data_manager)
+    with CaptureQueriesContext(connection) as one:
+        client.get(LIST)
+    for n in range(4):
+        raise_on_weight(data_manager, casebook, text=f"Check {n}")
+    with CaptureQueriesContext(connection) as five:
+        assert len(client.get(LIST).context["rows"]) == 5
+    assert len(five) == len(one)
+
+
 def test_list_shows_the_centre_metrics(client, data_manager, coordinator_a, casebook, query_b):
     answered = raise_on_weight(data_manager, casebook)
     Query.objects.filter(pk=answered.pk).update(raised_at=timezone.now() - timedelta(days=2))
@@ -184,7 +196,8 @@ def test_list_shows_the_centre_metrics(client, data_manager, coordinator_a, case
 
 def csv_rows(response) -> list[list[str]]:
     assert response["Content-Type"] == "text/csv"
-    return list(csv.reader(io.StringIO(response.content.decode())))
+    body = b"".join(response.streaming_content).decode()
+    return list(csv.reader(io.StringIO(body)))
 
 
 def test_csv_has_the_header_and_the_visible_rows_only(client, coordinator_a, query, query_b):
@@ -526,6 +539,20 @@ def test_casebook_marks_a_questioned_record_and_part(client, coordinator_a, data
     assert f'href="{detail(on_record)}"' in row
     follow_up = text.split('id="follow-up"', 1)[1].split("</header>", 1)[0]
     assert f'href="{detail(on_part)}"' in follow_up
+
+
+def test_casebook_markers_read_one_query_whatever_their_number(client, data_manager, casebook):
+    url = reverse("registry:casebook", args=[casebook.study_id])
+    client.force_login(data_manager)
+    with CaptureQueriesContext(connection) as none:
+        client.get(url)
+    raise_on_weight(data_manager, casebook)
+    services.query_raise(user=data_manager, patient=casebook, section="follow_up", text="?")
+    services.query_raise(user=data_manager, patient=casebook, text="Consent?")
+    with CaptureQueriesContext(connection) as three:
+        assert "3 unresolved queries" in html(client.get(url))
+    assert len(three) == len(none)
+    assert sum("quality_query" in q["sql"] for q in three.captured_queries) == 1
 
 
 def test_a_closed_query_leaves_no_marker(client, coordinator_a, data_manager, query):
