@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("exports/", include("exchange.urls")),
     path("analytics/", include("analytics.urls")),
+    path("quality/", include("quality.urls")),
     path("profile/tokens/", api_pages.token_page, name="api-tokens"),
     path("api/v1/", include("config.api_urls")),
     # The schema names internal fields and roles: readable after signing in only.

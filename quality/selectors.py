@@ -6,14 +6,17 @@ unchanged: site staff see their own centre's queries, study-wide roles see all.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import timedelta
 from statistics import median
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from quality.models import Query, QueryStatus
-from registry.models import Patient, User
+from quality.models import Query, QueryMessage, QueryStatus
+from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, Center, Patient, User
 from registry.selectors import patients_visible_to
 
 # Open or answered: still waiting for someone. Only a closed query is resolved.
@@ -95,3 +98,61 @@ def centre_metrics(user: User) -> list[dict]:
         }
         for code, row in sorted(counts.items())
     ]
+
+
+def query_list(
+    user: User,
+    *,
+    statuses: Collection[str] = (),
+    center: Center | None = None,
+    study_id: str = "",
+    older_than_days: int | None = None,
+    raised_by: User | None = None,
+) -> QuerySet[Query]:
+    """The visible queries that pass the list page's filters, each with its last message.
+
+    ``older_than_days``: raised at least that many days ago. The last message's text comes
+    as ``last_text`` from a subquery, not one query per row.
+    """
+    queries = queries_visible_to(user)
+    if statuses:
+        queries = queries.filter(status__in=statuses)
+    if center is not None:
+        queries = queries.filter(patient__center=center)
+    if study_id:
+        queries = queries.filter(patient__study_id__iexact=study_id)
+    if older_than_days is not None:
+        queries = queries.filter(raised_at__lte=timezone.now() - timedelta(days=older_than_days))
+    if raised_by is not None:
+        queries = queries.filter(raised_by=raised_by)
+    last = QueryMessage.objects.filter(query=OuterRef("pk")).order_by("-at", "-pk")
+    return queries.annotate(last_text=Subquery(last.values("text")[:1]))
+
+
+def query_raisers(user: User) -> QuerySet[User]:
+    """Everyone who raised a query ``user`` can see: the choices of the list's raiser filter."""
+    return User.objects.filter(pk__in=queries_visible_to(user).values("raised_by")).order_by(
+        "username"
+    )
+
+
+def query_messages(query: Query) -> QuerySet[QueryMessage]:
+    """The thread of one query, oldest first, with each author."""
+    return query.messages.select_related("author")
+
+
+def target_record(patient: Patient, section: str, record_id: int | None):
+    """The record a query names: the patient for registration, the row of a repeating part,
+    the one record of a single part. None for the casebook, a whole repeating part, a part
+    not entered yet or a row deleted since."""
+    if not section:
+        return None
+    model = MODEL_BY_SECTION[section]
+    if model is Patient:
+        return patient
+    records = model.objects.filter(patient_id=patient.pk)
+    if section in REPEATING_SECTIONS:
+        if record_id is None:
+            return None
+        records = records.filter(pk=record_id)
+    return records.first()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.utils.text import capfirst
 
@@ -83,8 +83,24 @@ def label(model, name: str) -> str:
     return field_label(model._meta.get_field(name))
 
 
-def record_rows(record, sees_identifiers: bool) -> list[tuple[str, str, str]]:
-    """(label, value, help) for every study field of a single-record part."""
+class FieldRow(NamedTuple):
+    """One field of a record as a page lists it; ``name`` lets a page mark the field."""
+
+    name: str
+    label: str
+    value: str
+    help: str
+
+
+class Cell(NamedTuple):
+    """One cell of a repeating part's table, with the field it shows."""
+
+    name: str
+    text: str
+
+
+def record_rows(record, sees_identifiers: bool) -> list[FieldRow]:
+    """Every study field of a single-record part: name, label, value and help."""
     rows = []
     for model_field in record._meta.fields:
         if model_field.name in NOT_STUDY_DATA or not model_field.editable:
@@ -92,7 +108,8 @@ def record_rows(record, sees_identifiers: bool) -> list[tuple[str, str, str]]:
         if model_field.name in record.identifier_fields and not sees_identifiers:
             continue
         rows.append(
-            (
+            FieldRow(
+                model_field.name,
                 field_label(model_field),
                 display(record, model_field.name, sees_identifiers),
                 model_field.help_text,
@@ -211,13 +228,13 @@ def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
             names = REPEATING_COLUMNS[section.value]
             view.columns = [label(model, name) for name in names]
             for record in getattr(book, SECTION_ATTR[section.value]):
-                cells = [display(record, name, sees_identifiers) for name in names]
+                cells = [Cell(name, display(record, name, sees_identifiers)) for name in names]
                 if (
                     section == c.Section.ADVERSE_EVENTS
                     and record.term == c.AeTerm.OTHER
                     and sees_identifiers
                 ):
-                    cells[0] = f"Other: {record.term_other_specify}"
+                    cells[0] = Cell("term", f"Other: {record.term_other_specify}")
                 view.table.append((record, cells))
         else:
             view.record = getattr(book, SECTION_ATTR[section.value])

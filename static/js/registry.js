@@ -59,7 +59,8 @@
 
   function focusFirst(form) {
     var target = form.querySelector(".has-error input, .has-error select, .has-error textarea");
-    if (!target && form.classList.contains("crf")) {
+    // A query page holds several small forms below the thread: only an error takes focus.
+    if (!target && form.classList.contains("crf") && !form.classList.contains("query-form")) {
       target = form.querySelector(".field input:not([type=hidden]), .field select");
     }
     if (target && !target.disabled) target.focus();

@@ -7,67 +7,12 @@ of another centre who opens the patient's URL gets 404.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from registry.models import AdverseEvent, Baseline, Patient, SecondLineTherapy
-from tests.conftest import service_missing
-from tests.factories import TEST_PASSWORD
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-# The last screen of each run lands here (gitignored) to see what the browser saw.
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+from tests.e2e.support import log_in, log_out
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    # Playwright's sync API keeps an asyncio loop running in this thread, which makes
-    # Django refuse ORM calls from the test body; they are in fact plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    if not os.path.exists(CHROMIUM):
-        service_missing("Chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("Playwright for Python")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        except Exception as error:  # noqa: BLE001 - any launch failure means no browser
-            service_missing(f"Chromium ({error})")
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-
-
-def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", TEST_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def choose(page, name: str, value: str) -> None:
@@ -188,8 +133,7 @@ def test_coordinator_enters_a_casebook_and_other_centre_gets_404(
     assert AdverseEvent.objects.count() == 1
 
     # A coordinator of another centre cannot open the patient.
-    page.get_by_role("button", name="Log out").click()
-    page.wait_for_url(f"{base}/login/")
+    log_out(page, base)
     log_in(page, base, "bob")
     response = page.goto(f"{base}/patients/AAA-0001/")
     assert response.status == 404

@@ -9,11 +9,11 @@ from datetime import date
 import pytest
 
 from tests.conftest import service_missing
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS
 from tests.exchange.conftest import seed_patient
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -29,14 +29,7 @@ def browser_page(monkeypatch):
     with sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_ARGS,
         )
         context = browser.new_context(accept_downloads=True)
         yield context.new_page()

@@ -1,0 +1,115 @@
+"""Query markers on the registry's pages, without the registry importing quality.
+
+A registry template loads this library and asks for what it shows:
+
+    {% load quality_tags %}
+    {% query_markers patient as qm %}             one query for the whole casebook
+    {% query_marker qm s.value record row.name %}  "?" badge (and "raise query" link)
+    {% query_counts page.object_list as counts %}  one query for a page of patients
+    {{ counts|query_count:p }}
+
+Every tag is quiet without its data (``qm`` unset on a page that never asked), so a
+shared include such as registry/_field.html may call it anywhere.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django import template
+from django.urls import reverse
+
+from core import permissions
+from quality import selectors
+from quality.presenters import Markers
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def query_markers(context, patient) -> Markers | None:
+    """The casebook's unresolved queries by target, and whether the reader may raise more."""
+    if not patient or not getattr(patient, "pk", None):
+        return None
+    user = context.get("user")
+    return Markers(
+        patient=patient,
+        by_target=selectors.field_markers(patient),
+        can_raise=permissions.can_review_queries(user),
+    )
+
+
+def raise_url(patient, section: str = "", record_id: int | None = None, field: str = "") -> str:
+    params = {"patient": patient.study_id}
+    if section:
+        params["section"] = section
+    if record_id is not None:
+        params["record"] = record_id
+    if field:
+        params["field"] = field
+    return f"{reverse('quality:query_new')}?{urlencode(params)}"
+
+
+def list_url(patient) -> str:
+    query = urlencode({"patient": patient.study_id, "status": "unresolved"})
+    return f"{reverse('quality:query_list')}?{query}"
+
+
+@register.inclusion_tag("quality/_marker.html")
+def query_marker(markers, section="", record=None, field="", raise_link=True):
+    """A "?" badge with the count of unresolved queries on one target, linking to the query
+    (to the patient's list when there are several); for a data manager, a "raise query"
+    link that opens the raise form with the target filled in."""
+    if not isinstance(markers, Markers):
+        return {}
+    section, field = section or "", field or ""
+    queries = markers.on(section, record, field)
+    if len(queries) == 1:
+        url = reverse("quality:query_detail", args=[queries[0].pk])
+    else:
+        url = list_url(markers.patient)
+    record_id = Markers.record_id(section, record)
+    return {
+        "queries": queries,
+        "count": len(queries),
+        "url": url,
+        "raise_url": raise_url(markers.patient, section, record_id, field)
+        if raise_link and markers.can_raise
+        else "",
+        "field": field,
+    }
+
+
+@register.simple_tag
+def section_query_count(markers, section: str) -> int:
+    """All unresolved queries inside one part, for the casebook's list of parts."""
+    return markers.per_section.get(section, 0) if isinstance(markers, Markers) else 0
+
+
+@register.simple_tag
+def casebook_queries_url(markers) -> str:
+    return list_url(markers.patient) if isinstance(markers, Markers) else ""
+
+
+@register.simple_tag
+def raise_casebook_query_url(markers) -> str:
+    """The raise form for a query on the whole casebook, for a data manager."""
+    if not isinstance(markers, Markers) or not markers.can_raise:
+        return ""
+    return raise_url(markers.patient)
+
+
+@register.simple_tag
+def query_counts(patients) -> dict[int, int]:
+    """Unresolved queries per patient of a page, in one query."""
+    return selectors.unresolved_counts([p.pk for p in patients])
+
+
+@register.filter
+def query_count(counts, patient) -> int:
+    return counts.get(patient.pk, 0) if isinstance(counts, dict) else 0
+
+
+@register.simple_tag
+def patient_queries_url(patient) -> str:
+    return list_url(patient)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from quality import views
+
+app_name = "quality"
+
+urlpatterns = [
+    path("queries/", views.query_list, name="query_list"),
+    path("queries/new/", views.query_new, name="query_new"),
+    path("queries/<int:query_id>/", views.query_detail, name="query_detail"),
+]

@@ -1,0 +1,258 @@
+"""The query pages: list (and its CSV), detail with answer / close / re-open, raise.
+
+Thin, like the registry's pages: selectors read (another centre's query or patient is a
+404 before anything else), forms parse, ``quality.services`` write, and a service error is
+answered with the registry's helpers (``raise_for`` for 404/403, ``attach`` to put the
+message next to its field; the page then answers with the error's status, 400 for invalid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from core import permissions
+from core.errors import ApplicationError
+from quality import presenters, selectors, services
+from quality.forms import (
+    AnswerForm,
+    CloseForm,
+    QueryFilterForm,
+    QueryTargetForm,
+    RaiseQueryForm,
+    ReopenForm,
+)
+from quality.models import Query, QueryStatus
+from registry.presenters import record_rows, section_slug
+from registry.selectors import patient_get_for
+from registry.views.errors import attach, raise_for
+
+PAGE_SIZE = 25
+
+
+@login_required
+@require_http_methods(["GET"])
+def query_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    filters = QueryFilterForm(request.GET or None, user=user)
+    queries = selectors.query_list(user, **filters.filters())
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(presenters.queries_csv(queries), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="queries.csv"'
+        return response
+    page = Paginator(queries, PAGE_SIZE).get_page(request.GET.get("page"))
+    now = timezone.now()
+    rows = [
+        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
+        for q in page.object_list
+    ]
+    query_without_page = request.GET.copy()
+    for name in ("page", "format"):
+        query_without_page.pop(name, None)
+    return render(
+        request,
+        "quality/query_list.html",
+        {
+            "filters": filters,
+            "page": page,
+            "rows": rows,
+            "querystring": query_without_page.urlencode(),
+            "metrics": selectors.centre_metrics(user),
+            "show_center": permissions.sees_all_centers(user),
+        },
+    )
+
+
+def _refused(form, error: ApplicationError) -> int:
+    """A service said no: 404 and 403 as such, otherwise its message on the form; the status."""
+    raise_for(error)
+    attach(form, error)
+    return error.http_status
+
+
+# -- detail and its three actions ----------------------------------------------------------------
+
+
+def _answer(request: HttpRequest, query: Query, form: AnswerForm) -> Query:
+    try:
+        return services.query_answer(user=request.user, query_id=query.pk, **form.service_kwargs())
+    except ApplicationError as error:
+        # The registry's service names the model field; on this form it is "value", and the
+        # version is hidden, so its message goes to the top of the form.
+        renamed = {"version": "__all__"}
+        if query.field:
+            renamed[query.field] = "value"
+        fields: dict[str, list[str]] = {}
+        for name, msgs in error.fields.items():
+            fields.setdefault(renamed.get(name, name), []).extend(msgs)
+        raise ApplicationError(error.message, code=error.code, fields=fields) from error
+
+
+def _close(request: HttpRequest, query: Query, form: CloseForm) -> Query:
+    return services.query_close(
+        user=request.user, query_id=query.pk, text=form.cleaned_data["text"]
+    )
+
+
+def _reopen(request: HttpRequest, query: Query, form: ReopenForm) -> Query:
+    return services.query_reopen(
+        user=request.user, query_id=query.pk, text=form.cleaned_data["text"]
+    )
+
+
+ACTIONS: dict[str, Callable] = {"answer": _answer, "close": _close, "reopen": _reopen}
+DONE = {
+    "answer": gettext_lazy("Query %(id)s answered."),
+    "close": gettext_lazy("Query %(id)s closed."),
+    "reopen": gettext_lazy("Query %(id)s re-opened."),
+}
+
+
+def _action_forms(request: HttpRequest, query: Query, record) -> dict:
+    """The forms this user's role may send for this query (bound for the one posted)."""
+    user = request.user
+    action = request.POST.get("action") if request.method == "POST" else None
+
+    def data(name: str):
+        return request.POST if action == name else None
+
+    forms: dict = {}
+    if permissions.can_answer_query(user, query.patient):
+        forms["answer"] = AnswerForm(data("answer"), query=query, record=record)
+    if permissions.can_review_queries(user):
+        forms["close"] = CloseForm(data("close"))
+        forms["reopen"] = ReopenForm(data("reopen"))
+    return forms
+
+
+# Which forms a query's status offers; a posted form is shown again whatever the status.
+_OFFERED = {
+    "answer": (QueryStatus.OPEN,),
+    "close": (QueryStatus.OPEN, QueryStatus.ANSWERED),
+    "reopen": (QueryStatus.ANSWERED, QueryStatus.CLOSED),
+}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def query_detail(request: HttpRequest, query_id: int) -> HttpResponse:
+    query = selectors.query_get_for(request.user, query_id)
+    record = selectors.target_record(query.patient, query.section, query.record_id)
+    forms = _action_forms(request, query, record)
+    status = 200
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in ACTIONS:
+            return HttpResponse(_("Unknown action."), status=400, content_type="text/plain")
+        form = forms.get(action)
+        if form is None:
+            raise PermissionDenied(_("Your role may not do this with a query."))
+        if form.is_valid():
+            try:
+                ACTIONS[action](request, query, form)
+            except ApplicationError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(request, DONE[action] % {"id": query.pk})
+                return redirect("quality:query_detail", query_id=query.pk)
+        else:
+            status = 400
+    sees_identifiers = permissions.can_see_identifiers(request.user, query.patient)
+    shown = {
+        name: form
+        for name, form in forms.items()
+        if form.is_bound or query.status in _OFFERED[name]
+    }
+    return render(
+        request,
+        "quality/query_detail.html",
+        {
+            "query": query,
+            "patient": query.patient,
+            "where": presenters.where_label(query),
+            "days_open": presenters.days_open(query),
+            "thread": presenters.thread(query, selectors.query_messages(query)),
+            "value_at_raise": presenters.value_at_raise(query),
+            "current_value": presenters.field_value(record, query.field, sees_identifiers),
+            "answer_form": shown.get("answer"),
+            "close_form": shown.get("close"),
+            "reopen_form": shown.get("reopen"),
+            "casebook_anchor": section_slug(query.section) if query.section else "",
+        },
+        status=status,
+    )
+
+
+# -- raise ----------------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def query_new(request: HttpRequest) -> HttpResponse:
+    target = QueryTargetForm(request.GET)
+    # The patient first: another centre's patient is absent, whatever the role.
+    patient = patient_get_for(request.user, request.GET.get("patient", ""))
+    if not permissions.can_review_queries(request.user):
+        raise PermissionDenied(_("Only a data manager may raise a query."))
+    if not target.is_valid():
+        raise Http404(_("No such part or record."))
+    section = target.cleaned_data["section"]
+    record_id = target.cleaned_data["record"]
+    record = selectors.target_record(patient, section, record_id)
+    if record_id is not None and record is None:
+        raise Http404(_("No such record in this casebook."))
+    form = RaiseQueryForm(request.POST or None, section=section, record=record)
+    field_name = form.known_field(target.cleaned_data["field"])
+    form.initial["field"] = field_name
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                query = services.query_raise(
+                    user=request.user,
+                    patient=patient,
+                    text=form.cleaned_data["text"],
+                    section=section,
+                    record_id=record_id,
+                    field=form.cleaned_data.get("field", ""),
+                )
+            except ApplicationError as error:
+                status = _refused(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("Query %(id)s raised on %(where)s.")
+                    % {"id": query.pk, "where": presenters.where_label(query)},
+                )
+                anchor = f"#{section_slug(section)}" if section else ""
+                return redirect(reverse("registry:casebook", args=[patient.study_id]) + anchor)
+        else:
+            status = 400
+    sees_identifiers = permissions.can_see_identifiers(request.user, patient)
+    return render(
+        request,
+        "quality/query_new.html",
+        {
+            "patient": patient,
+            "form": form,
+            "where": presenters.where_label(
+                Query(patient=patient, section=section, record_id=record_id)
+            ),
+            "field_name": field_name,
+            "current_value": presenters.field_value(record, field_name, sees_identifiers),
+            "rows": record_rows(record, sees_identifiers) if record is not None else [],
+            "casebook_anchor": section_slug(section) if section else "",
+        },
+        status=status,
+    )
