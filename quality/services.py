@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
 from quality.models import Query, QueryMessage, QueryStatus
-from quality.selectors import queries_visible_to
+from quality.selectors import queries_visible_to, target_record
 from registry import services as registry_services
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, AuditEvent, Patient, User
 from registry.selectors import patients_visible_to
@@ -64,29 +64,22 @@ def _target_record(patient: Patient, section: str, record_id: int | None, field:
         raise field_error(
             "field", _("%(field)r is not a field of %(part)s.") % {"field": field, "part": section}
         )
-    model = MODEL_BY_SECTION[section]
-    if model is Patient:
-        if record_id is not None:
-            raise field_error("record", _("The registration has no records to choose from."))
-        return patient
-    if section in REPEATING_SECTIONS:
-        if record_id is None:
-            if field:
-                raise field_error("record", _("Name the record of this repeating part."))
-            return None
-        record = model.objects.filter(pk=record_id, patient=patient).first()
-        if record is None:
-            raise field_error(
-                "record",
-                _("No record %(id)s in %(part)s of %(patient)s.")
-                % {"id": record_id, "part": section, "patient": patient},
-            )
-        return record
-    if record_id is not None:
+    repeating = section in REPEATING_SECTIONS
+    if MODEL_BY_SECTION[section] is Patient and record_id is not None:
+        raise field_error("record", _("The registration has no records to choose from."))
+    if repeating and record_id is None and field:
+        raise field_error("record", _("Name the record of this repeating part."))
+    if not repeating and record_id is not None:
         raise field_error(
             "record", _("%(part)s holds one record; leave the record out.") % {"part": section}
         )
-    record = model.objects.filter(patient=patient).first()
+    record = target_record(patient, section, record_id)
+    if record is None and repeating and record_id is not None:
+        raise field_error(
+            "record",
+            _("No record %(id)s in %(part)s of %(patient)s.")
+            % {"id": record_id, "part": section, "patient": patient},
+        )
     if record is None and field:
         raise field_error(
             "field", _("%(part)s has no data yet; raise the query on the part.") % {"part": section}
