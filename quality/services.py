@@ -252,4 +252,3 @@ def query_reopen(*, user: User, query_id: int, text: str) -> Query:
         )
         _audit(user, query, AuditEvent.Action.QUERY_REOPEN, text)
     return query
-
