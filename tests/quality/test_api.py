@@ -40,6 +40,27 @@ def baseline_version(patient) -> int:
     return Baseline.objects.get(patient=patient).version
 
 
+def review_roles(success: int) -> list[tuple[str, int, str | None]]:
+    """Raise, close and re-open: data managers only; another centre's staff see nothing (404)."""
+    return [
+        ("api_dm", success, None),
+        ("api_a", 403, "forbidden"),
+        ("api_investigator", 403, "forbidden"),
+        ("api_pi", 403, "forbidden"),
+        ("api_admin", 403, "forbidden"),
+        ("api_b", 404, "not_found"),
+    ]
+
+
+def outcome(response, status: int, code: str | None) -> dict | None:
+    """The query a successful step answers with; None for a refusal (status and code checked)."""
+    if code is None:
+        assert response.status_code == status, response.content
+        return response.json()
+    assert_error(response, status, code)
+    return None
+
+
 @pytest.fixture
 def api_investigator_b(investigator_b):
     return token_client(investigator_b)
@@ -154,24 +175,10 @@ def test_raise_on_an_unknown_patient_is_404(api_dm, casebook, study_id):
     assert_error(response, 404, "not_found")
 
 
-@pytest.mark.parametrize(
-    ("client", "status", "code"),
-    [
-        ("api_dm", 201, None),
-        ("api_a", 403, "forbidden"),
-        ("api_investigator", 403, "forbidden"),
-        ("api_pi", 403, "forbidden"),
-        ("api_admin", 403, "forbidden"),
-        ("api_b", 404, "not_found"),  # another centre's patient, as on the patient endpoints
-    ],
-)
+@pytest.mark.parametrize(("client", "status", "code"), review_roles(201))
 def test_who_may_raise_a_query(request, casebook, client, status, code):
     body = {"patient": casebook.study_id, "text": QUESTION}
-    response = request.getfixturevalue(client).post(QUERIES, body, format="json")
-    if code is None:
-        assert response.status_code == status, response.content
-    else:
-        assert_error(response, status, code)
+    outcome(request.getfixturevalue(client).post(QUERIES, body, format="json"), status, code)
     assert Query.objects.count() == (1 if status == 201 else 0)
 
 
@@ -326,17 +333,14 @@ def test_who_may_answer_a_query(request, client, status, code, query):
     response = request.getfixturevalue(client).post(
         step(query, "messages"), {"text": "Chart says 65 kg."}, format="json"
     )
-    if code is None:
-        assert response.status_code == status, response.content
-        body = response.json()
+    body = outcome(response, status, code)
+    if body is not None:
         assert body["status"] == "answered"
         assert body["answered_at"] is not None
         assert [(m["kind"], m["text"]) for m in body["messages"]] == [
             ("raise", QUESTION),
             ("answer", "Chart says 65 kg."),
         ]
-    else:
-        assert_error(response, status, code)
     query.refresh_from_db()
     assert query.status == ("answered" if status == 201 else "open")
 
@@ -470,29 +474,16 @@ def answered(coordinator_a, query) -> Query:
     return query
 
 
-@pytest.mark.parametrize(
-    ("client", "status", "code"),
-    [
-        ("api_dm", 200, None),
-        ("api_a", 403, "forbidden"),
-        ("api_investigator", 403, "forbidden"),
-        ("api_pi", 403, "forbidden"),
-        ("api_admin", 403, "forbidden"),
-        ("api_b", 404, "not_found"),
-    ],
-)
+@pytest.mark.parametrize(("client", "status", "code"), review_roles(200))
 def test_who_may_close_a_query(request, client, status, code, answered):
     response = request.getfixturevalue(client).post(
         step(answered, "close"), {"text": "Accepted."}, format="json"
     )
-    if code is None:
-        assert response.status_code == status, response.content
-        body = response.json()
+    body = outcome(response, status, code)
+    if body is not None:
         assert (body["status"], body["closed_by"]) == ("closed", "dora")
         assert body["closed_at"] is not None
         assert body["messages"][-1]["kind"] == "close"
-    else:
-        assert_error(response, status, code)
     answered.refresh_from_db()
     assert answered.status == ("closed" if status == 200 else "answered")
 
@@ -508,29 +499,16 @@ def test_a_closed_query_cannot_be_closed_again(api_dm, query):
     assert_error(api_dm.post(step(query, "close")), 400, "invalid")
 
 
-@pytest.mark.parametrize(
-    ("client", "status", "code"),
-    [
-        ("api_dm", 200, None),
-        ("api_a", 403, "forbidden"),
-        ("api_investigator", 403, "forbidden"),
-        ("api_pi", 403, "forbidden"),
-        ("api_admin", 403, "forbidden"),
-        ("api_b", 404, "not_found"),
-    ],
-)
+@pytest.mark.parametrize(("client", "status", "code"), review_roles(200))
 def test_who_may_reopen_a_query(request, client, status, code, data_manager, answered):
     services.query_close(user=data_manager, query_id=answered.pk)
     response = request.getfixturevalue(client).post(
         step(answered, "reopen"), {"text": "Chart says 56 kg."}, format="json"
     )
-    if code is None:
-        assert response.status_code == status, response.content
-        body = response.json()
+    body = outcome(response, status, code)
+    if body is not None:
         assert (body["status"], body["closed_at"], body["closed_by"]) == ("open", None, None)
         assert [m["kind"] for m in body["messages"]] == ["raise", "answer", "close", "reopen"]
-    else:
-        assert_error(response, status, code)
     answered.refresh_from_db()
     assert answered.status == ("open" if status == 200 else "closed")
 
