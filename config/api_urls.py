@@ -3,6 +3,7 @@
 from analytics.api import urls as analytics_api
 from core.api import urls as core_api
 from exchange.api import urls as exchange_api
+from quality.api import urls as quality_api
 from registry.api import urls as registry_api
 
 app_name = "api"
@@ -10,6 +11,7 @@ app_name = "api"
 urlpatterns = [
     *core_api.urlpatterns,
     *registry_api.urlpatterns,
+    *quality_api.urlpatterns,
     *analytics_api.urlpatterns,
     *exchange_api.urlpatterns,
 ]

@@ -196,6 +196,9 @@ SPECTACULAR_SETTINGS = {
         "SectionStatusEnum": "registry.choices.SectionStatus",
         "AnalysisRunStatusEnum": "analytics.models.AnalysisRun.Status",
         "ExportStatusEnum": "exchange.models.ExportJob.Status",
+        "QueryStatusEnum": "quality.models.QueryStatus",
+        "QueryOriginEnum": "quality.models.Query.Origin",
+        "QueryMessageKindEnum": "quality.models.QueryMessage.Kind",
         "TokenStatusEnum": "core.api.serializers.TOKEN_STATUS_CHOICES",
     },
 }

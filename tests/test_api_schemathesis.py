@@ -2,10 +2,13 @@
 
 The schema is fetched from the running Django application (WSGI, in process, on
 the test database: PostgreSQL in CI) and every operation is called with
-generated valid and invalid data, alternately as a site coordinator and as an admin. Checks:
-no 5xx, and every answer (status, headers, body) conforms to the schema.
-Path parameters are steered to real patients and records most of the time, so
-the generated bodies reach the services instead of stopping at a 404.
+generated valid and invalid data, alternately as a site coordinator and as an admin (the
+query operations take turns among a coordinator, a data manager, who raises, closes and
+re-opens queries, and an admin). Checks: no 5xx, and every answer (status, headers, body)
+conforms to the schema. Path parameters (and a new query's patient) are steered to real
+patients, records, exports and queries most of the time, and well-formed Idempotency-Keys
+are made unique, so the generated bodies reach the services instead of stopping at a 404
+or a 422.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ from schemathesis.generation import GenerationMode
 
 from analytics.services import plan_seed_demo
 from core.api import tokens as api_services
+from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from exchange import services as export_services
+from quality import services as query_services
 from tests.builders import build_casebook, register_patient
 from tests.factories import CenterFactory, UserFactory
 
@@ -46,6 +51,7 @@ def api_schema(db, settings, tmp_path):
     coordinator = UserFactory(username="st-coord", role="coordinator", center=center_a)
     other = UserFactory(username="st-coord-b", role="coordinator", center=center_b)
     admin = UserFactory(username="st-admin", role="admin", center=None, is_superuser=True)
+    data_manager = UserFactory(username="st-dm", role="data_manager", center=None)
     own = [build_casebook(coordinator) for _ in range(2)] + [register_patient(coordinator)]
     foreign = build_casebook(other)
     # A current analysis plan, so the analysis operations get past "no plan yet" (its run
@@ -58,9 +64,15 @@ def api_schema(db, settings, tmp_path):
         )
         for name, user in (("coordinator", coordinator), ("admin", admin))
     }
+    # Queries in each state, own centre's and another's, so every step can succeed somewhere.
+    queries = _queries(data_manager, coordinator, own, foreign)
     tokens = {
         name: api_services.token_create(user=user, name="schemathesis")[1]
-        for name, user in (("coordinator", coordinator), ("admin", admin))
+        for name, user in (
+            ("coordinator", coordinator),
+            ("admin", admin),
+            ("data_manager", data_manager),
+        )
     }
     app = get_wsgi_application()
     schema = schemathesis.openapi.from_wsgi(
@@ -80,7 +92,10 @@ def api_schema(db, settings, tmp_path):
         "own": own,
         "foreign": foreign,
         "exports": exports,
+        "queries": queries,
         "turn": itertools.count(),
+        "query_turn": itertools.count(),
+        "keys": itertools.count(),
     }
     yield schema
     signals.request_started.connect(close_old_connections)
@@ -90,19 +105,41 @@ def api_schema(db, settings, tmp_path):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+def _queries(data_manager, coordinator, own, foreign) -> dict:
+    def raise_(patient, **target):
+        return query_services.query_raise(user=data_manager, patient=patient, text="?", **target)
+
+    on_field = raise_(own[0], section="baseline", field="weight_kg")
+    answered = raise_(own[1], section="adverse_events")
+    query_services.query_answer(user=coordinator, query_id=answered.pk, text="None other.")
+    closed = raise_(own[2])
+    query_services.query_close(user=data_manager, query_id=closed.pk)
+    return {"own": [on_field, answered, closed], "foreign": raise_(foreign)}
+
+
+def _is_id(value) -> bool:
+    """A well-typed id: an int, or its digits (the coverage phase's path values are text)."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+
+
 def _steer(case, state, role: str) -> None:
     """Point most cases at real patients, records and exports; leave some random (→ 404)."""
     turn = next(state["turn"])
+    key = (case.headers or {}).get(IDEMPOTENCY_HEADER)
+    if isinstance(key, str) and key.strip() and key.isascii() and turn % 4 != 3:
+        # Generated keys repeat ("0" again and again), so with a new body nearly every POST
+        # was a (correct) 422 before its body was read. A fresh valid key lets it through.
+        case.headers[IDEMPOTENCY_HEADER] = f"schemathesis-{next(state['keys'])}"
     params = case.path_parameters or {}
-    export_id = params.get("export_id")
-    if isinstance(export_id, int) and not isinstance(export_id, bool) and turn % 4 != 3:
+    if _is_id(params.get("export_id")) and turn % 4 != 3:
         params["export_id"] = state["exports"][role].pk
     # Only well-typed values are replaced: a negative case must stay negative.
     if isinstance(params.get("study_id"), str) and turn % 4 != 3:
         patient = state["own"][turn % 3] if turn % 4 != 2 else state["foreign"]
         params["study_id"] = patient.study_id
-        record_id = params.get("record_id")
-        if isinstance(record_id, int) and not isinstance(record_id, bool) and turn % 2 == 0:
+        if _is_id(params.get("record_id")) and turn % 2 == 0:
             part = case.operation.path.split("/")[-3]
             related = {
                 "assessments": patient.assessments,
@@ -112,6 +149,31 @@ def _steer(case, state, role: str) -> None:
             first = related.order_by("pk").first()
             if first is not None:
                 params["record_id"] = first.pk
+
+
+def _steer_query(case, state) -> str:
+    """A query operation's role and query: each role meets queries in each state.
+
+    Its own counter, so that the role (turn % 3) and the query (turn // 3 % 3) are not tied
+    to each other, nor to the other operations' alternation; some cases keep a random id
+    (→ 404) and some get another centre's query or patient.
+    """
+    turn = next(state["query_turn"])
+    role = ("coordinator", "data_manager", "admin")[turn % 3]
+    if turn % 5 == 4:
+        return role
+    foreign = turn % 5 == 3
+    params = case.path_parameters or {}
+    if _is_id(params.get("query_id")):
+        queries = state["queries"]
+        params["query_id"] = (queries["foreign"] if foreign else queries["own"][turn // 3 % 3]).pk
+    body = case.body
+    if isinstance(body, dict) and isinstance(body.get("patient"), str) and body["patient"]:
+        # A new query's patient is in the body: a random study id would always be 404. ("" is
+        # a negative case's: it stays.)
+        patient = state["foreign"] if foreign else state["own"][turn // 3 % 3]
+        body["patient"] = patient.study_id
+    return role
 
 
 @schema.parametrize()
@@ -126,6 +188,8 @@ def test_api_conforms_to_its_schema(case, api_schema):
     state = api_schema.registry_state
     # Alternate the roles case by case: both see every operation, in half the time.
     role = ("coordinator", "admin")[len(CALLS) % 2]
+    if case.operation.path.startswith("/api/v1/queries/"):
+        role = _steer_query(case, state)
     _steer(case, state, role)
     from schemathesis.checks import CHECKS
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter
 
+from core.api.idempotency import MAX_KEY_LENGTH
+
 _ERROR_DESCRIPTIONS = {
     "400": "Invalid input: `fields` names each field and rule broken.",
     "401": "Not authenticated: no, wrong, expired or revoked credentials.",
@@ -22,9 +24,12 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    str,
+    # The key's rules, stated: as a bare string, generated clients (and schemathesis, which
+    # found this) sent "" or non-ASCII keys, refused before the body was ever read.
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
     OpenApiParameter.HEADER,
     required=False,
+    pattern=r"^[!-~]([ -~]*[!-~])?$",
     description="Any unique string (≤255 ASCII characters, e.g. a UUID). A retried POST with "
     "the same key returns the first successful answer instead of acting twice; the same "
     "key with a different body is refused (422). Kept for API_IDEMPOTENCY_HOURS (24).",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import RequestFactory
@@ -148,6 +149,18 @@ def test_malformed_key_is_refused(api_a, key):
     response = post_patient(api_a, jsonable(builders.registration()), key)
     assert_error(response, 400, "invalid", field="Idempotency-Key")
     assert Patient.objects.count() == 0
+
+
+def test_schema_states_the_key_rules(api_a):
+    # Found with schemathesis: as a bare string, the schema let clients generate "" or "clé",
+    # which the server refuses (400) before it reads the body.
+    operation = api_a.get("/api/schema/?format=json").json()["paths"]["/api/v1/patients/"]["post"]
+    (key,) = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+    schema = key["schema"]
+    assert (schema["minLength"], schema["maxLength"]) == (1, 255)
+    pattern = re.compile(schema["pattern"])
+    assert pattern.search("3f1c9a52-7f0e-4a8b-9f39-0c2c7e1d5b6a")
+    assert not any(pattern.search(bad) for bad in ("", " x", "clé"))
 
 
 # -- strict input ------------------------------------------------------------------------
