@@ -285,6 +285,11 @@ def event_label(detail: dict | None) -> str:
         record = str(dict(c.Section.choices).get(detail["section"], detail["section"]))
     if "record" in detail:
         record = f"{record}: {detail['record']}" if record else detail["record"]
+    if detail.get("field") and detail.get("section") in MODEL_BY_SECTION:
+        # A query's event names the field it questions, as its form labels it.
+        record = f"{record}: {label(MODEL_BY_SECTION[detail['section']], detail['field'])}"
+    if "query" in detail:
+        record = f"Query {detail['query']} ({record or 'casebook'})"
     if detail.get("failed_criterion"):
         record = f"Failed: {detail['failed_criterion']}"
     if detail.get("why"):

@@ -610,3 +610,16 @@ def test_patient_list_counts_in_one_query_whatever_the_page_size(client, coordin
 def test_nav_links_to_the_queries(client, coordinator_a):
     text = html(page(client, coordinator_a, reverse("registry:patient_list")))
     assert f'<a href="{LIST}">Queries</a>' in text
+
+
+def test_each_step_of_a_query_is_in_the_patients_history_page(
+    client, data_manager, coordinator_a, query
+):
+    services.query_answer(user=coordinator_a, query_id=query.pk, text="Chart says 65 kg.")
+    services.query_close(user=data_manager, query_id=query.pk)
+    text = html(
+        page(client, coordinator_a, reverse("registry:history", args=[query.patient.study_id]))
+    )
+    assert text.count(f"Query {query.pk} (Baseline: Weight") == 3
+    for action in ("Query raised", "Query answered", "Query closed"):
+        assert action in text
