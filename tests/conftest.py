@@ -5,6 +5,7 @@ import os
 import pytest
 from django.core.cache import cache
 
+from tests import people
 from tests.api_support import (  # noqa: F401 - fixtures for every test module
     api_a,
     api_admin,
@@ -13,7 +14,6 @@ from tests.api_support import (  # noqa: F401 - fixtures for every test module
     api_investigator,
     api_pi,
 )
-from tests.factories import CenterFactory, UserFactory
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES", "") == "1"
 
@@ -35,41 +35,43 @@ def _fresh_cache():
     cache.clear()
 
 
+# The named centres and people (tests.people): got or created by code and username, so in a
+# module with shared data (tests.module_data) that made them already, these return its rows.
 @pytest.fixture
 def center_a(db):
-    return CenterFactory(code="AAA", name="Alpha Hospital")
+    return people.center_a()
 
 
 @pytest.fixture
 def center_b(db):
-    return CenterFactory(code="BBB", name="Beta Hospital")
+    return people.center_b()
 
 
 @pytest.fixture
 def coordinator_a(center_a):
-    return UserFactory(username="alice", role="coordinator", center=center_a)
+    return people.coordinator_a(center_a)
 
 
 @pytest.fixture
 def coordinator_b(center_b):
-    return UserFactory(username="bob", role="coordinator", center=center_b)
+    return people.coordinator_b(center_b)
 
 
 @pytest.fixture
 def investigator_a(center_a):
-    return UserFactory(username="ivan", role="investigator", center=center_a)
+    return people.investigator_a(center_a)
 
 
 @pytest.fixture
 def data_manager(db):
-    return UserFactory(username="dora", role="data_manager", center=None)
+    return people.data_manager()
 
 
 @pytest.fixture
 def pi_user(db):
-    return UserFactory(username="petra", role="pi", center=None)
+    return people.pi_user()
 
 
 @pytest.fixture
 def admin_user(db):
-    return UserFactory(username="adam", role="admin", center=None, is_staff=True, is_superuser=True)
+    return people.admin_user()

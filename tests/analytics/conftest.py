@@ -5,8 +5,11 @@ from __future__ import annotations
 import pytest
 
 from analytics import services
+from analytics.models import AnalysisRun
+from tests import people
 from tests.builders import build_casebook, lock_casebook
 from tests.factories import TEST_PASSWORD
+from tests.module_data import committed_for_module
 
 
 @pytest.fixture
@@ -28,6 +31,36 @@ def lock_new_casebook(coordinator_a, investigator_a, django_capture_on_commit_ca
         return patient
 
     return lock
+
+
+def _plan_and_two_locked_casebooks() -> int:
+    """The demo plan and two complete casebooks of Alice's locked by Ivan; the id of the run
+    that analysed both. Outside a test's transaction every commit runs its after-commit
+    hooks at once, so the plan's run and each lock's run are computed (eager Celery) as
+    they are without a worker, exactly as ``django_capture_on_commit_callbacks`` runs them
+    in a test."""
+    center = people.center_a()
+    coordinator, investigator = people.coordinator_a(center), people.investigator_a(center)
+    services.plan_seed_demo()
+    for _ in range(2):
+        patient = build_casebook(coordinator, complete=True)
+        lock_casebook(patient, investigator, TEST_PASSWORD)
+    run = AnalysisRun.objects.filter(status="done").order_by("-pk").first()
+    assert run.n_analysed == 2
+    return run.pk
+
+
+@pytest.fixture(scope="module")
+def finished_run_id(django_db_setup, django_db_blocker):
+    """Built once for the module: its tests read the finished run (pages, CSV, API) and
+    roll back whatever else they do (new runs, locks) with their own transaction."""
+    yield from committed_for_module(django_db_blocker, _plan_and_two_locked_casebooks)
+
+
+@pytest.fixture
+def finished_run(finished_run_id, db):
+    """The demo plan's run on two locked casebooks, done (read afresh for each test)."""
+    return AnalysisRun.objects.get(pk=finished_run_id)
 
 
 @pytest.fixture

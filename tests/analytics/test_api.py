@@ -1,5 +1,6 @@
 """Analysis over the API: the plan (read; PI/admin write validated by the engine), runs
-(list, read with bundle, trigger) and the latest bundle; the dashboard's access rule."""
+(list, read, trigger) and the latest bundle; the dashboard's access rule. The tests that
+read a finished run share one, built once, in test_api_finished_run.py."""
 
 from __future__ import annotations
 
@@ -7,15 +8,12 @@ import copy
 
 import pytest
 from django.urls import reverse
-from rest_framework.test import APIClient
 
 from analytics import services
 from analytics.models import AnalysisPlan, AnalysisRun
 from analytics.stats.plan import reference_plan
 from core.errors import ApplicationError
-from tests.api_support import assert_error, token_client
-from tests.builders import build_casebook, lock_casebook
-from tests.factories import TEST_PASSWORD
+from tests.api_support import assert_error
 
 PLAN = reverse("api:analysis-plan")
 RUNS = reverse("api:analysis-runs")
@@ -27,18 +25,6 @@ def demo_plan(db, django_capture_on_commit_callbacks):
     """The reference plan as v1; the run its creation queued runs eagerly (no data yet)."""
     with django_capture_on_commit_callbacks(execute=True):
         return services.plan_seed_demo()
-
-
-@pytest.fixture
-def finished_run(demo_plan, coordinator_a, investigator_a, django_capture_on_commit_callbacks):
-    """Two locked casebooks; each lock's run computes eagerly, as without a worker."""
-    for _ in range(2):
-        patient = build_casebook(coordinator_a, complete=True)
-        with django_capture_on_commit_callbacks(execute=True):
-            lock_casebook(patient, investigator_a, TEST_PASSWORD)
-    run = AnalysisRun.objects.filter(status="done").order_by("-pk").first()
-    assert run.n_analysed == 2
-    return run
 
 
 def _bad_plan() -> dict:
@@ -124,30 +110,8 @@ def test_data_manager_may_not_change_the_plan(api_dm, demo_plan):
 # -- who may see the analysis ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("method", "url"),
-    [("get", PLAN), ("post", PLAN), ("get", RUNS), ("post", RUNS), ("get", LATEST)],
-)
-def test_site_staff_are_refused_every_analysis_endpoint(api_a, finished_run, method, url):
-    if method == "post":
-        body = {"plan": reference_plan()} if url == PLAN else None
-        response = api_a.post(url, body, format="json")
-    else:
-        response = api_a.get(url)
-    assert_error(response, 403, "forbidden")
-
-
 def test_unsupported_method_is_405_for_site_staff_too(api_a):
     assert_error(api_a.generic("TRACE", LATEST), 405, "method_not_allowed")
-
-
-def test_site_staff_may_not_read_a_run(api_investigator, finished_run):
-    url = reverse("api:analysis-run", args=[finished_run.pk])
-    assert_error(api_investigator.get(url), 403, "forbidden")
-
-
-def test_anonymous_client_gets_401(finished_run):
-    assert_error(APIClient().get(LATEST), 401, "not_authenticated")
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -170,15 +134,6 @@ def test_options_on_the_runs_is_answered(api_dm):
 
 def test_runs_list_refuses_an_unknown_query_parameter(api_dm):
     assert_error(api_dm.get(RUNS, {"status": "done"}), 400, "invalid", field="status")
-
-
-def test_a_run_is_read_with_its_bundle(api_pi, finished_run):
-    response = api_pi.get(reverse("api:analysis-run", args=[finished_run.pk]))
-    assert response.status_code == 200, response.content
-    body = response.json()
-    assert (body["status"], body["n_analysed"], body["plan_version"]) == ("done", 2, 1)
-    assert body["bundle"] == finished_run.bundle
-    assert body["bundle"]["km"]["os"]["n"] == 2
 
 
 def test_unknown_run_is_404(api_pi):
@@ -213,17 +168,5 @@ def test_manual_trigger_without_a_plan_is_409(api_admin):
 # -- latest bundle ------------------------------------------------------------------------------
 
 
-def test_latest_is_the_newest_finished_run_with_its_bundle(api_pi, finished_run):
-    AnalysisRun.objects.create(trigger="manual")  # queued: not finished, not shown
-    body = api_pi.get(LATEST).json()
-    assert body["id"] == finished_run.pk
-    assert body["bundle"]["km"]["os"]["n"] == 2
-    assert body["changes"]  # what changed since the previous run, as on the dashboard
-
-
 def test_latest_before_any_finished_run_is_404(api_pi):
     assert_error(api_pi.get(LATEST), 404, "not_found")
-
-
-def test_admin_reads_the_latest_bundle_with_a_token(admin_user, finished_run):
-    assert token_client(admin_user).get(LATEST).json()["n_analysed"] == 2

@@ -1,4 +1,8 @@
-"""The PI dashboard: who sees what, figures, tables and their CSV, status, what changed."""
+"""The PI dashboard: who sees what, figures, tables and their CSV, status, what changed.
+
+The finished run (tests/analytics/conftest.py) is built once for the module; the locks,
+runs and patients a test adds are rolled back with its transaction.
+"""
 
 from __future__ import annotations
 
@@ -19,16 +23,6 @@ from tests.factories import TEST_PASSWORD
 def _login(client, user):
     assert client.login(username=user.username, password=TEST_PASSWORD)
     return client
-
-
-@pytest.fixture
-def finished_run(demo_plan, lock_new_casebook):
-    """Two locked casebooks (the lock triggers run eagerly, as without a worker)."""
-    lock_new_casebook()
-    lock_new_casebook()
-    run = AnalysisRun.objects.filter(status="done").order_by("-pk").first()
-    assert run.n_analysed == 2
-    return run
 
 
 def test_anonymous_user_is_sent_to_the_login_page(client):

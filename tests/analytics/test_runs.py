@@ -17,7 +17,7 @@ from analytics.tasks import compute_analysis_run
 from config.celery import app
 from registry import services as registry_services
 from registry.models import AuditEvent
-from tests.builders import build_casebook, lock_casebook
+from tests.builders import build_casebook, bulk_casebooks, lock_casebook
 from tests.factories import TEST_PASSWORD
 
 
@@ -73,7 +73,11 @@ def test_plan_change_queues_a_run(
 def test_burst_of_50_locks_gives_at_most_two_runs_and_the_last_sees_all(
     dispatched, baseline_pk, coordinator_a, investigator_a, django_capture_on_commit_callbacks
 ):
-    patients = [build_casebook(coordinator_a, complete=True) for _ in range(50)]
+    # 50 casebooks written in bulk and marked complete through the service; the locks, what
+    # this test is about, go through the service one by one.
+    patients = bulk_casebooks(coordinator_a.center, 50)
+    for patient in patients:
+        registry_services.casebook_mark_complete(user=coordinator_a, patient=patient)
     for i, patient in enumerate(patients):
         with django_capture_on_commit_callbacks(execute=True):
             lock_casebook(patient, investigator_a, TEST_PASSWORD)

@@ -1,13 +1,15 @@
 """Patients with recognisable identifiers, entered and locked through the services."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import pytest
 
 from registry import services
-from tests import builders
+from registry.models import Patient
+from tests import builders, people
 from tests.factories import TEST_PASSWORD, UserFactory
+from tests.module_data import committed_for_module
 
 
 @dataclass
@@ -125,7 +127,7 @@ def _export_dir(settings, tmp_path):
 
 @pytest.fixture
 def investigator_b(center_b):
-    return UserFactory(username="ines", role="investigator", center=center_b)
+    return people.investigator_b(center_b)
 
 
 @pytest.fixture
@@ -143,10 +145,9 @@ def plain_admin(db):
     return UserFactory(username="pla", role="admin", center=None, is_staff=True)
 
 
-@pytest.fixture
-def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
+def seed_cohort(coordinator_a, investigator_a, coordinator_b, investigator_b) -> dict:
     """Six locked patients (4 in AAA, 2 in BBB), one aged 93 at registration, one unlocked."""
-    people = [
+    locked = [
         seed_patient(coordinator_a, investigator_a, 1, dob=date(1957, 6, 15)),
         seed_patient(
             coordinator_a,
@@ -169,7 +170,38 @@ def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
         ),
     ]
     unlocked = seed_patient(coordinator_a, investigator_a, 7, dob=date(1962, 1, 5), lock=False)
-    return {"locked": people, "unlocked": unlocked}
+    return {"locked": locked, "unlocked": unlocked}
+
+
+def _seed_cohort_with_its_people() -> dict:
+    a, b = people.center_a(), people.center_b()
+    return seed_cohort(
+        people.coordinator_a(a),
+        people.investigator_a(a),
+        people.coordinator_b(b),
+        people.investigator_b(b),
+    )
+
+
+@pytest.fixture(scope="module")
+def seeded_cohort(django_db_setup, django_db_blocker):
+    """``seed_cohort`` built once for the module (seven casebooks entered through the
+    services, six locked): exports only read them. Alice, Ivan, Bob and Ines are its rows."""
+    yield from committed_for_module(django_db_blocker, _seed_cohort_with_its_people)
+
+
+def _fresh(seeded: Seeded) -> Seeded:
+    # The shared patient rows re-read for each test, so no test sees another's in-memory edits.
+    return replace(seeded, patient=Patient.objects.get(pk=seeded.patient.pk))
+
+
+@pytest.fixture
+def seeded(seeded_cohort, db):
+    """The module's ``seed_cohort``: {"locked": [6 Seeded], "unlocked": Seeded}."""
+    return {
+        "locked": [_fresh(s) for s in seeded_cohort["locked"]],
+        "unlocked": _fresh(seeded_cohort["unlocked"]),
+    }
 
 
 @pytest.fixture

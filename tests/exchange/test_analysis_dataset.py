@@ -13,7 +13,15 @@ from registry import choices as c
 from registry.casebook import load_casebooks
 from registry.models import Patient
 from tests.conftest import service_missing
+from tests.exchange.conftest import seed_cohort
 from tests.exchange.helpers import header, open_zip, run_export
+
+
+@pytest.fixture
+def seeded(coordinator_a, investigator_a, coordinator_b, investigator_b):
+    """``seed_cohort`` built for each test here, not shared by the module: the tests on
+    ``seeded_under_90`` need a database that holds only those five patients."""
+    return seed_cohort(coordinator_a, investigator_a, coordinator_b, investigator_b)
 
 
 def _engine():

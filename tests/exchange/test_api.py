@@ -14,10 +14,12 @@ from rest_framework.test import APIClient
 
 from exchange import services
 from exchange.models import ExportJob
-from registry.models import AuditEvent
+from registry.models import AuditEvent, Patient
+from tests import people
 from tests.api_support import assert_error, token_client
 from tests.builders import build_casebook
 from tests.factories import UserFactory
+from tests.module_data import committed_for_module
 
 EXPORTS = reverse("api:export-list")
 
@@ -27,10 +29,25 @@ def _export_dir(settings, tmp_path):
     settings.EXPORT_ROOT = tmp_path / "exports"
 
 
+def _one_casebook_per_centre() -> tuple[int, int]:
+    a, b = people.center_a(), people.center_b()
+    return (
+        build_casebook(people.coordinator_a(a), complete=True).pk,
+        build_casebook(people.coordinator_b(b)).pk,
+    )
+
+
+@pytest.fixture(scope="module")
+def casebook_ids(django_db_setup, django_db_blocker):
+    """Built once for the module: exports only read the casebooks; the jobs, files and audit
+    events a test makes are its own (rolled back; files under its own EXPORT_ROOT)."""
+    yield from committed_for_module(django_db_blocker, _one_casebook_per_centre)
+
+
 @pytest.fixture
-def casebooks(coordinator_a, coordinator_b):
-    """One complete (unlocked) casebook per centre."""
-    return build_casebook(coordinator_a, complete=True), build_casebook(coordinator_b)
+def casebooks(casebook_ids, db):
+    """One complete (unlocked) casebook per centre: Alice's in AAA, Bob's in BBB."""
+    return tuple(Patient.objects.get(pk=pk) for pk in casebook_ids)
 
 
 def _finished_export(user, **options) -> ExportJob:

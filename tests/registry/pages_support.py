@@ -1,5 +1,5 @@
-"""Helpers for the page tests: form data as a browser sends it, and a whole-database
-snapshot to check that a refused request changed nothing."""
+"""Helpers for the page tests: form data as a browser sends it, a whole-database snapshot
+to check that a refused request changed nothing, and Alice's casebook for module data."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from registry.models import (
     SectionCompletion,
     Signature,
 )
+from tests import people
+from tests.builders import build_casebook, lock_casebook
+from tests.factories import TEST_PASSWORD
 
 
 def form_data(data: dict, **extra) -> dict[str, str]:
@@ -53,3 +56,14 @@ def field_block(html: str, name: str) -> str:
     )
     assert match, f"no field {name!r} on the page"
     return match.group(1)
+
+
+def alices_casebook(*, locked: bool = False) -> int:
+    """The id of a new casebook of Alice's (AAA) with every part entered (tests.builders);
+    complete and locked by Ivan when ``locked``. Built once per module (tests.module_data)
+    by the modules whose tests only read it or roll back what they change."""
+    center = people.center_a()
+    patient = build_casebook(people.coordinator_a(center), complete=locked)
+    if locked:
+        lock_casebook(patient, people.investigator_a(center), TEST_PASSWORD)
+    return patient.pk

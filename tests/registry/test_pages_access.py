@@ -7,10 +7,11 @@ entry here is caught by ``test_every_patient_url_is_covered``.
 import pytest
 from django.urls import get_resolver, reverse
 
-from registry.models import AdverseEvent
+from registry.models import AdverseEvent, Patient
 from tests.builders import build_casebook, lock_casebook
 from tests.factories import TEST_PASSWORD, UserFactory
-from tests.registry.pages_support import snapshot
+from tests.module_data import committed_for_module
+from tests.registry.pages_support import alices_casebook, snapshot
 
 
 def _urls(patient) -> dict[str, str]:
@@ -60,9 +61,16 @@ CRF_POSTS = [
 PI_POST_DATA = {"ecog": "3", "grade": "2", "reason": "PI edit", "version": "1"}
 
 
+@pytest.fixture(scope="module")
+def patient_id(django_db_setup, django_db_blocker):
+    """Alice's casebook, built once: every test here only reads it or is refused (its
+    snapshot checks that nothing changed)."""
+    yield from committed_for_module(django_db_blocker, alices_casebook)
+
+
 @pytest.fixture
-def patient(coordinator_a):
-    return build_casebook(coordinator_a)
+def patient(patient_id, db):
+    return Patient.objects.get(pk=patient_id)
 
 
 def test_every_patient_url_is_covered():

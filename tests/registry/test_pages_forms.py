@@ -25,9 +25,9 @@ from registry.models import (
 )
 from registry.services import REGISTRATION_EDITABLE
 from tests import builders
-from tests.builders import build_casebook, lock_casebook
-from tests.factories import TEST_PASSWORD
-from tests.registry.pages_support import field_block, form_data, snapshot
+from tests.builders import build_casebook
+from tests.module_data import committed_for_module
+from tests.registry.pages_support import alices_casebook, field_block, form_data, snapshot
 
 
 @dataclass(frozen=True)
@@ -119,9 +119,28 @@ CASES = [
 IDS = [case.section for case in CASES]
 
 
+def _open_and_locked_casebooks() -> tuple[int, int]:
+    return alices_casebook(), alices_casebook(locked=True)
+
+
+@pytest.fixture(scope="module")
+def casebook_ids(django_db_setup, django_db_blocker):
+    """Built once for the module. The edits, rows and deletions a test makes go through the
+    test client in the test's own transaction and are rolled back with it; the locked
+    casebook refuses every change."""
+    yield from committed_for_module(django_db_blocker, _open_and_locked_casebooks)
+
+
 @pytest.fixture
-def patient(coordinator_a):
-    return build_casebook(coordinator_a)
+def patient(casebook_ids, db):
+    """Alice's casebook with every part entered (open), read afresh for each test."""
+    return Patient.objects.get(pk=casebook_ids[0])
+
+
+@pytest.fixture
+def locked_patient(casebook_ids, db):
+    """Alice's casebook, complete, signed and locked by Ivan."""
+    return Patient.objects.get(pk=casebook_ids[1])
 
 
 @pytest.fixture
@@ -186,26 +205,20 @@ def test_stale_version_is_refused_with_who_and_when(case, client_a, patient, inv
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_locked_casebook_refuses_post_with_409(case, client_a, coordinator_a, investigator_a):
-    patient = build_casebook(coordinator_a, complete=True)
-    lock_casebook(patient, investigator_a, TEST_PASSWORD)
-    data = case.current(patient, **case.change)
+def test_locked_casebook_refuses_post_with_409(case, client_a, locked_patient):
+    data = case.current(locked_patient, **case.change)
     before = snapshot()
-    response = client_a.post(case.url(patient), data)
+    response = client_a.post(case.url(locked_patient), data)
     assert response.status_code == 409
     assert "is locked and read-only" in response.content.decode()
     assert snapshot() == before
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
-def test_locked_casebook_form_redirects_to_read_only_casebook(
-    case, client_a, coordinator_a, investigator_a
-):
-    patient = build_casebook(coordinator_a, complete=True)
-    lock_casebook(patient, investigator_a, TEST_PASSWORD)
-    response = client_a.get(case.url(patient))
+def test_locked_casebook_form_redirects_to_read_only_casebook(case, client_a, locked_patient):
+    response = client_a.get(case.url(locked_patient))
     assert response.status_code == 302
-    assert response.url == reverse("registry:casebook", args=[patient.study_id])
+    assert response.url == reverse("registry:casebook", args=[locked_patient.study_id])
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -369,12 +382,10 @@ def test_delete_with_stale_version_is_refused(client_a, patient, investigator_a)
     assert AdverseEvent.objects.filter(pk=event.pk).exists()
 
 
-def test_delete_in_locked_casebook_is_refused_with_409(client_a, coordinator_a, investigator_a):
-    patient = build_casebook(coordinator_a, complete=True)
-    lock_casebook(patient, investigator_a, TEST_PASSWORD)
-    event = AdverseEvent.objects.get(patient=patient)
+def test_delete_in_locked_casebook_is_refused_with_409(client_a, locked_patient):
+    event = AdverseEvent.objects.get(patient=locked_patient)
     response = client_a.post(
-        _delete_url(patient, event), {"version": event.version, "reason": "Entered twice"}
+        _delete_url(locked_patient, event), {"version": event.version, "reason": "Entered twice"}
     )
     assert response.status_code == 409
     assert AdverseEvent.objects.filter(pk=event.pk).exists()

@@ -1,0 +1,30 @@
+"""Data committed once for a whole test module, for modules whose tests only read it.
+
+A module-scoped fixture builds the data through the services outside any test transaction;
+each test still runs in its own transaction on top, so whatever a test writes (export jobs,
+audit events, runs, edits) is rolled back before the next one. After the module's last test
+the database is flushed (TRUNCATE on PostgreSQL, which the locked-casebook triggers allow),
+so the next module starts empty, as tests/registry/test_seed_demo.py has always done.
+
+Once built, the data are there for every later test of the module, whether it asks for the
+fixture or not: a module holds only tests that are right with them there.
+"""
+
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from django.core.management import call_command
+
+T = TypeVar("T")
+
+
+def committed_for_module(django_db_blocker, build: Callable[[], T]) -> Iterator[T]:
+    """Yield what ``build()`` returns, committed; flush the database afterwards (also when
+    the build fails half-way, so no other module sees half a cohort)."""
+    try:
+        with django_db_blocker.unblock():
+            value = build()
+        yield value
+    finally:
+        with django_db_blocker.unblock():
+            call_command("flush", interactive=False, verbosity=0)
