@@ -133,9 +133,13 @@ def _ae_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _values(queryset, fields: list[str], names: list[str] | None = None) -> pd.DataFrame:
+def _values(
+    queryset, fields: list[str], names: list[str] | None = None, ordering: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    # Unordered unless asked: the tables are merged by patient id, and sorting 100,000 rows
+    # a table would cost the database for nothing.
     return pd.DataFrame.from_records(
-        list(queryset.order_by().values_list(*fields)), columns=names or fields
+        list(queryset.order_by(*ordering).values_list(*fields)), columns=names or fields
     )
 
 
@@ -156,9 +160,12 @@ def build_analysis_tables() -> AnalysisTables:
         locked,
         ["pk", "study_id", "center__code", "date_of_birth", "sex"],
         ["pid", "study_id", "center", "dob", "sex"],
+        # The patients' own order (centre, sequence), as load_casebooks reads them: without
+        # it the database returns rows in any order and the two tables differ in row order.
+        ordering=tuple(Patient._meta.ordering),
     )
     n_locked = len(patients)
-    patients["order"] = range(n_locked)  # load_casebooks keeps the queryset's order
+    patients["order"] = range(n_locked)
     second = _values(
         SecondLineTherapy.objects.filter(patient_id__in=ids),
         [
