@@ -111,6 +111,29 @@ def _set_audit_context(record, user: User, reason: str) -> None:
     record._change_reason = reason or None
 
 
+def _announce_change(
+    patient: Patient, section: str, record_id: int, fields: list[str], *, deleted: bool = False
+) -> None:
+    """Tell listeners, once the write has committed, what changed in the casebook."""
+    if not fields and not deleted:
+        return
+    transaction.on_commit(
+        lambda: signals.casebook_changed.send(
+            sender=Patient,
+            patient=patient,
+            section=section,
+            record_id=record_id,
+            fields=fields,
+            deleted=deleted,
+        )
+    )
+
+
+def _changed_fields(before: dict[str, Any], record) -> list[str]:
+    """Names whose value now differs from ``before`` (values as validated, e.g. Decimal)."""
+    return sorted(name for name, old in before.items() if getattr(record, name) != old)
+
+
 def _demote_if_complete(patient: Patient) -> None:
     # A change to a complete (not locked) casebook must be re-confirmed before locking.
     if patient.casebook_status == c.CasebookStatus.COMPLETE:
@@ -227,6 +250,7 @@ def _registration_update(
     if expected_version is not None and expected_version != patient.version:
         raise ApplicationError(_stale_message(patient), code=ErrorCode.STALE)
     _require_reason_if_completed(patient, c.Section.REGISTRATION, reason)
+    before = {name: getattr(patient, name) for name in data}
     for name, value in data.items():
         setattr(patient, name, value)
     failed = patient.failed_criterion()
@@ -255,6 +279,7 @@ def _registration_update(
             "mrn: a patient with this MRN is already registered at this centre.",
             fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
         ) from None
+    _announce_change(patient, c.Section.REGISTRATION, patient.pk, _changed_fields(before, patient))
     return patient
 
 
@@ -317,6 +342,7 @@ def crf_record_save(
             raise ApplicationError(_stale_message(record), code=ErrorCode.STALE)
         if record.pk is not None or section in REPEATING_SECTIONS:
             _require_reason_if_completed(patient, section, reason)
+        before = {name: getattr(record, name) for name in data} if record.pk else None
         for name, value in data.items():
             setattr(record, name, value)
         _validate_record(patient, record)
@@ -330,6 +356,8 @@ def crf_record_save(
             # A uniqueness constraint that full_clean skipped because it involves the patient.
             raise _duplicate(record) from None
         _demote_if_complete(patient)
+        changed = sorted(data) if before is None else _changed_fields(before, record)
+        _announce_change(patient, section, record.pk, changed)
     return record
 
 
@@ -393,8 +421,10 @@ def crf_record_delete(
             detail={"section": section, "record": str(record), "id": record.pk},
         )
         _set_audit_context(record, user, reason)
+        deleted_id = record.pk
         record.delete()
         _demote_if_complete(patient)
+        _announce_change(patient, section, deleted_id, [], deleted=True)
 
 
 # -- completion, signature, lock ------------------------------------------------------------

@@ -10,6 +10,11 @@ from django.dispatch import Signal
 casebook_locked = Signal()
 casebook_unlocked = Signal()
 
+# Sent after a CRF write commits, with patient=<Patient>, section=<part>, record_id=<id>,
+# fields=<names whose value changed> and deleted=<bool>: data-quality checks and source
+# verification listen (a verified value that changes is no longer verified).
+casebook_changed = Signal()
+
 # Sent with patient=<Patient> inside the lock's transaction, before the casebook is locked.
 # Each receiver returns a list of reasons the casebook may not be locked yet (the quality app:
 # its open queries); any reason refuses the lock with all of them.

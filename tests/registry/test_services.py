@@ -346,3 +346,72 @@ def test_coordinator_cannot_register_at_another_centre(coordinator_a, center_b):
     with pytest.raises(ApplicationError) as info:
         services.patient_register(user=coordinator_a, center=center_b, data=builders.registration())
     assert info.value.code == ErrorCode.FORBIDDEN
+
+
+@pytest.fixture
+def entered(coordinator_a):
+    """A casebook with every part entered, none marked complete (no reason needed)."""
+    return builders.build_casebook(coordinator_a)
+
+
+@pytest.fixture
+def changes():
+    """What casebook_changed announced, as (section, fields, deleted) tuples."""
+    heard = []
+
+    def listen(sender, patient, section, record_id, fields, deleted, **kwargs):
+        heard.append((section, fields, deleted))
+
+    signals.casebook_changed.connect(listen, dispatch_uid="test-changes")
+    yield heard
+    signals.casebook_changed.disconnect(dispatch_uid="test-changes")
+
+
+def test_an_edit_announces_the_fields_whose_value_changed(
+    coordinator_a, entered, changes, django_capture_on_commit_callbacks
+):
+    baseline = Baseline.objects.get(patient=entered)
+    data = builders.baseline(weight_kg="56", ecog=1)  # ecog as before: not a change
+    with django_capture_on_commit_callbacks(execute=True):
+        services.crf_record_save(
+            user=coordinator_a,
+            patient=entered,
+            section="baseline",
+            data=data,
+            expected_version=baseline.version,
+        )
+    assert changes == [("baseline", ["weight_kg"], False)]
+
+
+def test_saving_unchanged_values_announces_nothing(
+    coordinator_a, entered, changes, django_capture_on_commit_callbacks
+):
+    baseline = Baseline.objects.get(patient=entered)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.crf_record_save(
+            user=coordinator_a,
+            patient=entered,
+            section="baseline",
+            data=builders.baseline(),
+            expected_version=baseline.version,
+        )
+    assert changes == []
+
+
+def test_a_deletion_is_announced_after_commit_only(
+    coordinator_a, entered, changes, django_capture_on_commit_callbacks
+):
+    event = AdverseEvent.objects.get(patient=entered)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.crf_record_delete(
+            user=coordinator_a,
+            patient=entered,
+            section="adverse_events",
+            record_id=event.pk,
+            expected_version=event.version,
+            reason="entered twice",
+        )
+    assert changes == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert changes == [("adverse_events", [], True)]
