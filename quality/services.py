@@ -220,45 +220,37 @@ def _correct(user: User, query: Query, value: Any, expected_version: int | None,
 
 def query_close(*, user: User, query_id: int, text: str = "") -> Query:
     """A data manager accepts the answer (or withdraws the question)."""
-    if not permissions.can_review_queries(user):
-        raise ApplicationError(
-            _("Only a data manager may close a query."), code=ErrorCode.FORBIDDEN
-        )
-    text = _clean_text(text, required=False)
-    with transaction.atomic():
-        query = _locked_query(user, query_id)
-        if query.status == QueryStatus.CLOSED:
-            raise ApplicationError(_("Query %(id)s is already closed.") % {"id": query.pk})
-        now = timezone.now()
-        query.status = QueryStatus.CLOSED
-        query.closed_at = now
-        query.closed_by = user
-        query.save(update_fields=["status", "closed_at", "closed_by"])
-        QueryMessage.objects.create(
-            query=query, kind=QueryMessage.Kind.CLOSE, author=user, text=text, at=now
-        )
-        _audit(user, query, AuditEvent.Action.QUERY_CLOSE, text)
-    return query
+    return _review(user, query_id, text, close=True)
 
 
 def query_reopen(*, user: User, query_id: int, text: str) -> Query:
     """A data manager sends an answered or closed query back to the site, saying why."""
+    return _review(user, query_id, text, close=False)
+
+
+def _review(user: User, query_id: int, text: str, *, close: bool) -> Query:
+    """The data manager's two steps: close (note optional) or re-open (reason required)."""
     if not permissions.can_review_queries(user):
-        raise ApplicationError(
-            _("Only a data manager may re-open a query."), code=ErrorCode.FORBIDDEN
+        refusal = (
+            _("Only a data manager may close a query.")
+            if close
+            else _("Only a data manager may re-open a query.")
         )
-    text = _clean_text(text, required=True)
+        raise ApplicationError(refusal, code=ErrorCode.FORBIDDEN)
+    text = _clean_text(text, required=not close)
     with transaction.atomic():
         query = _locked_query(user, query_id)
-        if query.status == QueryStatus.OPEN:
+        if close and query.status == QueryStatus.CLOSED:
+            raise ApplicationError(_("Query %(id)s is already closed.") % {"id": query.pk})
+        if not close and query.status == QueryStatus.OPEN:
             raise ApplicationError(_("Query %(id)s is open already.") % {"id": query.pk})
         now = timezone.now()
-        query.status = QueryStatus.OPEN
-        query.closed_at = None
-        query.closed_by = None
+        query.status = QueryStatus.CLOSED if close else QueryStatus.OPEN
+        query.closed_at = now if close else None
+        query.closed_by = user if close else None
         query.save(update_fields=["status", "closed_at", "closed_by"])
-        QueryMessage.objects.create(
-            query=query, kind=QueryMessage.Kind.REOPEN, author=user, text=text, at=now
-        )
-        _audit(user, query, AuditEvent.Action.QUERY_REOPEN, text)
+        kind = QueryMessage.Kind.CLOSE if close else QueryMessage.Kind.REOPEN
+        QueryMessage.objects.create(query=query, kind=kind, author=user, text=text, at=now)
+        action = AuditEvent.Action.QUERY_CLOSE if close else AuditEvent.Action.QUERY_REOPEN
+        _audit(user, query, action, text)
     return query
