@@ -57,6 +57,22 @@ def critical_fields() -> list[tuple[str, str]]:
     return pairs
 
 
+def study_settings_update(
+    *, lock_requires_sdv: bool | None = None, critical_fields: list[str] | None = None
+) -> StudySettings:
+    """Change the study's settings (the row is created on first change), validated."""
+    with transaction.atomic():
+        settings = StudySettings.objects.select_for_update().filter(pk=1).first()
+        settings = settings or StudySettings()
+        if lock_requires_sdv is not None:
+            settings.lock_requires_sdv = lock_requires_sdv
+        if critical_fields is not None:
+            settings.critical_fields = list(critical_fields)
+        settings.full_clean()
+        settings.save()
+    return settings
+
+
 def _present(model, field: str) -> Q:
     """A value counts as entered when it is not empty (NULL, or "" for text)."""
     present = Q(**{f"{field}__isnull": False})
