@@ -161,3 +161,24 @@ def test_overview_filters_by_centre_and_scopes_site_staff(
     client.force_login(coordinator_a)
     mine = client.get(OVERVIEW, {"center": "BBB"}).context["progress"]
     assert [p.center for p in mine] == ["AAA"]
+
+
+def test_study_settings_are_edited_by_administrators_in_the_admin(client, admin_user):
+    client.force_login(admin_user)
+    add = reverse("admin:quality_studysettings_add")
+    assert client.get(add).status_code == 200
+    response = client.post(
+        add, {"critical_fields": '["second_line.start_date"]', "lock_requires_sdv": "on"}
+    )
+    assert response.status_code == 302, response.content
+    assert sdv.study_settings().critical_fields == ["second_line.start_date"]
+    assert sdv.study_settings().lock_requires_sdv
+    # One row: nothing more to add.
+    assert client.get(add).status_code == 403
+
+
+def test_study_settings_are_not_in_the_admin_for_a_data_manager(client, data_manager):
+    data_manager.is_staff = True
+    data_manager.save()
+    client.force_login(data_manager)
+    assert client.get(reverse("admin:quality_studysettings_changelist")).status_code == 403
