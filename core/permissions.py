@@ -91,6 +91,11 @@ def can_review_queries(user: Any) -> bool:
     return _signed_in(user) and user.role in _QUERY_REVIEWERS
 
 
+def can_verify_source(user: Any) -> bool:
+    """May mark casebook values as verified against the source documents (the monitors)."""
+    return _signed_in(user) and user.role in _QUERY_REVIEWERS
+
+
 def can_answer_query(user: Any, patient: Any) -> bool:
     """Queries are answered (and the data corrected) by the patient's own centre."""
     return _signed_in(user) and is_site_staff(user) and user.center_id == patient.center_id

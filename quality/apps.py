@@ -8,9 +8,17 @@ class QualityConfig(AppConfig):
 
     def ready(self) -> None:
         # A casebook with open queries cannot be signed or locked.
-        from quality import selectors
+        from quality import selectors, verifications
         from registry import signals
 
         signals.casebook_lock_blockers.connect(
             selectors.lock_blockers, dispatch_uid="quality.lock_blockers"
+        )
+        # Nor, when the study requires it, one whose critical values are not all verified.
+        signals.casebook_lock_blockers.connect(
+            verifications.lock_blockers, dispatch_uid="quality.sdv_lock_blockers"
+        )
+        # A verified value that changes is no longer verified.
+        signals.casebook_changed.connect(
+            verifications.drop_on_change, dispatch_uid="quality.sdv_drop_on_change"
         )

@@ -180,3 +180,27 @@ class ReopenForm(forms.Form):
     text = _text_field(
         _("Why re-open?"), rows=2, help_text=_("Required: the site sees this with the query.")
     )
+
+
+class CentreFilterForm(forms.Form):
+    """The verification page's filter: one centre (study-wide roles; site staff have theirs)."""
+
+    center = forms.ModelChoiceField(
+        label=_("Centre"),
+        queryset=Center.objects.order_by("code"),
+        required=False,
+        empty_label=_("All centres"),
+        to_field_name="code",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not permissions.sees_all_centers(user):
+            # Site staff see their own centre only (the selectors' scope); no filter to offer.
+            del self.fields["center"]
+
+    def chosen_center(self) -> Center | None:
+        """The chosen centre; an unknown one is ignored (and shown as an error on the form)."""
+        if not self.is_bound or "center" not in self.fields or not self.is_valid():
+            return None
+        return self.cleaned_data.get("center")

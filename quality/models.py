@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -117,3 +118,131 @@ class QueryMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} by {self.author} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# -- source data verification ------------------------------------------------------------------
+
+# The values a monitor must check against the source before a casebook counts as verified:
+# eligibility, the dates the survival analyses are computed from, and the adverse events.
+DEFAULT_CRITICAL_FIELDS: tuple[str, ...] = (
+    *(f"registration.{name}" for name in Patient.inclusion_fields),
+    *(f"registration.{name}" for name in Patient.exclusion_fields),
+    "first_line.progression_date",
+    "second_line.start_date",
+    "second_line.progression_date",
+    "follow_up.contact_date",
+    "follow_up.death_date",
+    "adverse_events.term",
+    "adverse_events.grade",
+)
+
+
+def default_critical_fields() -> list[str]:
+    return list(DEFAULT_CRITICAL_FIELDS)
+
+
+class StudySettings(models.Model):
+    """Study-wide data-management settings: one row (id 1); without it, the defaults hold."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    critical_fields = models.JSONField(
+        default=default_critical_fields,
+        help_text=_(
+            'Values that need source verification, as "part.field" '
+            '(e.g. "second_line.start_date"); a repeating part\'s field counts in every record.'
+        ),
+    )
+    lock_requires_sdv = models.BooleanField(
+        default=False,
+        help_text=_("A casebook is locked only when all its critical values are verified."),
+    )
+
+    class Meta:
+        verbose_name = _("study settings")
+        verbose_name_plural = _("study settings")
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="study_settings_one_row")]
+
+    def __str__(self) -> str:
+        return str(_("Study settings"))
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from registry.models import MODEL_BY_SECTION
+
+        if not isinstance(self.critical_fields, list):
+            raise ValidationError({"critical_fields": _('A list of "part.field" names.')})
+        unknown = []
+        for name in self.critical_fields:
+            section, _dot, field = str(name).partition(".")
+            model = MODEL_BY_SECTION.get(section)
+            try:
+                known = model is not None and model._meta.get_field(field).editable
+            except Exception:
+                known = False
+            if not known:
+                unknown.append(str(name))
+        if unknown:
+            raise ValidationError(
+                {"critical_fields": _("Unknown fields: %(names)s.") % {"names": ", ".join(unknown)}}
+            )
+
+
+class Verification(models.Model):
+    """A monitor's check of one value (``field``) or a whole part or record (``field`` empty)
+    against the source documents.
+
+    ``record_id`` names the record of a repeating part; it is empty for the registration
+    and the single parts. A change to a verified value drops the verification
+    (``dropped_at``, with what changed in ``drop_detail``); a new check is a new row, so the
+    history of checks stays. Identifier values are never copied into ``value_at_verification``.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="verifications")
+    section = models.CharField(max_length=20, choices=c.Section.choices)
+    record_id = models.PositiveBigIntegerField(null=True, blank=True)
+    field = models.CharField(max_length=60, blank=True, help_text=_("Empty: the whole part."))
+    value_at_verification = models.TextField(blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(default=timezone.now)
+    dropped_at = models.DateTimeField(null=True, blank=True, help_text=_("Empty while valid."))
+    drop_detail = models.JSONField(
+        default=dict, blank=True, help_text=_("What changed: field, old and new value, by whom.")
+    )
+
+    class Meta:
+        ordering = ["-verified_at", "-pk"]
+        indexes = [
+            models.Index(fields=["patient", "section"], name="verification_patient_section"),
+            models.Index(fields=["dropped_at"], name="verification_dropped"),
+        ]
+        constraints = [
+            # One valid check per target; record_id is compared as 0 when empty, since
+            # NULLs never collide in a unique index.
+            models.UniqueConstraint(
+                models.F("patient"),
+                models.F("section"),
+                Coalesce("record_id", models.Value(0)),
+                models.F("field"),
+                condition=Q(dropped_at__isnull=True),
+                name="verification_one_valid_per_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Verification {self.pk} of {self.patient} {self.where}"
+
+    @property
+    def where(self) -> str:
+        parts = [self.section]
+        if self.record_id is not None:
+            parts.append(f"#{self.record_id}")
+        if self.field:
+            parts.append(self.field)
+        return " ".join(parts)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.dropped_at is None

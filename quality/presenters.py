@@ -194,3 +194,102 @@ class Markers:
                 if s == section and r == record_id and f and f not in shown:
                     queries.extend(more)
         return queries
+
+
+@dataclass
+class VerificationMarks:
+    """The valid verifications of one casebook, ready to be looked up by what a page shows."""
+
+    patient: Patient
+    targets: set[tuple[str, int | None, str]]
+    can_verify: bool
+
+    def verified(self, section: str, record_id: int | None, field: str = "") -> bool:
+        """A field is verified by its own check or by one of its whole part or record."""
+        return (section, record_id, field) in self.targets or (
+            section,
+            record_id,
+            "",
+        ) in self.targets
+
+
+# -- source data verification -------------------------------------------------------------------
+
+DROPPED_CSV_HEADER = (
+    "id",
+    "study_id",
+    "centre",
+    "section",
+    "record_id",
+    "field",
+    "verified_by",
+    "verified_at",
+    "dropped_at",
+    "changed_fields",
+    "old",
+    "new",
+)
+
+
+def verification_where(verification) -> str:
+    """Part, record and field of a verification as a reader names them."""
+    label_ = str(c.Section(verification.section).label)
+    if verification.record_id is not None:
+        label_ += f" #{verification.record_id}"
+    if verification.field:
+        return f"{label_} › {label(MODEL_BY_SECTION[verification.section], verification.field)}"
+    return label_
+
+
+def _change(verification) -> tuple[str, str, str]:
+    """(changed fields, old, new) of a dropped verification as the page shows them."""
+    detail = verification.drop_detail or {}
+    model = MODEL_BY_SECTION[verification.section]
+    if detail.get("deleted"):
+        return (_("record deleted"), "—", "—")
+    if "field" not in detail:
+        names = ", ".join(label(model, name) for name in detail.get("fields", []))
+        return (names, "—", "—")
+    name = detail["field"]
+    if detail.get("old") is None and detail.get("new") is None:
+        return (label(model, name), IDENTIFIER_HIDDEN, IDENTIFIER_HIDDEN)
+    old, new = (
+        value_text(model, name, _from_text(model, name, detail.get(key)), True)
+        for key in ("old", "new")
+    )
+    return (label(model, name), old, new)
+
+
+def dropped_row(verification) -> dict:
+    changed, old, new = _change(verification)
+    return {
+        "v": verification,
+        "where": verification_where(verification),
+        "changed": changed,
+        "old": old,
+        "new": new,
+    }
+
+
+def dropped_csv(verifications) -> Iterator[str]:
+    """The dropped verifications as CSV lines, codes rather than labels, streamed."""
+    writer = csv.writer(_Echo(), lineterminator="\n")
+    yield writer.writerow(DROPPED_CSV_HEADER)
+    for v in verifications.iterator(chunk_size=2000):
+        detail = v.drop_detail or {}
+        changed = detail.get("field") or ",".join(detail.get("fields", [])) or "deleted"
+        row = (
+            v.pk,
+            v.patient.study_id,
+            v.patient.center.code,
+            v.section,
+            v.record_id,
+            v.field,
+            v.verified_by.username,
+            v.verified_at.isoformat(timespec="seconds"),
+            v.dropped_at.isoformat(timespec="seconds"),
+            changed,
+            detail.get("old") or "",
+            detail.get("new") or "",
+        )
+        yield writer.writerow([_csv_cell(value) for value in row])

@@ -8,4 +8,10 @@ urlpatterns = [
     path("queries/", views.query_list, name="query_list"),
     path("queries/new/", views.query_new, name="query_new"),
     path("queries/<int:query_id>/", views.query_detail, name="query_detail"),
+    path("verification/", views.verification_overview, name="verification"),
+    path(
+        "verification/<str:study_id>/verify/",
+        views.verification_mark,
+        name="verification_mark",
+    ),
 ]

@@ -1,4 +1,5 @@
-"""The query pages: list (and its CSV), detail with answer / close / re-open, raise.
+"""The query pages: list (and its CSV), detail with answer / close / re-open, raise; and
+source data verification: the casebook's "verify" buttons, progress and dropped checks.
 
 Thin, like the registry's pages: selectors read (another centre's query or patient is a
 404 before anything else), forms parse, ``quality.services`` write, and a service error is
@@ -24,9 +25,10 @@ from django.views.decorators.http import require_http_methods
 
 from core import permissions
 from core.errors import ApplicationError
-from quality import presenters, selectors, services
+from quality import presenters, selectors, services, verifications
 from quality.forms import (
     AnswerForm,
+    CentreFilterForm,
     CloseForm,
     QueryFilterForm,
     QueryTargetForm,
@@ -34,6 +36,7 @@ from quality.forms import (
     ReopenForm,
 )
 from quality.models import Query, QueryStatus
+from registry import choices as c
 from registry.presenters import record_rows, section_slug
 from registry.selectors import patient_get_for
 from registry.views.errors import attach, raise_for
@@ -255,4 +258,79 @@ def query_new(request: HttpRequest) -> HttpResponse:
             "casebook_anchor": section_slug(section) if section else "",
         },
         status=status,
+    )
+
+
+# -- source data verification -----------------------------------------------------------------
+
+
+def _optional_id(text: str | None) -> int | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise Http404(_("No such record."))
+    return int(text)
+
+
+@login_required
+@require_http_methods(["POST"])
+def verification_mark(request: HttpRequest, study_id: str) -> HttpResponse:
+    """The casebook's "verify" buttons: verify one field or a whole part/record, go back."""
+    # The patient first: another centre's patient is absent, whatever the role.
+    patient = patient_get_for(request.user, study_id)
+    if not permissions.can_verify_source(request.user):
+        raise PermissionDenied(_("Only a data manager may verify data against source."))
+    section = request.POST.get("section", "")
+    field = request.POST.get("field", "").strip()
+    try:
+        rows = verifications.verification_mark(
+            user=request.user,
+            patient=patient,
+            section=section,
+            record_id=_optional_id(request.POST.get("record")),
+            fields=[field] if field else None,
+        )
+    except ApplicationError as error:
+        raise_for(error)
+        messages.error(request, error.message)
+    else:
+        messages.success(
+            request,
+            _("Verified against source: %(where)s.") % {"where": rows[0].where},
+        )
+    anchor = f"#{section_slug(section)}" if section in dict(c.Section.choices) else ""
+    return redirect(reverse("registry:casebook", args=[patient.study_id]) + anchor)
+
+
+@login_required
+@require_http_methods(["GET"])
+def verification_overview(request: HttpRequest) -> HttpResponse:
+    """Progress per centre (critical values verified) and the verifications changes dropped."""
+    user = request.user
+    filters = CentreFilterForm(request.GET or None, user=user)
+    center = filters.chosen_center()
+    dropped = verifications.dropped_verifications(user, center=center)
+    if request.GET.get("format") == "csv":
+        response = StreamingHttpResponse(presenters.dropped_csv(dropped), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="dropped-verifications.csv"'
+        return response
+    page = Paginator(dropped, PAGE_SIZE).get_page(request.GET.get("page"))
+    settings = verifications.study_settings()
+    query_without_page = request.GET.copy()
+    for name in ("page", "format"):
+        query_without_page.pop(name, None)
+    return render(
+        request,
+        "quality/verification.html",
+        {
+            "filters": filters,
+            "progress": verifications.critical_progress(user, center=center),
+            "page": page,
+            "rows": [presenters.dropped_row(v) for v in page.object_list],
+            "querystring": query_without_page.urlencode(),
+            "critical_fields": settings.critical_fields,
+            "lock_requires_sdv": settings.lock_requires_sdv,
+            "show_center": permissions.sees_all_centers(user),
+        },
     )

@@ -710,6 +710,8 @@ class AuditEvent(models.Model):
         QUERY_ANSWER = "query_answer", "Query answered"
         QUERY_CLOSE = "query_close", "Query closed"
         QUERY_REOPEN = "query_reopen", "Query re-opened"
+        SDV_VERIFY = "sdv_verify", "Verified against source"
+        SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

@@ -160,3 +160,44 @@ class QueryOutput(serializers.Serializer):
     closed_at = serializers.DateTimeField(allow_null=True)
     closed_by = serializers.CharField(source="closed_by.username", allow_null=True, default=None)
     messages = QueryMessageOutput(many=True, help_text="The thread, oldest first.")
+
+
+# -- source data verification ---------------------------------------------------------------
+
+
+class VerificationCreateInput(serializers.Serializer):
+    section = StrictChoiceField(choices=c.Section.choices, help_text="The part verified.")
+    record = StrictIntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        help_text="Record id in a repeating part (assessments, adverse_events, follow_up); "
+        "required there, left out for the registration and single parts.",
+    )
+    fields = serializers.ListField(
+        child=StrictCharField(max_length=60),
+        required=False,
+        allow_empty=True,
+        max_length=100,
+        help_text='The fields verified, e.g. ["weight_kg"]; left out or empty: the whole '
+        "part or record.",
+    )
+
+
+class VerificationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    patient = serializers.CharField(source="patient.study_id", help_text="Study id.")
+    section = serializers.ChoiceField(choices=c.Section.choices)
+    record = serializers.IntegerField(
+        source="record_id", allow_null=True, help_text="The record of a repeating part."
+    )
+    field = serializers.CharField(allow_blank=True, help_text="Empty: the whole part or record.")
+    value_at_verification = serializers.CharField(
+        allow_blank=True, help_text="The value verified (empty for a part or an identifier)."
+    )
+    verified_by = serializers.CharField(source="verified_by.username")
+    verified_at = serializers.DateTimeField()
+    valid = serializers.BooleanField(source="is_valid", help_text="False once dropped.")
+    dropped_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a change to the value dropped it; null while valid."
+    )

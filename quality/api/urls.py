@@ -1,4 +1,5 @@
-"""Query routes under /api/v1/queries/ (composed in config/api_urls.py)."""
+"""Query routes under /api/v1/queries/ and a casebook's source verifications under
+/api/v1/patients/<study_id>/verifications/ (composed in config/api_urls.py)."""
 
 from django.urls import path
 
@@ -12,4 +13,9 @@ urlpatterns = [
     path(Q + "messages/", views.QueryAnswerView.as_view(), name="query-messages"),
     path(Q + "close/", views.QueryCloseView.as_view(), name="query-close"),
     path(Q + "reopen/", views.QueryReopenView.as_view(), name="query-reopen"),
+    path(
+        "patients/<str:study_id>/verifications/",
+        views.VerificationCollectionView.as_view(),
+        name="patient-verifications",
+    ),
 ]

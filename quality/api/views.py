@@ -20,12 +20,12 @@ from rest_framework.response import Response
 from core.api.idempotency import idempotent
 from core.api.pagination import NewestFirstPagination
 from core.api.views import ApiView, valid
-from quality import services
+from quality import services, verifications
 from quality.api import serializers as s
 from quality.api.filters import QueryFilter
 from quality.models import QueryMessage
 from quality.selectors import queries_visible_to, query_get_for
-from registry.api.views import PatientApiView
+from registry.api.views import STUDY_ID, PatientApiView
 
 TAGS = ["queries"]
 QUERY_ID = OpenApiParameter("query_id", int, OpenApiParameter.PATH, description="Query id.")
@@ -155,3 +155,43 @@ class QueryReopenView(ApiView):
         data = valid(s.QueryReopenInput, request.data)
         services.query_reopen(user=request.user, query_id=query.pk, text=data["text"])
         return _render(request, query.pk)
+
+
+# -- source data verification ---------------------------------------------------------------
+
+SDV_TAGS = ["verification"]
+
+
+class VerificationCollectionView(PatientApiView):
+    """One casebook's source verifications (valid and dropped); a data manager adds more."""
+
+    @extend_schema(
+        tags=SDV_TAGS,
+        parameters=[STUDY_ID],
+        responses=s.VerificationOutput(many=True),
+        summary="Source verifications of one casebook, newest first (dropped ones included)",
+    )
+    def get(self, request, study_id: str):
+        patient = self.patient(study_id)
+        rows = verifications.patient_verifications(request.user, patient)
+        return Response(s.VerificationOutput(rows, many=True).data)
+
+    @extend_schema(
+        tags=SDV_TAGS,
+        parameters=[STUDY_ID],
+        request=s.VerificationCreateInput,
+        responses={201: s.VerificationOutput(many=True)},
+        summary="Mark fields, or a whole part or record, as verified against source (data manager)",
+    )
+    @idempotent
+    def post(self, request, study_id: str):
+        patient = self.patient(study_id)  # another centre's: 404 before the body is read
+        data = valid(s.VerificationCreateInput, request.data)
+        rows = verifications.verification_mark(
+            user=request.user,
+            patient=patient,
+            section=data["section"],
+            record_id=data.get("record"),
+            fields=data.get("fields") or None,
+        )
+        return Response(s.VerificationOutput(rows, many=True).data, status=status.HTTP_201_CREATED)

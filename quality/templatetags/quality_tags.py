@@ -20,8 +20,8 @@ from django import template
 from django.urls import reverse
 
 from core import permissions
-from quality import selectors
-from quality.presenters import Markers
+from quality import selectors, verifications
+from quality.presenters import Markers, VerificationMarks
 
 register = template.Library()
 
@@ -113,3 +113,43 @@ def query_count(counts, patient) -> int:
 @register.simple_tag
 def patient_queries_url(patient) -> str:
     return list_url(patient)
+
+
+# -- source data verification ------------------------------------------------------------------
+#
+#     {% verification_marks patient as vm %}              one query for the whole casebook
+#     {% verification_marker vm section record field %}   "✓" badge; for a data manager a
+#                                                         "verify" button (field "": the part)
+
+
+@register.simple_tag(takes_context=True)
+def verification_marks(context, patient) -> VerificationMarks | None:
+    """The casebook's valid verifications, and whether the reader may verify more."""
+    if not patient or not getattr(patient, "pk", None):
+        return None
+    return VerificationMarks(
+        patient=patient,
+        targets=verifications.verified_targets(patient),
+        can_verify=permissions.can_verify_source(context.get("user")),
+    )
+
+
+@register.inclusion_tag("quality/_verification_marker.html", takes_context=True)
+def verification_marker(context, marks, section="", record=None, field="", verify=True):
+    """A "✓" when the field (or, ``field`` empty, the part or record) is verified; else, for a
+    data manager, a small form that verifies it and comes back to the casebook."""
+    if not isinstance(marks, VerificationMarks) or not section or record is None:
+        return {}
+    field = field or ""
+    record_id = Markers.record_id(section, record)
+    verified = marks.verified(section, record_id, field)
+    return {
+        "verified": verified,
+        "field": field,
+        "form": verify and marks.can_verify and not verified,
+        "action": reverse("quality:verification_mark", args=[marks.patient.study_id]),
+        "section": section,
+        "record_id": record_id,
+        "whole": "record" if not field and record_id is not None else ("part" if not field else ""),
+        "csrf_token": context.get("csrf_token"),
+    }

@@ -39,6 +39,7 @@ EXPECTED = {
     permissions.can_see_dashboard: {Role.DATA_MANAGER, Role.PI, Role.ADMIN},
     permissions.can_edit_plan: {Role.PI, Role.ADMIN},
     permissions.can_export: {Role.COORDINATOR, Role.INVESTIGATOR, Role.PI, Role.ADMIN},
+    permissions.can_verify_source: {Role.DATA_MANAGER},
 }
 
 

@@ -108,3 +108,23 @@ def test_seed_demo_adds_queries_in_every_state_without_changing_the_data(seeded)
         answer = query.messages.get(kind="answer")
         assert answer.author.username == f"coord_{query.patient.center.code.lower()}"
         assert answer.detail == {}
+
+
+def test_seed_demo_verifies_two_and_a_half_centres_and_requires_sdv_to_lock(seeded):
+    from quality import verifications
+    from quality.models import StudySettings, Verification
+
+    assert StudySettings.objects.get().lock_requires_sdv
+    assert not Verification.objects.filter(dropped_at__isnull=False).exists()
+    manager = User.objects.get(username="datamanager")
+    progress = {p.center: p.percent for p in verifications.critical_progress(manager)}
+    assert progress["NGH"] == progress["RVH"] == 100.0
+    assert 0 < progress["LCC"] < 100
+    assert progress["EMU"] == progress["WPH"] == progress["SCH"] == 0.0
+    # Every demo casebook of NGH has all its critical values verified; EMU's none.
+    assert not any(
+        verifications.missing_critical(p) for p in Patient.objects.filter(center__code="NGH")
+    )
+    assert all(
+        verifications.missing_critical(p) for p in Patient.objects.filter(center__code="EMU")
+    )

@@ -1,13 +1,14 @@
 """``manage.py seed_demo_queries``: the demo study's data queries, in every state.
 
-Run by ``seed_demo`` after the casebooks are locked. Queries on a locked casebook may be
-raised and answered (a correction would need an unlock), so the demo shows open,
-answered and closed queries without changing the cohort's numbers. Idempotent: nothing
-is added when the demo already has queries.
+Run by ``seed_demo`` after the casebooks are locked; runs ``seed_demo_verifications``
+last. Queries on a locked casebook may be raised and answered (a correction would need
+an unlock), so the demo shows open, answered and closed queries without changing the
+cohort's numbers. Idempotent: nothing is added when the demo already has queries.
 """
 
 from __future__ import annotations
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
@@ -40,8 +41,13 @@ DEMO_QUERIES = (
 class Command(BaseCommand):
     help = "Add the demo study's open, answered and closed data queries (idempotent)."
 
-    @transaction.atomic
     def handle(self, *args, **options) -> None:
+        self._queries()
+        # Then the monitor's source verification (and the study's rule that a lock needs it).
+        call_command("seed_demo_verifications", stdout=self.stdout)
+
+    @transaction.atomic
+    def _queries(self) -> None:
         if Query.objects.exists():
             self.stdout.write("Demo queries: present already, none added.")
             return
