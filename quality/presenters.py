@@ -7,6 +7,7 @@ from ``field_markers``'s result, the rows from a queryset the view already holds
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -194,3 +195,20 @@ class Markers:
                 if s == section and r == record_id and f and f not in shown:
                     queries.extend(more)
         return queries
+
+
+RULE_CSV_HEADER = ("rule", "severity", "section", "fields", "message", "centre", "hits")
+
+
+def rule_report_csv(rows: Iterable[dict]) -> str:
+    """The rules report as CSV: one line per rule and centre with hits (a rule without any:
+    one line with an empty centre and 0), codes rather than labels."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RULE_CSV_HEADER)
+    for row in rows:
+        rule = row["rule"]
+        head = (rule.code, rule.severity, rule.section, " ".join(rule.fields), str(rule.message))
+        for code, n in row["by_center"] or [("", 0)]:
+            writer.writerow([_csv_cell(value) for value in (*head, code, n)])
+    return out.getvalue()

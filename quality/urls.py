@@ -8,4 +8,5 @@ urlpatterns = [
     path("queries/", views.query_list, name="query_list"),
     path("queries/new/", views.query_new, name="query_new"),
     path("queries/<int:query_id>/", views.query_detail, name="query_detail"),
+    path("rules/", views.rules_report, name="rules_report"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -255,4 +256,35 @@ def query_new(request: HttpRequest) -> HttpResponse:
             "casebook_anchor": section_slug(section) if section else "",
         },
         status=status,
+    )
+
+
+# -- data-quality rules report ---------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def rules_report(request: HttpRequest) -> HttpResponse:
+    """Hits of every data-quality rule now, per centre the user may see; CSV with ?format=csv.
+
+    ``?center=CODE`` narrows to one centre; a centre the user may not see is a 404.
+    """
+    user = request.user
+    center = None
+    if code := request.GET.get("center", ""):
+        center = selectors.visible_center(user, code)
+    rows = selectors.rule_report(user, center)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(presenters.rule_report_csv(rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="data-quality-rules.csv"'
+        return response
+    return render(
+        request,
+        "quality/rules_report.html",
+        {
+            "rows": rows,
+            "center": center,
+            "show_center_filter": permissions.sees_all_centers(user),
+            "follow_up_days": settings.QUALITY_FOLLOW_UP_INTERVAL_DAYS,
+        },
     )

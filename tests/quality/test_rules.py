@@ -327,3 +327,78 @@ def test_the_number_of_database_queries_does_not_grow_with_the_cohort(center_a, 
         assert summary["hits"]["bmi_low"] >= n
         counts.append(len(captured))
     assert counts[0] == counts[1]
+
+
+# -- the report page ---------------------------------------------------------------------------
+
+REPORT = "/quality/rules/"
+
+
+@pytest.fixture
+def two_centres(coordinator_a, coordinator_b):
+    a = build_casebook(coordinator_a)
+    BREAKS["bmi_low"](a)
+    b1, b2 = build_casebook(coordinator_b), build_casebook(coordinator_b)
+    BREAKS["bmi_low"](b1)
+    BREAKS["bmi_low"](b2)
+    return a, b1, b2
+
+
+def _bmi_low_cell(html: str) -> str:
+    row = html.split("<code>bmi_low</code>")[1].split("</tr>")[0]
+    return row.split('data-label="By centre">')[1].split("</td>")[0]
+
+
+def test_report_counts_hits_per_centre_for_a_data_manager(client, data_manager, two_centres):
+    client.force_login(data_manager)
+    response = client.get(REPORT)
+    assert response.status_code == 200
+    cell = _bmi_low_cell(response.content.decode())
+    assert "AAA 1</a>" in cell and "BBB 2</a>" in cell
+    assert "?rule=bmi_low&amp;center=BBB" in cell
+
+
+def test_report_shows_site_staff_their_centre_only(client, coordinator_a, two_centres):
+    client.force_login(coordinator_a)
+    response = client.get(REPORT)
+    assert response.status_code == 200
+    cell = _bmi_low_cell(response.content.decode())
+    assert "AAA 1</a>" in cell
+    assert "BBB" not in response.content.decode()
+
+
+def test_report_of_another_centre_is_404_for_site_staff(client, coordinator_a, two_centres):
+    client.force_login(coordinator_a)
+    assert client.get(REPORT, {"center": "BBB"}).status_code == 404
+    assert client.get(REPORT, {"center": "AAA"}).status_code == 200
+
+
+def test_report_csv_has_one_line_per_rule_and_centre(client, data_manager, two_centres):
+    client.force_login(data_manager)
+    response = client.get(REPORT, {"format": "csv"})
+    assert response["Content-Type"] == "text/csv"
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "rule,severity,section,fields,message,centre,hits"
+    bmi = [line for line in lines if line.startswith("bmi_low,")]
+    assert [line.rsplit(",", 2)[1:] for line in bmi] == [["AAA", "1"], ["BBB", "2"]]
+    assert "missing_baseline,error,baseline,,The baseline is missing.,,0" in lines
+
+
+def test_report_csv_for_site_staff_leaves_other_centres_out(client, coordinator_b, two_centres):
+    client.force_login(coordinator_b)
+    text = client.get(REPORT, {"format": "csv"}).content.decode()
+    assert ",AAA," not in text and "bmi_low,warning,baseline" in text
+
+
+def test_query_list_filters_by_rule(client, data_manager, two_centres):
+    rules_run()
+    services.query_raise(
+        user=data_manager, patient=two_centres[0], section="baseline", text="Manual."
+    )
+    client.force_login(data_manager)
+    html = client.get("/quality/queries/", {"rule": "bmi_low", "center": "BBB"}).content.decode()
+    assert html.count('class="strong" href="/quality/queries/') == 2
+
+
+def test_report_needs_a_login(client):
+    assert client.get(REPORT).status_code == 302
