@@ -13,9 +13,11 @@ open an automatic query (``quality.checks.rules_run``); ``notice`` is only repor
 of a retrospective cohort would hit it and each query would block its lock.
 
 What is checked, and what is not:
-- Missing parts of an enrolled casebook (baseline, first line, second line, follow-up),
-  once the casebook is older than ``QUALITY_MISSING_PART_GRACE_DAYS`` (a coordinator
-  entering it part by part is not questioned between two saves). Required single values
+- Missing parts of an enrolled casebook (baseline, first line, second line, follow-up).
+  These, and the two rules below that ask for a record not entered yet (death by an AE
+  without its grade 5 AE — which the services only accept after the death; a progression
+  without a later contact), wait until the casebook is ``QUALITY_ENTRY_GRACE_DAYS`` old: a
+  coordinator entering it part by part is not questioned between two saves. Required single values
   are NOT NULL columns and conditional ones (pack-years, death cause…) are refused by the
   models' ``clean``, so a part's absence is the only "missing value" the data can hold.
 - Soft ranges: BMI < 15 or > 40, age > 90 at registration, OS > 10 years (2L start to the
@@ -102,6 +104,10 @@ class Rule:
         return self.fields[0] if len(self.fields) == 1 else ""
 
     @property
+    def severity_label(self) -> str:
+        return str(Severity.LABELS[self.severity])
+
+    @property
     def opens_query(self) -> bool:
         return self.severity in Severity.OPENS_QUERY
 
@@ -156,8 +162,9 @@ def _death(patient_ref: str = "patient_id"):
     )
 
 
-def _enrolled_since_grace(scope: QuerySet[Patient]) -> QuerySet[Patient]:
-    grace = timedelta(days=settings.QUALITY_MISSING_PART_GRACE_DAYS)
+def _entered_before_grace(scope: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Enrolled casebooks registered at least ``QUALITY_ENTRY_GRACE_DAYS`` ago."""
+    grace = timedelta(days=settings.QUALITY_ENTRY_GRACE_DAYS)
     return scope.filter(
         enrolment_status=c.EnrolmentStatus.ENROLLED, created_at__lte=timezone.now() - grace
     )
@@ -166,7 +173,7 @@ def _enrolled_since_grace(scope: QuerySet[Patient]) -> QuerySet[Patient]:
 def _missing(model):
     def hits(scope):
         return (
-            _enrolled_since_grace(scope)
+            _entered_before_grace(scope)
             .filter(~Exists(model.objects.filter(patient=OuterRef("pk"))))
             .values_list("pk", _NO_RECORD)
         )
@@ -212,7 +219,12 @@ def _grade5_without_death(scope):
 
 def _ae_death_without_grade5(scope):
     grade5 = AdverseEvent.objects.filter(patient=OuterRef("patient_id"), grade=5)
-    return _repeating(FollowUp, scope, ~Exists(grade5), death_cause=c.DeathCause.ADVERSE_EVENT)
+    return _repeating(
+        FollowUp,
+        _entered_before_grace(scope),
+        ~Exists(grade5),
+        death_cause=c.DeathCause.ADVERSE_EVENT,
+    )
 
 
 def _progression_unsupported(scope):
@@ -225,7 +237,9 @@ def _progression_unsupported(scope):
         patient=OuterRef("patient_id"), contact_date__gte=OuterRef("progression_date")
     )
     return (
-        SecondLineTherapy.objects.filter(patient__in=scope, progression_date__isnull=False)
+        SecondLineTherapy.objects.filter(
+            patient__in=_entered_before_grace(scope), progression_date__isnull=False
+        )
         .annotate(last_assessment=last_assessment)
         .filter(Q(last_assessment__isnull=True) | Q(progression_date__gt=F("last_assessment")))
         .filter(~Exists(later_contact))

@@ -8,8 +8,12 @@ save queues it for that one patient.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.db import IntegrityError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 
 # IntegrityError: a concurrent run opened the same automatic query first; the retry finds it.
@@ -36,4 +40,14 @@ def queue_rules_for_saved_casebook(sender, patient, **kwargs) -> None:
     # transaction is open (e.g. seed_demo's per-casebook block), so the rules see the casebook
     # as committed.
     patient_id = patient.pk
-    transaction.on_commit(lambda: run_rules.delay([patient_id]))
+    transaction.on_commit(lambda: _queue(patient_id))
+
+
+def _queue(patient_id: int) -> None:
+    try:
+        run_rules.delay([patient_id])
+    except Exception:  # noqa: BLE001
+        # Without a broker the task runs here, inside the coordinator's request, after the
+        # save committed: a failing check must not turn a saved form into an error page.
+        # The hourly whole-cohort run catches up.
+        logger.exception("data-quality rules for patient %s failed", patient_id)

@@ -146,12 +146,15 @@ def test_every_rule_but_the_notice_has_a_breaking_case():
     }  # each has its own test below
 
 
+# Grace 0: the rules waiting for a casebook to be entered apply at once.
+@override_settings(QUALITY_ENTRY_GRACE_DAYS=0)
 @pytest.mark.parametrize("code", sorted(BREAKS))
 def test_rule_hits_exactly_the_broken_record(code, clean, other):
     record_id = BREAKS[code](other)
     assert hits(code) == {(other.pk, record_id)}
 
 
+@override_settings(QUALITY_ENTRY_GRACE_DAYS=0)
 def test_a_clean_casebook_hits_only_the_overdue_contact_notice(clean):
     found = {rule.code for rule in RULES if hits(rule.code)}
     assert found == {"last_contact_overdue"}  # its last contact is 2022-01-10
@@ -185,17 +188,23 @@ def test_recent_contact_is_not_overdue(clean):
     assert hits("last_contact_overdue") == set()
 
 
+def test_rules_about_records_not_entered_yet_wait_for_the_grace_period(coordinator_a, clean):
+    BREAKS["progression_unconfirmed"](clean)
+    BREAKS["death_cause_ae_without_grade5"](clean)
+    assert hits("progression_unconfirmed") == hits("death_cause_ae_without_grade5") == set()
+
+
 def test_missing_parts_wait_for_the_grace_period(coordinator_a, clean):
     patient = register_patient(coordinator_a)
     missing = ("missing_baseline", "missing_first_line", "missing_second_line", "missing_follow_up")
     assert all(hits(code) == set() for code in missing)
-    with override_settings(QUALITY_MISSING_PART_GRACE_DAYS=0):
+    with override_settings(QUALITY_ENTRY_GRACE_DAYS=0):
         assert all(hits(code) == {(patient.pk, None)} for code in missing)
 
 
 def test_a_screen_failure_has_no_missing_parts(coordinator_a):
     register_patient(coordinator_a, inc_confirmed_sclc=False)
-    with override_settings(QUALITY_MISSING_PART_GRACE_DAYS=0):
+    with override_settings(QUALITY_ENTRY_GRACE_DAYS=0):
         assert hits("missing_baseline") == set()
 
 
@@ -402,3 +411,45 @@ def test_query_list_filters_by_rule(client, data_manager, two_centres):
 
 def test_report_needs_a_login(client):
     assert client.get(REPORT).status_code == 302
+
+
+# -- triggers ------------------------------------------------------------------------------
+
+
+def test_a_casebook_save_checks_that_patient_after_the_commit(
+    coordinator_a, clean, django_capture_on_commit_callbacks
+):
+    from registry import services as registry_services
+
+    unlocked = build_casebook(coordinator_a)
+    with django_capture_on_commit_callbacks(execute=True):
+        registry_services.crf_record_save(
+            user=coordinator_a,
+            patient=unlocked,
+            section="second_line",
+            data={"cycles": 31},
+            expected_version=1,
+        )
+    query = Query.objects.get()
+    assert (query.patient, query.rule_code) == (unlocked, "cycles_2l_over_30")
+
+
+def test_run_quality_rules_command_prints_the_hits(clean):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    BREAKS["bmi_high"](clean)
+    out = StringIO()
+    call_command("run_quality_rules", stdout=out)
+    text = out.getvalue()
+    assert "bmi_high" in text and "Automatic queries: 1 opened, 0 closed." in text
+
+
+def test_the_beat_schedule_runs_the_rules_task():
+    from django.conf import settings
+
+    from quality.tasks import run_rules
+
+    entry = settings.CELERY_BEAT_SCHEDULE["run-quality-rules"]
+    assert (entry["task"], entry["schedule"]) == (run_rules.name, 3600.0)
