@@ -31,6 +31,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Production settings refuse to start without a key; a benchmark has no secrets to keep.
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
+# The cohort is generated minutes before it is checked: without this, the rules that wait
+# for a casebook to be entered (missing parts…) would skip every patient and cost nothing.
+os.environ["QUALITY_ENTRY_GRACE_DAYS"] = "0"
 
 import django  # noqa: E402
 
