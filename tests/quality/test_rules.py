@@ -453,3 +453,15 @@ def test_the_beat_schedule_runs_the_rules_task():
 
     entry = settings.CELERY_BEAT_SCHEDULE["run-quality-rules"]
     assert (entry["task"], entry["schedule"]) == (run_rules.name, 3600.0)
+
+
+def test_an_automatic_query_reads_on_its_page_and_in_the_api(client, data_manager, api_dm, clean):
+    BREAKS["cycles_2l_over_30"](clean)
+    rules_run()
+    query = Query.objects.get()
+    client.force_login(data_manager)
+    html = client.get(f"/quality/queries/{query.pk}/").content.decode()
+    assert "by a data-quality rule" in html
+    assert "More than 30 second-line cycles: please check." in html
+    body = api_dm.get(f"/api/v1/queries/{query.pk}/").json()
+    assert (body["raised_by"], body["field"]) == (None, "cycles")
