@@ -163,7 +163,7 @@ def _death(patient_ref: str = "patient_id"):
 
 
 def _entered_before_grace(scope: QuerySet[Patient]) -> QuerySet[Patient]:
-    """Enrolled casebooks registered at least ``QUALITY_ENTRY_GRACE_DAYS`` ago."""
+    """Enrolled casebooks created in the registry at least ``QUALITY_ENTRY_GRACE_DAYS`` ago."""
     grace = timedelta(days=settings.QUALITY_ENTRY_GRACE_DAYS)
     return scope.filter(
         enrolment_status=c.EnrolmentStatus.ENROLLED, created_at__lte=timezone.now() - grace
