@@ -139,10 +139,23 @@ if not CELERY_BROKER_URL:
 # re-queued by the sweeper, which celery beat runs every ANALYSIS_SWEEP_INTERVAL seconds.
 ANALYSIS_RUN_VISIBILITY_TIMEOUT = env_int("ANALYSIS_RUN_VISIBILITY_TIMEOUT", 600, minimum=10)
 ANALYSIS_RUN_MAX_ATTEMPTS = env_int("ANALYSIS_RUN_MAX_ATTEMPTS", 3, minimum=1)
+# Data-quality rules (quality.rules): run over the whole cohort every QUALITY_RULES_INTERVAL
+# seconds by celery beat, and for one patient after each casebook save. A last contact older
+# than QUALITY_FOLLOW_UP_INTERVAL_DAYS is reported (a notice, no query); a missing part (or
+# a record another one calls for) is questioned only once the casebook is
+# QUALITY_ENTRY_GRACE_DAYS old, so a coordinator entering it part by part is not questioned
+# between two saves.
+QUALITY_RULES_INTERVAL = env_int("QUALITY_RULES_INTERVAL", 3600, minimum=60)
+QUALITY_FOLLOW_UP_INTERVAL_DAYS = env_int("QUALITY_FOLLOW_UP_INTERVAL_DAYS", 91, minimum=1)
+QUALITY_ENTRY_GRACE_DAYS = env_int("QUALITY_ENTRY_GRACE_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-analysis-runs": {
         "task": "analytics.sweep_analysis_runs",
         "schedule": float(env_int("ANALYSIS_SWEEP_INTERVAL", 60, minimum=5)),
+    },
+    "run-quality-rules": {
+        "task": "quality.run_rules",
+        "schedule": float(QUALITY_RULES_INTERVAL),
     },
 }
 

@@ -7,10 +7,10 @@ class QualityConfig(AppConfig):
     verbose_name = "Data management"
 
     def ready(self) -> None:
-        # A casebook with open queries cannot be signed or locked.
-        from quality import selectors, verifications
+        from quality import selectors, tasks, verifications
         from registry import signals
 
+        # A casebook with open queries cannot be signed or locked.
         signals.casebook_lock_blockers.connect(
             selectors.lock_blockers, dispatch_uid="quality.lock_blockers"
         )
@@ -21,4 +21,8 @@ class QualityConfig(AppConfig):
         # A verified value that changes is no longer verified.
         signals.casebook_changed.connect(
             verifications.drop_on_change, dispatch_uid="quality.sdv_drop_on_change"
+        )
+        # A saved casebook is checked against the data-quality rules at once (one patient).
+        signals.casebook_changed.connect(
+            tasks.queue_rules_for_saved_casebook, dispatch_uid="quality.run_rules"
         )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from core import permissions
 from quality import selectors
 from quality.models import QueryStatus
+from quality.rules import RULES
 from quality.services import TEXT_MAX_LENGTH, queryable_fields
 from registry import choices as c
 from registry.forms import crf_formfield
@@ -69,6 +70,12 @@ class QueryFilterForm(forms.Form):
         to_field_name="username",
     )
 
+    rule = forms.ChoiceField(
+        label=_("Data-quality rule"),
+        required=False,
+        choices=[("", _("Any rule or none")), *[(r.code, r.code) for r in RULES]],
+    )
+
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["raised_by"].queryset = selectors.query_raisers(user)
@@ -90,6 +97,7 @@ class QueryFilterForm(forms.Form):
             "study_id": (data.get("patient") or "").strip(),
             "older_than_days": data.get("older_than"),
             "raised_by": data.get("raised_by"),
+            "rule_code": data.get("rule") or "",
         }
 
 

@@ -73,6 +73,20 @@ class Query(models.Model):
                 | (~Q(status=QueryStatus.CLOSED) & Q(closed_at__isnull=True)),
                 name="query_closed_has_time",
             ),
+            # One automatic query per rule and record, ever: a query a data manager closed
+            # while the hit persists is never opened again. Two partial indexes, because a
+            # NULL record_id is distinct from every other in a unique index (NULLS NOT
+            # DISTINCT is PostgreSQL 15+ only; SQLite has none).
+            models.UniqueConstraint(
+                fields=["rule_code", "patient", "section", "record_id"],
+                condition=Q(origin="rule", record_id__isnull=False),
+                name="query_rule_once_per_record",
+            ),
+            models.UniqueConstraint(
+                fields=["rule_code", "patient", "section"],
+                condition=Q(origin="rule", record_id__isnull=True),
+                name="query_rule_once_per_part",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -7,6 +7,7 @@ from ``field_markers``'s result, the rows from a queryset the view already holds
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -293,3 +294,20 @@ def dropped_csv(verifications) -> Iterator[str]:
             detail.get("new") or "",
         )
         yield writer.writerow([_csv_cell(value) for value in row])
+
+
+RULE_CSV_HEADER = ("rule", "severity", "section", "fields", "message", "centre", "hits")
+
+
+def rule_report_csv(rows: Iterable[dict]) -> str:
+    """The rules report as CSV: one line per rule and centre with hits (a rule without any:
+    one line with an empty centre and 0), codes rather than labels."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RULE_CSV_HEADER)
+    for row in rows:
+        rule = row["rule"]
+        head = (rule.code, rule.severity, rule.section, " ".join(rule.fields), str(rule.message))
+        for code, n in row["by_center"] or [("", 0)]:
+            writer.writerow([_csv_cell(value) for value in (*head, code, n)])
+    return out.getvalue()

@@ -6,6 +6,7 @@ unchanged: site staff see their own centre's queries, study-wide roles see all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
 from datetime import timedelta
 from statistics import median
@@ -15,7 +16,9 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import permissions
 from quality.models import Query, QueryMessage, QueryStatus
+from quality.rules import RULES
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, Center, Patient, User
 from registry.selectors import patients_visible_to
 
@@ -108,6 +111,7 @@ def query_list(
     study_id: str = "",
     older_than_days: int | None = None,
     raised_by: User | None = None,
+    rule_code: str = "",
 ) -> QuerySet[Query]:
     """The visible queries that pass the list page's filters, each with its last message.
 
@@ -125,6 +129,8 @@ def query_list(
         queries = queries.filter(raised_at__lte=timezone.now() - timedelta(days=older_than_days))
     if raised_by is not None:
         queries = queries.filter(raised_by=raised_by)
+    if rule_code:
+        queries = queries.filter(origin=Query.Origin.RULE, rule_code=rule_code)
     last = QueryMessage.objects.filter(query=OuterRef("pk")).order_by("-at", "-pk")
     return queries.annotate(last_text=Subquery(last.values("text")[:1]))
 
@@ -156,3 +162,34 @@ def target_record(patient: Patient, section: str, record_id: int | None):
             return None
         records = records.filter(pk=record_id)
     return records.first()
+
+
+def rule_report(user: User, center: Center | None = None) -> list[dict]:
+    """Per data-quality rule, its hits now in each visible centre (or in ``center``).
+
+    One query per rule over the user's patients (``patients_visible_to``), so another
+    centre's patients never count for site staff, plus one for the patients' centres.
+    Rows: ``{"rule", "total", "by_center": [(code, n), …]}`` in the rules' order.
+    """
+    scope = patients_visible_to(user)
+    if center is not None:
+        scope = scope.filter(center=center)
+    centre_of = dict(scope.values_list("pk", "center__code"))
+    rows = []
+    for rule in RULES:
+        counts = Counter(centre_of[patient_id] for patient_id, _record in rule.hits(scope))
+        rows.append(
+            {"rule": rule, "total": sum(counts.values()), "by_center": sorted(counts.items())}
+        )
+    return rows
+
+
+def visible_center(user: User, code: str) -> Center:
+    """The centre with ``code`` if ``user`` may see its patients; otherwise 404, as if absent."""
+    centers = Center.objects.filter(code=code)
+    if not permissions.sees_all_centers(user):
+        centers = centers.filter(pk=user.center_id)
+    center = centers.first()
+    if center is None:
+        raise Http404(_("No such centre."))
+    return center

@@ -14,4 +14,5 @@ urlpatterns = [
         views.verification_mark,
         name="verification_mark",
     ),
+    path("rules/", views.rules_report, name="rules_report"),
 ]

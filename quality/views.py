@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -316,7 +317,7 @@ def verification_overview(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="dropped-verifications.csv"'
         return response
     page = Paginator(dropped, PAGE_SIZE).get_page(request.GET.get("page"))
-    settings = verifications.study_settings()
+    study = verifications.study_settings()
     query_without_page = request.GET.copy()
     for name in ("page", "format"):
         query_without_page.pop(name, None)
@@ -329,8 +330,39 @@ def verification_overview(request: HttpRequest) -> HttpResponse:
             "page": page,
             "rows": [presenters.dropped_row(v) for v in page.object_list],
             "querystring": query_without_page.urlencode(),
-            "critical_fields": settings.critical_fields,
-            "lock_requires_sdv": settings.lock_requires_sdv,
+            "critical_fields": study.critical_fields,
+            "lock_requires_sdv": study.lock_requires_sdv,
             "show_center": permissions.sees_all_centers(user),
+        },
+    )
+
+
+# -- data-quality rules report ---------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def rules_report(request: HttpRequest) -> HttpResponse:
+    """Hits of every data-quality rule now, per centre the user may see; CSV with ?format=csv.
+
+    ``?center=CODE`` narrows to one centre; a centre the user may not see is a 404.
+    """
+    user = request.user
+    center = None
+    if code := request.GET.get("center", ""):
+        center = selectors.visible_center(user, code)
+    rows = selectors.rule_report(user, center)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(presenters.rule_report_csv(rows), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="data-quality-rules.csv"'
+        return response
+    return render(
+        request,
+        "quality/rules_report.html",
+        {
+            "rows": rows,
+            "center": center,
+            "show_center_filter": permissions.sees_all_centers(user),
+            "follow_up_days": settings.QUALITY_FOLLOW_UP_INTERVAL_DAYS,
         },
     )

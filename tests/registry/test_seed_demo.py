@@ -99,11 +99,12 @@ def test_demo_logins_work_with_the_documented_password(seeded):
 def test_seed_demo_adds_queries_in_every_state_without_changing_the_data(seeded):
     from quality.models import Query
 
-    counts = {s: Query.objects.filter(status=s).count() for s in Query.Status}
+    manual = Query.objects.filter(origin="manual")
+    counts = {s: manual.filter(status=s).count() for s in Query.Status}
     assert counts == {Query.Status.OPEN: 3, Query.Status.ANSWERED: 2, Query.Status.CLOSED: 3}
     # Raised by the data manager, answered by the patient's own centre, never corrected.
-    assert set(Query.objects.values_list("raised_by__username", flat=True)) == {"datamanager"}
-    answers = Query.objects.exclude(answered_at=None)
+    assert set(manual.values_list("raised_by__username", flat=True)) == {"datamanager"}
+    answers = manual.exclude(answered_at=None)
     for query in answers:
         answer = query.messages.get(kind="answer")
         assert answer.author.username == f"coord_{query.patient.center.code.lower()}"
@@ -128,3 +129,17 @@ def test_seed_demo_verifies_two_and_a_half_centres_and_requires_sdv_to_lock(seed
     assert all(
         verifications.missing_critical(p) for p in Patient.objects.filter(center__code="EMU")
     )
+
+
+def test_the_rules_question_the_demo_casebooks_with_more_than_30_2l_cycles(seeded):
+    """The demo gives a 2L cycle every 21 days until the end of treatment (or the data cut):
+    the patients treated longest pass 30 cycles; no other error or warning rule applies."""
+    from fixtures.demo_cohort import demo_casebooks
+    from quality.models import Query
+
+    long_treated = {b.patient.study_id for b in demo_casebooks() if b.second_line.cycles > 30}
+    assert len(long_treated) == 8
+    automatic = Query.objects.filter(origin="rule")
+    assert set(automatic.values_list("rule_code", flat=True)) == {"cycles_2l_over_30"}
+    assert set(automatic.values_list("patient__study_id", flat=True)) == long_treated
+    assert set(automatic.values_list("status", flat=True)) == {"open"}

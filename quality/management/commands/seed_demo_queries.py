@@ -3,7 +3,9 @@
 Run by ``seed_demo`` after the casebooks are locked; runs ``seed_demo_verifications``
 last. Queries on a locked casebook may be raised and answered (a correction would need
 an unlock), so the demo shows open, answered and closed queries without changing the
-cohort's numbers. Idempotent: nothing is added when the demo already has queries.
+cohort's numbers. Idempotent: nothing is added when the demo already has queries raised
+by a data manager (the data-quality rules' automatic queries, opened as each casebook was
+saved, do not count).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _queries(self) -> None:
-        if Query.objects.exists():
+        manual = Query.objects.filter(origin=Query.Origin.MANUAL)
+        if manual.exists():
             self.stdout.write("Demo queries: present already, none added.")
             return
         manager = User.objects.get(username="datamanager")
@@ -70,7 +73,7 @@ class Command(BaseCommand):
                 services.query_answer(user=coordinator, query_id=query.pk, text=answer)
             if closing:
                 services.query_close(user=manager, query_id=query.pk, text=closing)
-        counts = {status: Query.objects.filter(status=status).count() for status in Query.Status}
+        counts = {status: manual.filter(status=status).count() for status in Query.Status}
         self.stdout.write(
             "Demo queries: "
             + ", ".join(f"{counts[s]} {s.label.lower()}" for s in Query.Status)
