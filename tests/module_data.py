@@ -11,9 +11,13 @@ fixture or not: a module holds only tests that are right with them there.
 """
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from django.core.management import call_command
+
+from quality import tasks
+from registry import signals
 
 T = TypeVar("T")
 
@@ -22,9 +26,26 @@ def committed_for_module(django_db_blocker, build: Callable[[], T]) -> Iterator[
     """Yield what ``build()`` returns, committed; flush the database afterwards (also when
     the build fails half-way, so no other module sees half a cohort)."""
     try:
-        with django_db_blocker.unblock():
+        with django_db_blocker.unblock(), _no_rules_on_save():
             value = build()
         yield value
     finally:
         with django_db_blocker.unblock():
             call_command("flush", interactive=False, verbosity=0)
+
+
+@contextmanager
+def _no_rules_on_save() -> Iterator[None]:
+    """Build without the data-quality check that follows each save.
+
+    A per-test build runs inside the test's transaction, where after-commit hooks never run;
+    built outside it, every save would be checked and its automatic queries would block the
+    lock (the exchange cohort holds a patient over 90 on purpose: exports top-code ages).
+    The lock's own hooks (the analysis run) still run, as the modules sharing a run expect.
+    """
+    uid = "quality.run_rules"
+    signals.casebook_changed.disconnect(dispatch_uid=uid)
+    try:
+        yield
+    finally:
+        signals.casebook_changed.connect(tasks.queue_rules_for_saved_casebook, dispatch_uid=uid)
