@@ -23,6 +23,6 @@ class QualityConfig(AppConfig):
             verifications.drop_on_change, dispatch_uid="quality.sdv_drop_on_change"
         )
         # A saved casebook is checked against the data-quality rules at once (one patient).
-        signals.casebook_changed.connect(
+        signals.casebook_saved.connect(
             tasks.queue_rules_for_saved_casebook, dispatch_uid="quality.run_rules"
         )

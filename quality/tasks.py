@@ -33,7 +33,7 @@ def run_rules(patient_ids: list[int] | None = None) -> str:
 
 
 def queue_rules_for_saved_casebook(sender, patient, **kwargs) -> None:
-    """Receiver of ``registry.signals.casebook_changed`` (sent after the write committed)."""
+    """Receiver of ``registry.signals.casebook_saved`` (sent after the write committed)."""
     from django.db import transaction
 
     # The signal comes after the commit; on_commit still defers it if a caller's outer

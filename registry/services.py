@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
 from django.utils import timezone
 
@@ -127,6 +127,18 @@ def _announce_change(
             deleted=deleted,
         )
     )
+    # Once per patient and transaction: a casebook entered part by part in one block (as
+    # seed_demo does) is re-checked once, not once per part. The pending callbacks are the
+    # connection's own list, which a rollback empties, so nothing is left behind.
+    pending = connection.run_on_commit
+    if any(getattr(func, "saved_patient_id", None) == patient.pk for _, func, _ in pending):
+        return
+
+    def announce_saved() -> None:
+        signals.casebook_saved.send(sender=Patient, patient=patient)
+
+    announce_saved.saved_patient_id = patient.pk
+    transaction.on_commit(announce_saved)
 
 
 def _changed_fields(before: dict[str, Any], record) -> list[str]:

@@ -14,6 +14,9 @@ casebook_unlocked = Signal()
 # fields=<names whose value changed> and deleted=<bool>: data-quality checks and source
 # verification listen (a verified value that changes is no longer verified).
 casebook_changed = Signal()
+# Sent once per patient after a transaction that changed its casebook commits, with
+# patient=<Patient>: for listeners that re-check a casebook as a whole (data-quality rules).
+casebook_saved = Signal()
 
 # Sent with patient=<Patient> inside the lock's transaction, before the casebook is locked.
 # Each receiver returns a list of reasons the casebook may not be locked yet (the quality app:

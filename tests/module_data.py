@@ -44,8 +44,8 @@ def _no_rules_on_save() -> Iterator[None]:
     The lock's own hooks (the analysis run) still run, as the modules sharing a run expect.
     """
     uid = "quality.run_rules"
-    signals.casebook_changed.disconnect(dispatch_uid=uid)
+    signals.casebook_saved.disconnect(dispatch_uid=uid)
     try:
         yield
     finally:
-        signals.casebook_changed.connect(tasks.queue_rules_for_saved_casebook, dispatch_uid=uid)
+        signals.casebook_saved.connect(tasks.queue_rules_for_saved_casebook, dispatch_uid=uid)

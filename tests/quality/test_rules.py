@@ -416,20 +416,21 @@ def test_report_needs_a_login(client):
 # -- triggers ------------------------------------------------------------------------------
 
 
-def test_a_casebook_save_checks_that_patient_after_the_commit(
-    coordinator_a, clean, django_capture_on_commit_callbacks
-):
+# Real commits (a transactional test): the check follows the commit of each save, once per
+# patient and transaction, as in production.
+@pytest.mark.django_db(transaction=True)
+def test_a_casebook_save_checks_that_patient_after_the_commit(coordinator_a, clean):
     from registry import services as registry_services
 
     unlocked = build_casebook(coordinator_a)
-    with django_capture_on_commit_callbacks(execute=True):
-        registry_services.crf_record_save(
-            user=coordinator_a,
-            patient=unlocked,
-            section="second_line",
-            data={"cycles": 31},
-            expected_version=1,
-        )
+    assert not Query.objects.exists()  # clean casebooks: nothing to question
+    registry_services.crf_record_save(
+        user=coordinator_a,
+        patient=unlocked,
+        section="second_line",
+        data={"cycles": 31},
+        expected_version=1,
+    )
     query = Query.objects.get()
     assert (query.patient, query.rule_code) == (unlocked, "cycles_2l_over_30")
 

@@ -415,3 +415,41 @@ def test_a_deletion_is_announced_after_commit_only(
     for callback in callbacks:
         callback()
     assert changes == [("adverse_events", [], True)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_casebook_saved_part_by_part_in_one_transaction_is_announced_saved_once(coordinator_a):
+    from django.db import transaction
+
+    # Real commits (a transactional test): each service call below commits on its own, then
+    # two edits share one outer transaction.
+    patient = builders.build_casebook(coordinator_a)
+    saved = []
+
+    def listen(sender, patient, **kwargs):
+        saved.append(patient.pk)
+
+    signals.casebook_saved.connect(listen, dispatch_uid="test-saved")
+    try:
+        baseline = Baseline.objects.get(patient=patient)
+        event = AdverseEvent.objects.get(patient=patient)
+        with transaction.atomic():
+            services.crf_record_save(
+                user=coordinator_a,
+                patient=patient,
+                section="baseline",
+                data=builders.baseline(weight_kg="56"),
+                expected_version=baseline.version,
+            )
+            services.crf_record_save(
+                user=coordinator_a,
+                patient=patient,
+                section="adverse_events",
+                record_id=event.pk,
+                data={"grade": 3},
+                expected_version=event.version,
+            )
+            assert saved == []  # nothing before the commit
+    finally:
+        signals.casebook_saved.disconnect(dispatch_uid="test-saved")
+    assert saved == [patient.pk]
