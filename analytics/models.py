@@ -108,6 +108,11 @@ class AnalysisRun(models.Model):
     coalesced = models.PositiveIntegerField(
         default=0, help_text="Later triggers folded into this run while it waited in the queue."
     )
+    # Marked by a PI when the numbers are the ones to publish (no query open on the data).
+    final_at = models.DateTimeField(null=True, blank=True)
+    final_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)

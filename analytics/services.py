@@ -29,6 +29,7 @@ from analytics.stats.cli import to_jsonable
 from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
 from core import permissions
 from core.errors import ApplicationError, ErrorCode
+from quality import selectors as quality_selectors
 from registry.models import AuditEvent, User
 
 logger = logging.getLogger(__name__)
@@ -315,3 +316,34 @@ def runs_sweep(*, now=None) -> dict[str, list[int]]:
 def run_start_manual(*, user: User) -> AnalysisRun | None:
     """'Recompute now' from the dashboard (PI, data manager, admin)."""
     return run_enqueue(trigger=AnalysisRun.Trigger.MANUAL, user=user)
+
+
+def run_mark_final(*, user: User, run_id: int) -> AnalysisRun:
+    """A PI marks a finished run final: the numbers to publish. Refused while any locked
+    casebook has an unresolved data query, since those numbers may still change."""
+    if not permissions.can_edit_plan(user):
+        raise ApplicationError(
+            "Only the study PI or an administrator may mark an analysis final.",
+            code=ErrorCode.FORBIDDEN,
+        )
+    with transaction.atomic():
+        run = AnalysisRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            raise ApplicationError("No such analysis run.", code=ErrorCode.NOT_FOUND)
+        if run.status != AnalysisRun.Status.DONE:
+            raise ApplicationError(
+                f"Run {run.pk} has not finished; only a finished run can be final."
+            )
+        if run.final_at is not None:
+            return run
+        unresolved = quality_selectors.unresolved_on_locked_casebooks()
+        if unresolved:
+            raise ApplicationError(
+                f"Run {run.pk} cannot be final: {unresolved} data "
+                f"{'query is' if unresolved == 1 else 'queries are'} still unresolved on "
+                "locked casebooks; close them first."
+            )
+        run.final_at = timezone.now()
+        run.final_by = user
+        run.save(update_fields=["final_at", "final_by"])
+    return run

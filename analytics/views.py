@@ -6,6 +6,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -14,7 +15,8 @@ from analytics import presenters, selectors, services
 from analytics.forms import AnalysisPlanForm
 from analytics.models import AnalysisRun
 from core import permissions
-from core.errors import ApplicationError
+from core.errors import ApplicationError, ErrorCode
+from quality import selectors as quality_selectors
 
 
 def _require_dashboard(request: HttpRequest) -> None:
@@ -37,6 +39,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "history": selectors.runs_for_history(),
         "plan": services.plan_current(),
         "can_edit_plan": permissions.can_edit_plan(request.user),
+        "data_quality": quality_selectors.locked_data_quality(request.user),
     }
     context["registered"] = sum(c.registered for c in context["centers"])
     context["locked"] = sum(c.locked for c in context["centers"])
@@ -114,6 +117,23 @@ def recompute(request: HttpRequest) -> HttpResponse:
         messages.error(request, "There is no analysis plan yet: a PI must save one first.")
     else:
         messages.info(request, f"Analysis run #{run.pk} queued.")
+    return redirect("analytics:dashboard")
+
+
+@login_required
+@require_POST
+def run_final(request: HttpRequest, run_id: int) -> HttpResponse:
+    _require_dashboard(request)
+    try:
+        run = services.run_mark_final(user=request.user, run_id=run_id)
+    except ApplicationError as error:
+        if error.code == ErrorCode.NOT_FOUND:
+            raise Http404(error.message) from None
+        if error.code == ErrorCode.FORBIDDEN:
+            raise PermissionDenied(error.message) from None
+        messages.error(request, error.message)
+    else:
+        messages.info(request, f"Run #{run.pk} is final.")
     return redirect("analytics:dashboard")
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from core import permissions
 from quality.models import Query, QueryMessage, QueryStatus
 from quality.rules import RULES
+from registry import choices as c
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, Center, Patient, User
 from registry.selectors import patients_visible_to
 
@@ -193,3 +194,35 @@ def visible_center(user: User, code: str) -> Center:
     if center is None:
         raise Http404(_("No such centre."))
     return center
+
+
+def locked_data_quality(user: User) -> dict:
+    """The quality of the locked data the analyses read, for the PI dashboard's headline.
+
+    Locked casebooks with a 2L start are the ones a run analyses: how many there are and how
+    many of them carry an unresolved query; and what share of the critical values entered
+    (every casebook the user sees) is verified against source. A fixed number of queries,
+    whatever the cohort's size.
+    """
+    from quality.verifications import critical_progress
+
+    locked = patients_visible_to(user).filter(
+        casebook_status=c.CasebookStatus.LOCKED, second_line__isnull=False
+    )
+    analysed = locked.count()
+    unresolved = locked.filter(queries__status__in=UNRESOLVED).values("pk").distinct().count()
+    progress = critical_progress(user)
+    critical = sum(p.critical for p in progress)
+    verified = sum(p.verified for p in progress)
+    return {
+        "analysed": analysed,
+        "with_unresolved_queries": unresolved,
+        "critical_verified_percent": round(100 * verified / critical, 1) if critical else None,
+    }
+
+
+def unresolved_on_locked_casebooks() -> int:
+    """Unresolved queries on any locked casebook: an analysis cannot be final while any is."""
+    return Query.objects.filter(
+        status__in=UNRESOLVED, patient__casebook_status=c.CasebookStatus.LOCKED
+    ).count()
