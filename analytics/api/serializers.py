@@ -72,6 +72,10 @@ class AnalysisRunOutput(serializers.Serializer):
         help_text="A finished run on the same data and plan whose bundle this run shows.",
     )
     coalesced = serializers.IntegerField(help_text="Later triggers folded into this run.")
+    final_at = serializers.DateTimeField(
+        allow_null=True, help_text="When a PI marked these the numbers to publish; null if not."
+    )
+    final_by = serializers.CharField(source="final_by.username", allow_null=True, default=None)
     error = serializers.CharField(help_text="Why the run failed (empty unless failed).")
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

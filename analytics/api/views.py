@@ -42,7 +42,7 @@ class _AnalysisView(ApiView):
 
 
 def _run_queryset():
-    return AnalysisRun.objects.select_related("plan", "triggered_by", "reused_from")
+    return AnalysisRun.objects.select_related("plan", "triggered_by", "reused_from", "final_by")
 
 
 class AnalysisPlanView(_AnalysisView):

@@ -152,6 +152,9 @@ class QueryOutput(serializers.Serializer):
     )
     status = serializers.ChoiceField(choices=Query.Status.choices)
     origin = serializers.ChoiceField(choices=Query.Origin.choices)
+    rule_code = serializers.CharField(
+        help_text="The data-quality rule that raised it (docs/quality.md); empty if a person did."
+    )
     raised_by = serializers.CharField(
         source="raised_by.username", allow_null=True, default=None, help_text="null: a rule."
     )

@@ -12,6 +12,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from analytics import services
 from analytics.models import AnalysisRun
 from analytics.stats.plan import reference_plan
 from tests.api_support import assert_error, token_client
@@ -70,3 +71,11 @@ def test_latest_is_the_newest_finished_run_with_its_bundle(api_pi, finished_run)
 
 def test_admin_reads_the_latest_bundle_with_a_token(admin_user, finished_run):
     assert token_client(admin_user).get(LATEST).json()["n_analysed"] == 2
+
+
+def test_a_run_marked_final_says_when_and_by_whom(api_pi, finished_run, pi_user):
+    url = reverse("api:analysis-run", args=[finished_run.pk])
+    assert api_pi.get(url).json()["final_at"] is None
+    services.run_mark_final(user=pi_user, run_id=finished_run.pk)
+    body = api_pi.get(url).json()
+    assert body["final_by"] == "petra" and body["final_at"] is not None

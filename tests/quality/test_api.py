@@ -109,6 +109,7 @@ def test_data_manager_raises_a_query_on_a_field(api_dm, casebook):
         "value_at_raise": "65.0",
         "status": "open",
         "origin": "manual",
+        "rule_code": "",
         "raised_by": "dora",
         "answered_at": None,
         "closed_at": None,
@@ -568,3 +569,13 @@ def test_anonymous_request_is_401(method, name, query):
     url = QUERIES if name == "list" else detail(query) if name == "detail" else step(query, name)
     response = getattr(APIClient(), method)(url, {}, format="json")
     assert_error(response, 401, "not_authenticated")
+
+
+def test_an_automatic_query_names_the_rule_that_raised_it(api_dm, casebook):
+    from quality import checks
+
+    Baseline.objects.filter(patient=casebook).update(weight_kg=200)  # BMI 69: bmi_high
+    checks.rules_run([casebook.pk])
+    automatic = Query.objects.get(origin=Query.Origin.RULE)
+    body = api_dm.get(detail(automatic)).json()
+    assert (body["origin"], body["rule_code"], body["raised_by"]) == ("rule", "bmi_high", None)
