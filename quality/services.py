@@ -37,7 +37,7 @@ def queryable_fields(section: str) -> list[str]:
     return [f.name for f in model._meta.fields if f.editable and f.name not in _NOT_QUERYABLE]
 
 
-def _value_text(value: Any) -> str:
+def value_as_text(value: Any) -> str:
     if value is None:
         return ""
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
@@ -52,7 +52,7 @@ def _clean_text(text: str, *, required: bool) -> str:
     return text
 
 
-def _target_record(patient: Patient, section: str, record_id: int | None, field: str):
+def validated_target(patient: Patient, section: str, record_id: int | None, field: str):
     """The record a query is about (None for the casebook or an empty part), validated."""
     if not section:
         if field or record_id is not None:
@@ -121,11 +121,11 @@ def query_raise(
         raise ApplicationError(_("No such patient."), code=ErrorCode.NOT_FOUND)
     text = _clean_text(text, required=True)
     with transaction.atomic():
-        record = _target_record(patient, section, record_id, field)
+        record = validated_target(patient, section, record_id, field)
         value = ""
         if field and record is not None and field not in type(record).identifier_fields:
             # An identifier's value is not copied into the query: a data manager may not see it.
-            value = _value_text(getattr(record, field))
+            value = value_as_text(getattr(record, field))
         query = Query.objects.create(
             patient=patient,
             section=section,
@@ -196,7 +196,7 @@ def _correct(user: User, query: Query, value: Any, expected_version: int | None,
         raise field_error("value", _("This query is about a whole part: correct it on the form."))
     if expected_version is None:
         raise field_error("version", _("Send the version of the record you corrected."))
-    record = _target_record(query.patient, query.section, query.record_id, query.field)
+    record = validated_target(query.patient, query.section, query.record_id, query.field)
     old = getattr(record, query.field)
     reason = f"Query {query.pk}: {text}" if text else f"Query {query.pk}"
     saved = registry_services.crf_record_save(
@@ -212,8 +212,8 @@ def _correct(user: User, query: Query, value: Any, expected_version: int | None,
     secret = query.field in type(saved).identifier_fields
     return {
         "field": query.field,
-        "old": None if secret else _value_text(old),
-        "new": None if secret else _value_text(getattr(saved, query.field)),
+        "old": None if secret else value_as_text(old),
+        "new": None if secret else value_as_text(getattr(saved, query.field)),
         "version": saved.version,
     }
 

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
 from quality.models import StudySettings, Verification
-from quality.services import _target_record, _value_text
+from quality.services import validated_target, value_as_text
 from registry.models import (
     MODEL_BY_SECTION,
     REPEATING_SECTIONS,
@@ -116,7 +116,7 @@ def verification_mark(
     with transaction.atomic():
         record = None
         for field in targets:
-            record = _target_record(patient, section, record_id, field)
+            record = validated_target(patient, section, record_id, field)
         if record is None:
             raise field_error(
                 "section", _("%(part)s has no data yet: nothing to verify.") % {"part": section}
@@ -141,7 +141,7 @@ def verification_mark(
             value = ""
             if field and field not in type(record).identifier_fields:
                 # An identifier's value is not copied: a data manager may not see it.
-                value = _value_text(getattr(record, field))
+                value = value_as_text(getattr(record, field))
             verification = Verification.objects.create(
                 patient=patient,
                 section=section,
@@ -234,7 +234,7 @@ def _drop_detail(verification: Verification, model, record, fields, by) -> dict:
     return {
         "field": verification.field,
         "old": None if secret else verification.value_at_verification,
-        "new": None if secret else _value_text(getattr(record, verification.field)),
+        "new": None if secret else value_as_text(getattr(record, verification.field)),
         "by": by,
     }
 
