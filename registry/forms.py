@@ -186,6 +186,12 @@ class CrfForm(forms.ModelForm):
                 )
         return cleaned
 
+    def _post_clean(self):
+        # The model checks a value against its code, so it must see the codes the form got.
+        if self.codable:
+            self.instance.missing_codes = self.service_data()["missing_codes"]
+        super()._post_clean()
+
     def service_data(self) -> dict:
         """The cleaned values to hand to the service (no version, no reason), with the
         missing-data codes as the service takes them."""
