@@ -104,31 +104,38 @@ class SecondLineEndReason(models.TextChoices):
 
 
 class AeTerm(models.TextChoices):
-    """CTCAE v5.0 terms of the reference cohort's Table 3 plus common immune-related ones."""
+    """CTCAE v5.0 terms of the reference cohort's Table 3 plus common immune-related ones.
 
-    ACUTE_INTERSTITIAL_PNEUMONITIS = "Acute interstitial pneumonitis"
-    ADRENAL_INSUFFICIENCY = "Adrenal insufficiency"
-    ALOPECIA = "Alopecia"
-    ALT_INCREASED = "Alanine aminotransferase increased"
-    ANEMIA = "Anemia"
+    Every member names its label: a member without one would be labelled from its Python
+    name ("Alt Increased"), which pages, exports and SPSS value labels would then show.
+    """
+
+    ACUTE_INTERSTITIAL_PNEUMONITIS = (
+        "Acute interstitial pneumonitis",
+        "Acute interstitial pneumonitis",
+    )
+    ADRENAL_INSUFFICIENCY = "Adrenal insufficiency", "Adrenal insufficiency"
+    ALOPECIA = "Alopecia", "Alopecia"
+    ALT_INCREASED = "Alanine aminotransferase increased", "Alanine aminotransferase increased"
+    ANEMIA = "Anemia", "Anemia"
     ANOREXIA = "Anorexia", "Anorexia (decreased appetite)"
-    ARTHRALGIA = "Arthralgia"
-    AST_INCREASED = "Aspartate aminotransferase increased"
-    COLITIS = "Colitis"
-    CONSTIPATION = "Constipation"
-    COUGH = "Cough"
-    DIARRHEA = "Diarrhea"
-    DYSPNEA = "Dyspnea"
-    FATIGUE = "Fatigue"
+    ARTHRALGIA = "Arthralgia", "Arthralgia"
+    AST_INCREASED = "Aspartate aminotransferase increased", "Aspartate aminotransferase increased"
+    COLITIS = "Colitis", "Colitis"
+    CONSTIPATION = "Constipation", "Constipation"
+    COUGH = "Cough", "Cough"
+    DIARRHEA = "Diarrhea", "Diarrhea"
+    DYSPNEA = "Dyspnea", "Dyspnea"
+    FATIGUE = "Fatigue", "Fatigue"
     FEVER = "Fever", "Fever (pyrexia)"
-    HEPATITIS = "Hepatitis"
-    HYPERTHYROIDISM = "Hyperthyroidism"
-    HYPOPHYSITIS = "Hypophysitis"
-    HYPOTHYROIDISM = "Hypothyroidism"
-    INSOMNIA = "Insomnia"
-    INTERSTITIAL_LUNG_DISEASE = "Interstitial lung disease"
-    MYOCARDITIS = "Myocarditis"
-    NAUSEA = "Nausea"
+    HEPATITIS = "Hepatitis", "Hepatitis"
+    HYPERTHYROIDISM = "Hyperthyroidism", "Hyperthyroidism"
+    HYPOPHYSITIS = "Hypophysitis", "Hypophysitis"
+    HYPOTHYROIDISM = "Hypothyroidism", "Hypothyroidism"
+    INSOMNIA = "Insomnia", "Insomnia"
+    INTERSTITIAL_LUNG_DISEASE = "Interstitial lung disease", "Interstitial lung disease"
+    MYOCARDITIS = "Myocarditis", "Myocarditis"
+    NAUSEA = "Nausea", "Nausea"
     NEUTROPHIL_COUNT_DECREASED = (
         "Neutrophil count decreased",
         "Neutrophil count decreased (neutropenia)",
@@ -137,15 +144,15 @@ class AeTerm(models.TextChoices):
         "Platelet count decreased",
         "Platelet count decreased (thrombocytopenia)",
     )
-    PNEUMONITIS = "Pneumonitis"
-    PRURITUS = "Pruritus"
-    PULMONARY_FIBROSIS = "Pulmonary fibrosis"
-    RASH_MACULO_PAPULAR = "Rash maculo-papular"
+    PNEUMONITIS = "Pneumonitis", "Pneumonitis"
+    PRURITUS = "Pruritus", "Pruritus"
+    PULMONARY_FIBROSIS = "Pulmonary fibrosis", "Pulmonary fibrosis"
+    RASH_MACULO_PAPULAR = "Rash maculo-papular", "Rash maculo-papular"
     SEVERE_SKIN_REACTION = "Erythema multiforme", "Erythema multiforme (severe skin reaction)"
-    THYROIDITIS = "Thyroiditis"
-    TYPE_1_DIABETES = "Type 1 diabetes mellitus"
-    VOMITING = "Vomiting"
-    OTHER = "Other, specify"
+    THYROIDITIS = "Thyroiditis", "Thyroiditis"
+    TYPE_1_DIABETES = "Type 1 diabetes mellitus", "Type 1 diabetes mellitus"
+    VOMITING = "Vomiting", "Vomiting"
+    OTHER = "Other, specify", "Other, specify"
 
 
 # Terms that are immune-related by nature; the form pre-ticks the flag for them.

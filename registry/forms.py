@@ -215,7 +215,7 @@ class CrfForm(forms.ModelForm):
         return data
 
     def grouped(self):
-        """(legend, [(bound field, show-when condition)]) groups, for the template."""
+        """(legend, [(bound field, show-when condition, missing-code fields)]) groups."""
         listed: set[str] = set()
         groups = []
         for legend, names in self.fieldsets:
@@ -413,6 +413,11 @@ class AdverseEventForm(CrfForm):
 
     def __init__(self, *args, sees_identifiers: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
+        # Alphabetical by label, so a term is found where a reader looks; "Other" last.
+        self.fields["term"].choices = sorted(
+            self.fields["term"].choices,
+            key=lambda choice: (choice[0] == c.AeTerm.OTHER, choice[0] != "", str(choice[1])),
+        )
         self.fields["term"].widget.attrs["data-immune-terms"] = "|".join(
             sorted(str(t) for t in c.IMMUNE_RELATED_TERMS)
         )
