@@ -238,7 +238,12 @@ def send_digests(now=None) -> int:
         & Q(created_at__lte=now - IMMEDIATE_GRACE)
     )
     user_ids = list(
-        _unsent().filter(due, created_at__lte=now).values_list("recipient_id", flat=True).distinct()
+        # order_by(): the model's ordering would put created_at in the DISTINCT.
+        _unsent()
+        .filter(due, created_at__lte=now)
+        .order_by("recipient_id")
+        .values_list("recipient_id", flat=True)
+        .distinct()
     )
     sent = 0
     for user_id in user_ids:

@@ -459,7 +459,14 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         "quality/notifications.html",
         {
             "page": page,
-            "items": [{"n": n, "link": _notification_link(n)} for n in page.object_list],
+            "items": [
+                {
+                    "n": n,
+                    "link": _notification_link(n),
+                    "where": presenters.where_label(n.query) if n.query is not None else "",
+                }
+                for n in page.object_list
+            ],
             "unread": rows.filter(read_at__isnull=True).count(),
             "querystring": "",
             "preference": notifications.preference_for(request.user),

@@ -12,6 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from quality import services, verifications
 from registry import services as registry_services
@@ -259,6 +260,4 @@ def test_api_data_manager_lists(api_dm, coordinator_a, data_manager):
 
 
 def test_api_needs_authentication():
-    from rest_framework.test import APIClient
-
     assert APIClient().get(API).status_code == 401

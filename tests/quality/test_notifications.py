@@ -213,6 +213,24 @@ def test_digest_is_idempotent(people, patient, django_capture_on_commit_callback
     assert not Notification.objects.filter(emailed_at__isnull=True).exists()
 
 
+def test_each_digest_user_gets_one_digest_of_their_own(
+    people, patient, django_capture_on_commit_callbacks
+):
+    commit = django_capture_on_commit_callbacks
+    set_pref(people["alice"], NotificationPreference.Email.DAILY)
+    set_pref(people["dora"], NotificationPreference.Email.DAILY)
+    query = raise_query(people["dora"], patient, commit)
+    with commit(execute=True):
+        services.query_answer(user=people["alice"], query_id=query.pk, text=ANSWER)
+    raise_query(people["dora"], patient, commit)
+    mail.outbox.clear()
+    assert notifications.send_digests() == 2
+    by_address = {m.to[0]: m for m in mail.outbox}
+    assert set(by_address) == {"alice@hospital.example", "dora@hospital.example"}
+    assert "2 notifications" in by_address["alice@hospital.example"].subject
+    assert "1 notification" in by_address["dora@hospital.example"].subject
+
+
 def test_immediate_notification_is_not_emailed_again_by_the_digest(
     people, patient, django_capture_on_commit_callbacks
 ):
