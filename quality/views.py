@@ -58,11 +58,7 @@ def query_list(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="queries.csv"'
         return response
     page = Paginator(queries, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
-    rows = [
-        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
-        for q in page.object_list
-    ]
+    rows = _query_rows(page.object_list)
     query_without_page = request.GET.copy()
     for name in ("page", "format"):
         query_without_page.pop(name, None)
@@ -78,6 +74,15 @@ def query_list(request: HttpRequest) -> HttpResponse:
             "show_center": permissions.sees_all_centers(user),
         },
     )
+
+
+def _query_rows(queries) -> list[dict]:
+    """A page of queries as the lists show them: where, and days open."""
+    now = timezone.now()
+    return [
+        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
+        for q in queries
+    ]
 
 
 def _refused(form, error: ApplicationError) -> int:
@@ -416,15 +421,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 def _work_rows(chosen: work.WorkList, objects: list) -> list[dict]:
     if chosen.kind == "query":
-        now = timezone.now()
-        return [
-            {
-                "query": q,
-                "where": presenters.where_label(q),
-                "days_open": presenters.days_open(q, now),
-            }
-            for q in objects
-        ]
+        return _query_rows(objects)
     if chosen.kind == "verification":
         return [presenters.dropped_row(v) for v in objects]
     missing = work.parts_not_complete([p.pk for p in objects]) if chosen.key == "incomplete" else {}
