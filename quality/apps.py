@@ -30,3 +30,7 @@ class QualityConfig(AppConfig):
         signals.casebook_completed.connect(
             notifications.notify_ready_to_sign, dispatch_uid="quality.notify_ready_to_sign"
         )
+        # Signed and locked: its "ready to sign" notifications are done.
+        signals.casebook_locked.connect(
+            notifications.clear_ready_to_sign, dispatch_uid="quality.clear_ready_to_sign"
+        )

@@ -114,6 +114,14 @@ def notify_ready_to_sign(sender, patient: Patient, **kwargs) -> None:
         _notify(Kind.READY_TO_SIGN, patient, _centre_staff(patient, Role.INVESTIGATOR))
 
 
+def clear_ready_to_sign(sender, patient: Patient, **kwargs) -> None:
+    """Receiver of ``registry.signals.casebook_locked``: once signed and locked, the
+    casebook's "ready to sign" notifications are done, so they are marked read."""
+    Notification.objects.filter(
+        patient=patient, kind=Kind.READY_TO_SIGN, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
 # -- the in-app list -------------------------------------------------------------------------
 
 

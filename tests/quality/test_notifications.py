@@ -21,7 +21,7 @@ from quality.models import Notification, NotificationPreference, Query
 from registry import services as registry_services
 from registry.models import Baseline
 from tests.builders import build_casebook
-from tests.factories import UserFactory
+from tests.factories import TEST_PASSWORD, UserFactory
 
 QUESTION = "Weight differs from the clinic letter of Mrs Example; please check."
 ANSWER = "Checked with the ward sister; weight is right."
@@ -136,6 +136,23 @@ def test_casebook_complete_tells_the_centres_investigators(
     assert recipients("ready_to_sign") == {"ivan"}
     assert [m.to for m in mail.outbox] == [["ivan@hospital.example"]]
     assert patient.study_id in mail.outbox[0].subject
+
+
+def test_locking_the_casebook_marks_its_ready_to_sign_notifications_read(
+    people, patient, django_capture_on_commit_callbacks
+):
+    commit = django_capture_on_commit_callbacks
+    with commit(execute=True):
+        registry_services.casebook_mark_complete(user=people["alice"], patient=patient)
+    assert notifications.unread_count(people["ivan"]) == 1
+    with commit(execute=True):
+        registry_services.casebook_lock(
+            user=people["ivan"],
+            patient=patient,
+            password=TEST_PASSWORD,
+            meaning=registry_services.SIGNATURE_MEANING,
+        )
+    assert notifications.unread_count(people["ivan"]) == 0
 
 
 def test_refused_write_notifies_nobody(people, patient, django_capture_on_commit_callbacks):

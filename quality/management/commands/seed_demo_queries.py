@@ -13,12 +13,11 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from fixtures.demo_cohort import build_demo_study
 from quality import services
 from quality.models import Notification, NotificationPreference, Query
-from registry import choices as c
 from registry.models import AdverseEvent, Patient, User
 
 # (centre, n-th patient of the centre, part, field, question, answer, closing note)
@@ -111,12 +110,11 @@ class Command(BaseCommand):
                 NotificationPreference.objects.update_or_create(
                     user=user, defaults={"email": email}
                 )
-        # What is done is read: the closed queries' notifications, and "ready to sign" of the
-        # casebooks the demo locked since.
-        done = Q(query__status=Query.Status.CLOSED) | Q(
-            kind=Notification.Kind.READY_TO_SIGN, patient__casebook_status=c.CasebookStatus.LOCKED
+        # What is done is read: the closed queries' notifications. (The locks already marked
+        # their casebooks' "ready to sign" read.)
+        Notification.objects.filter(query__status=Query.Status.CLOSED, read_at__isnull=True).update(
+            read_at=F("created_at")
         )
-        Notification.objects.filter(done, read_at__isnull=True).update(read_at=F("created_at"))
         unread = Notification.objects.filter(read_at__isnull=True).count()
         self.stdout.write(
             f"Demo notifications: {Notification.objects.count()} ({unread} unread); "
