@@ -12,6 +12,8 @@ Decisions:
 - ``plain``: exported as is (codes and labels for choices, 0/1 for yes/no).
 - ``key``: the study id / patient link: replaced by the pseudonym.
 - ``internal``: bookkeeping (primary keys, versions, timestamps): never exported.
+- ``missing``: the record's missing-data codes: one ``<field>_missing`` code column after
+  each codable field (the comments are free text and are not exported).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ QUASI = "quasi"
 PLAIN = "plain"
 KEY = "key"
 INTERNAL = "internal"
-DECISIONS = frozenset({IDENTIFIER, DATE, QUASI, PLAIN, KEY, INTERNAL})
+MISSING = "missing"
+DECISIONS = frozenset({IDENTIFIER, DATE, QUASI, PLAIN, KEY, INTERNAL, MISSING})
 
 
 @dataclass(frozen=True)
@@ -45,11 +48,18 @@ class Rule:
     unit: str = ""
 
 
-_BOOKKEEPING = {"id": Rule(INTERNAL), "version": Rule(INTERNAL), "updated_at": Rule(INTERNAL)}
+_BOOKKEEPING = {
+    "id": Rule(INTERNAL),
+    "version": Rule(INTERNAL),
+    "updated_at": Rule(INTERNAL),
+    "missing_codes": Rule(MISSING),
+}
 
 FIELD_MAP: dict[type[models.Model], dict[str, Rule]] = {
     Patient: {
-        **_BOOKKEEPING,
+        "id": Rule(INTERNAL),
+        "version": Rule(INTERNAL),
+        "updated_at": Rule(INTERNAL),
         "center": Rule(QUASI),
         "sequence": Rule(INTERNAL),  # part of the real study id
         "study_id": Rule(KEY),
@@ -67,6 +77,7 @@ FIELD_MAP: dict[type[models.Model], dict[str, Rule]] = {
         "enrolment_status": Rule(PLAIN),
         "screen_failure_reason": Rule(PLAIN),  # generated from the criterion labels, not typed
         "notes": Rule(IDENTIFIER),
+        "no_adverse_events": Rule(PLAIN),
         "casebook_status": Rule(PLAIN),
         "created_at": Rule(INTERNAL),
     },

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from django.db import models
 
 from exchange.fieldmap import FIELD_MAP, INTERNAL
-from registry import choices as c
 from registry.casebook import SECTION_ATTR, Casebook
 from registry.models import (
     CRF_MODELS,
@@ -67,13 +66,8 @@ class SecondLineRow(_record_type(SecondLineTherapy)):
     __slots__ = ()
 
     # The two properties of SecondLineTherapy that Casebook.analysis_row reads.
-    @property
-    def has_radiotherapy(self) -> bool:
-        return self.radiotherapy_site != c.RadiotherapySite.NONE
-
-    @property
-    def has_antiangiogenic(self) -> bool:
-        return self.antiangiogenic_agent != c.AntiangiogenicAgent.NONE
+    has_radiotherapy = SecondLineTherapy.has_radiotherapy
+    has_antiangiogenic = SecondLineTherapy.has_antiangiogenic
 
 
 _ROW_TYPES: dict[type[models.Model], type] = {

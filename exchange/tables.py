@@ -18,7 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 from exchange import deid
-from exchange.fieldmap import DATE, FIELD_MAP, IDENTIFIER, INTERNAL, KEY, QUASI
+from exchange.fieldmap import DATE, FIELD_MAP, IDENTIFIER, INTERNAL, KEY, MISSING, QUASI
 from registry import choices as c
 from registry import derived
 from registry.casebook import Casebook, section_records
@@ -130,7 +130,7 @@ def _model_columns(model: type[models.Model], options: Options) -> list[Column]:
     for model_field in model._meta.concrete_fields:
         name = model_field.name
         rule = FIELD_MAP[model][name]
-        if rule.decision in (INTERNAL, KEY):
+        if rule.decision in (INTERNAL, KEY, MISSING):
             continue
         if rule.decision == IDENTIFIER and not options.identified:
             continue
@@ -231,6 +231,37 @@ def _model_columns(model: type[models.Model], options: Options) -> list[Column]:
     return columns
 
 
+def _missing_code_column(name: str) -> Column:
+    choices = [(str(k), str(v)) for k, v in c.MissingCode.choices]
+
+    def get(ctx: PatientContext, record) -> str:
+        return ((record.missing_codes or {}).get(name) or {}).get("code", "")
+
+    return Column(
+        f"{name}_missing",
+        "code",
+        f"Why {name} has no value: a missing-data code given instead of it (blank when "
+        f"{name} has a value). Treated as missing by the analysis; the comment is not exported",
+        allowed="; ".join(f"{k}={v}" for k, v in choices),
+        choices=choices,
+        get=get,
+    )
+
+
+def _with_missing_code_columns(model: type[models.Model], columns: list[Column]) -> list[Column]:
+    """``columns`` with a ``<field>_missing`` column after each codable field's own columns
+    (its value, and its label when it has one)."""
+    codable = getattr(model, "codable_fields", frozenset())
+    result: list[Column] = []
+    for position, column in enumerate(columns):
+        result.append(column)
+        owner = column.field_name or column.name.removesuffix("_label")
+        following = columns[position + 1].name if position + 1 < len(columns) else ""
+        if owner in codable and following != f"{owner}_label":
+            result.append(_missing_code_column(owner))
+    return result
+
+
 def _lead_columns(options: Options, repeating: bool) -> list[Column]:
     study_id_deid = (
         "none: the real study id (identified export)"
@@ -287,7 +318,7 @@ def tidy_tables(options: Options) -> list[Table]:
         columns = _lead_columns(options, repeating)
         if model is Patient:
             columns.append(_age_column(options))
-        columns += _model_columns(model, options)
+        columns += _with_missing_code_columns(model, _model_columns(model, options))
         tables.append(Table(section, c.Section(section).label, section, model, repeating, columns))
     return tables
 

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
@@ -193,6 +194,12 @@ def query_answer(
     return query
 
 
+EMPTY_CORRECTION = gettext_lazy(
+    "A correction gives a value. If the value is not available, give a missing-data code "
+    "(not done, unknown, not applicable) on the form instead."
+)
+
+
 def _correct(user: User, query: Query, value: Any, expected_version: int | None, text: str):
     """Save the corrected value through the registry's own service; returns what changed."""
     if not query.field:
@@ -200,6 +207,8 @@ def _correct(user: User, query: Query, value: Any, expected_version: int | None,
     if expected_version is None:
         raise field_error("version", _("Send the version of the record you corrected."))
     record = validated_target(query.patient, query.section, query.record_id, query.field)
+    if value in (None, "") and query.field in getattr(record, "codable_fields", ()):
+        raise field_error("value", EMPTY_CORRECTION)
     old = getattr(record, query.field)
     reason = f"Query {query.pk}: {text}" if text else f"Query {query.pk}"
     saved = registry_services.crf_record_save(

@@ -84,7 +84,11 @@ class Casebook:
         """Where one part of the casebook stands; registration always has data."""
         if section in self.completed_sections:
             return c.SectionStatus.COMPLETE
-        has_data = section == c.Section.REGISTRATION or bool(getattr(self, SECTION_ATTR[section]))
+        has_data = (
+            section == c.Section.REGISTRATION
+            or bool(getattr(self, SECTION_ATTR[section]))
+            or (section == c.Section.ADVERSE_EVENTS and self.patient.no_adverse_events)
+        )
         return c.SectionStatus.INCOMPLETE if has_data else c.SectionStatus.NOT_STARTED
 
     def completeness(self) -> tuple[int, int]:
@@ -119,14 +123,16 @@ class Casebook:
             "center": patient.center.code,
             "age_years": float(derived.age_in_years(patient.date_of_birth, index)),
             "sex": patient.sex,
-            "smoking": baseline.smoking if baseline else None,
+            # A value under a missing-data code is stored empty and reaches the engine as
+            # missing (a blank cell), never as a category of its own.
+            "smoking": (baseline.smoking or None) if baseline else None,
             "bmi": derived.bmi(baseline.height_cm, baseline.weight_kg) if baseline else None,
             "ecog": baseline.ecog if baseline else None,
             "brain_mets": int(baseline.mets_brain) if baseline else None,
             "liver_mets": int(baseline.mets_liver) if baseline else None,
             "prior_thoracic_rt": int(first_line.thoracic_rt) if first_line else None,
-            "l2_radiotherapy": int(second_line.has_radiotherapy),
-            "l2_antiangiogenic": int(second_line.has_antiangiogenic),
+            "l2_radiotherapy": _flag(second_line.has_radiotherapy),
+            "l2_antiangiogenic": _flag(second_line.has_antiangiogenic),
             "l1_pfs_months": (
                 derived.first_line_pfs_months(first_line.start_date, first_line.progression_date)
                 if first_line
@@ -153,6 +159,10 @@ class Casebook:
             }
             for ae in self.adverse_events
         ]
+
+
+def _flag(value: bool | None) -> int | None:
+    return None if value is None else int(value)
 
 
 def section_records(book: Casebook, section: str) -> list:

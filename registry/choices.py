@@ -21,6 +21,14 @@ class SectionStatus(models.TextChoices):
     COMPLETE = "complete", "Marked complete"
 
 
+class MissingCode(models.TextChoices):
+    """Why a CRF field has no value: given with a comment instead of the value."""
+
+    NOT_DONE = "not_done", "Not done"
+    UNKNOWN = "unknown", "Unknown"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+
 class CasebookStatus(models.TextChoices):
     IN_PROGRESS = "in_progress", "In progress"
     COMPLETE = "complete", "Complete"

@@ -26,8 +26,10 @@ def age_in_years(date_of_birth: date, on: date) -> int:
     return on.year - date_of_birth.year - int(before_birthday)
 
 
-def bmi(height_cm: Decimal | float, weight_kg: Decimal | float) -> float:
-    """Body-mass index, kg/m²."""
+def bmi(height_cm: Decimal | float | None, weight_kg: Decimal | float | None) -> float | None:
+    """Body-mass index, kg/m²; None when either measurement carries a missing-data code."""
+    if height_cm is None or weight_kg is None:
+        return None
     metres = float(height_cm) / 100.0
     return float(weight_kg) / (metres * metres)
 
@@ -53,22 +55,25 @@ def is_long_term_responder(l1_pfs_months: float) -> bool:
 @dataclass(frozen=True)
 class Measurement:
     assessment_date: date
-    target_sum_mm: Decimal | float
+    target_sum_mm: Decimal | float | None  # None: not measured (a missing-data code)
 
 
 def depth_of_response_pct(first_line_assessments: Iterable[Measurement]) -> float | None:
     """Maximal % shrinkage of the target-lesion sum from the first (baseline) 1L assessment.
 
-    Negative when the sum only grew. None without a baseline and one later assessment,
-    or with a zero baseline sum (shrinkage undefined).
+    Negative when the sum only grew. None without a measured baseline and one later
+    measured assessment, or with a zero baseline sum (shrinkage undefined). A later
+    assessment whose sum was not measured is left out; an unmeasured baseline leaves the
+    depth unknown rather than measured from a later scan.
     """
     ordered = sorted(first_line_assessments, key=lambda m: m.assessment_date)
-    if len(ordered) < 2:
+    if len(ordered) < 2 or ordered[0].target_sum_mm is None:
         return None
     baseline = float(ordered[0].target_sum_mm)
-    if baseline <= 0:
+    later = [float(m.target_sum_mm) for m in ordered[1:] if m.target_sum_mm is not None]
+    if baseline <= 0 or not later:
         return None
-    smallest = min(float(m.target_sum_mm) for m in ordered[1:])
+    smallest = min(later)
     return (baseline - smallest) / baseline * 100.0
 
 

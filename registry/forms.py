@@ -12,9 +12,11 @@ from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.text import capfirst
+from django.utils.translation import gettext_lazy as _
 
 from registry import choices as c
 from registry.models import (
+    MISSING_COMMENT_MAX_LENGTH,
     AdverseEvent,
     Baseline,
     Center,
@@ -74,7 +76,8 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
         )
     if isinstance(model_field, models.DateField):
         kwargs["widget"] = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-    if model_field.choices and not model_field.blank:
+    required_unless_coded = getattr(model_field.model, "required_unless_coded", frozenset())
+    if model_field.choices and (not model_field.blank or model_field.name in required_unless_coded):
         choices = model_field.get_choices(include_blank=False)
         if len(choices) <= RADIO_MAX_CHOICES:
             kwargs["choices"] = choices
@@ -84,10 +87,17 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
 
 
 def crf_fields(model) -> tuple[str, ...]:
-    """The fields a user types: editable ones except the key and the patient link."""
+    """The fields a user types: editable ones except the key, the patient link and the
+    missing-data codes (which the form asks for next to each codable field)."""
     return tuple(
-        f.name for f in model._meta.fields if f.editable and f.name not in ("id", "patient")
+        f.name
+        for f in model._meta.fields
+        if f.editable and f.name not in ("id", "patient", "missing_codes")
     )
+
+
+MISSING_SUFFIX = "__missing"
+COMMENT_SUFFIX = "__missing_comment"
 
 
 class CrfForm(forms.ModelForm):
@@ -117,6 +127,7 @@ class CrfForm(forms.ModelForm):
             del self.fields["reason"]
         self.reason_required = reason_required
         model_fields = {f.name: f for f in self._meta.model._meta.fields}
+        self._add_missing_code_fields()
         for name, field in self.fields.items():
             model_field = model_fields.get(name)
             if model_field is None:
@@ -128,13 +139,80 @@ class CrfForm(forms.ModelForm):
                 if isinstance(validator, MaxValueValidator):
                     field.widget.attrs["max"] = validator.limit_value
 
+    @property
+    def codable(self) -> list[str]:
+        model = self._meta.model
+        codable = getattr(model, "codable_fields", frozenset())
+        return [name for name in self.fields if name in codable]
+
+    def _add_missing_code_fields(self) -> None:
+        """A code and a comment field next to each codable field, filled from the record."""
+        model = self._meta.model
+        stored = getattr(self.instance, "missing_codes", None) or {}
+        required = getattr(model, "required_unless_coded", frozenset())
+        for name in self.codable:
+            field = self.fields[name]
+            # Shown as required: empty is allowed only with a code, which the service checks.
+            field.required_unless_coded = name in required
+            entry = stored.get(name) or {}
+            self.fields[name + MISSING_SUFFIX] = forms.ChoiceField(
+                label=_("Missing-data code"),
+                choices=[("", _("— (a value is given)"))] + list(c.MissingCode.choices),
+                required=False,
+                initial=entry.get("code", ""),
+            )
+            self.fields[name + COMMENT_SUFFIX] = forms.CharField(
+                label=_("Why the value is missing"),
+                required=False,
+                max_length=MISSING_COMMENT_MAX_LENGTH,
+                initial=entry.get("comment", ""),
+                help_text=_("Required with a code. No names or other identifiers."),
+            )
+
+    def missing_fields(self, name: str):
+        """(code, comment) bound fields of a codable field, or None."""
+        if name + MISSING_SUFFIX not in self.fields:
+            return None
+        return self[name + MISSING_SUFFIX], self[name + COMMENT_SUFFIX]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.codable:
+            code = cleaned.get(name + MISSING_SUFFIX)
+            comment = cleaned.get(name + COMMENT_SUFFIX, "")
+            if comment and not code:
+                self.add_error(
+                    name + MISSING_SUFFIX, _("Choose the code that the comment explains.")
+                )
+        return cleaned
+
+    def _post_clean(self):
+        # The model checks a value against its code, so it must see the codes the form got.
+        if self.codable:
+            self.instance.missing_codes = self.service_data()["missing_codes"]
+        super()._post_clean()
+
     def service_data(self) -> dict:
-        """The cleaned values to hand to the service (no version, no reason)."""
-        return {
+        """The cleaned values to hand to the service (no version, no reason), with the
+        missing-data codes as the service takes them."""
+        companions = {n + MISSING_SUFFIX for n in self.codable} | {
+            n + COMMENT_SUFFIX for n in self.codable
+        }
+        data = {
             name: value
             for name, value in self.cleaned_data.items()
-            if name not in ("version", "reason")
+            if name not in ("version", "reason") and name not in companions
         }
+        if self.codable:
+            data["missing_codes"] = {
+                name: {
+                    "code": self.cleaned_data[name + MISSING_SUFFIX],
+                    "comment": self.cleaned_data.get(name + COMMENT_SUFFIX, ""),
+                }
+                for name in self.codable
+                if self.cleaned_data.get(name + MISSING_SUFFIX)
+            }
+        return data
 
     def grouped(self):
         """(legend, [(bound field, show-when condition)]) groups, for the template."""
@@ -146,12 +224,22 @@ class CrfForm(forms.ModelForm):
             if present:
                 groups.append((legend, present))
         rest = [
-            name for name in self.fields if name not in listed and name not in ("version", "reason")
+            name
+            for name in self.fields
+            if name not in listed
+            and name not in ("version", "reason")
+            and not name.endswith((MISSING_SUFFIX, COMMENT_SUFFIX))
         ]
         if rest:
             groups.append(("", rest))
         return [
-            (legend, [(self[name], self.condition_for(name)) for name in names])
+            (
+                legend,
+                [
+                    (self[name], self.condition_for(name), self.missing_fields(name))
+                    for name in names
+                ],
+            )
             for legend, names in groups
         ]
 

@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 
 from core import permissions
@@ -160,6 +161,12 @@ class Patient(models.Model):
         max_length=200, blank=True, editable=False, help_text="The failed criterion."
     )
     notes = models.TextField(blank=True, help_text="Free-text notes. Identifier: never exported.")
+    no_adverse_events = models.BooleanField(
+        "no adverse events occurred",
+        default=False,
+        editable=False,
+        help_text="Confirmed by the site: the adverse-event part is complete with no records.",
+    )
     casebook_status = models.CharField(
         max_length=20,
         choices=c.CasebookStatus.choices,
@@ -241,13 +248,33 @@ class Patient(models.Model):
         return self.casebook_status == c.CasebookStatus.LOCKED
 
 
+MISSING_COMMENT_MAX_LENGTH = 500
+
+
 class CasebookRecord(models.Model):
-    """A CRF record inside one casebook: refuses writes while the casebook is locked."""
+    """A CRF record inside one casebook: refuses writes while the casebook is locked.
+
+    A field of ``codable_fields`` may be left empty with a missing-data code (not done,
+    unknown, not applicable) and a comment instead of its value: ``missing_codes`` maps the
+    field name to ``{"code": …, "comment": …}``. Kept in the record's own row, so the
+    history, the version, the lock and the database guard cover it like any value.
+    """
 
     version = models.PositiveIntegerField(default=1, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    missing_codes = models.JSONField(
+        "missing-data codes",
+        default=dict,
+        blank=True,
+        help_text="Field name → {code: not_done | unknown | not_applicable, comment}.",
+    )
 
     identifier_fields: ClassVar[frozenset[str]] = frozenset()
+    # Fields that may carry a missing-data code instead of a value ...
+    codable_fields: ClassVar[frozenset[str]] = frozenset()
+    # ... and, of those, the ones that need a value or a code on every record (the others
+    # are required only in some situations, which the model's clean() decides).
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset()
     section: ClassVar[str]
 
     class Meta:
@@ -268,6 +295,62 @@ class CasebookRecord(models.Model):
         if locked:
             raise LockedCasebookError(f"Casebook {self.patient} is locked.")
 
+    def is_coded(self, name: str) -> bool:
+        return name in (self.missing_codes or {})
+
+    def missing_code(self, name: str) -> dict | None:
+        return (self.missing_codes or {}).get(name)
+
+    def clean_fields(self, exclude=None) -> None:
+        errors: dict[str, list] = {}
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as error:
+            errors = error.update_error_dict(errors)
+        for name, message in self._missing_code_errors().items():
+            errors.setdefault(name, []).append(message)
+        if errors:
+            raise ValidationError(errors)
+
+    def _missing_code_errors(self) -> dict[str, str]:
+        codes = self.missing_codes
+        if codes in (None, ""):
+            self.missing_codes = codes = {}
+        if not isinstance(codes, dict):
+            return {"missing_codes": _("Must be an object: field name → {code, comment}.")}
+        errors: dict[str, str] = {}
+        allowed = ", ".join(c.MissingCode.values)
+        for name, entry in codes.items():
+            if name not in self.codable_fields:
+                errors["missing_codes"] = _(
+                    "%(field)s cannot carry a missing-data code; codable fields: %(fields)s."
+                ) % {"field": name, "fields": ", ".join(sorted(self.codable_fields)) or "none"}
+                continue
+            if not isinstance(entry, dict) or set(entry) - {"code", "comment"}:
+                errors[name] = _("A missing-data code is {code, comment}.")
+                continue
+            if entry.get("code") not in c.MissingCode.values:
+                errors[name] = _("Missing-data code must be one of %(codes)s.") % {"codes": allowed}
+                continue
+            comment = entry.get("comment")
+            if not isinstance(comment, str) or not comment.strip():
+                errors[name] = _("Give a comment with the missing-data code.")
+                continue
+            if len(comment) > MISSING_COMMENT_MAX_LENGTH:
+                errors[name] = _("The comment is at most %(n)d characters.") % {
+                    "n": MISSING_COMMENT_MAX_LENGTH
+                }
+                continue
+            if getattr(self, name) not in (None, ""):
+                errors[name] = _("Give either a value or a missing-data code, not both.")
+        for name in self.required_unless_coded:
+            if getattr(self, name) in (None, "") and name not in codes and name not in errors:
+                errors[name] = _(
+                    "This field is required: give a value, or mark it not done, unknown or "
+                    "not applicable with a comment."
+                )
+        return errors
+
 
 def _range(low: float, high: float) -> list:
     return [MinValueValidator(low), MaxValueValidator(high)]
@@ -277,7 +360,7 @@ class Baseline(CasebookRecord):
     section = c.Section.BASELINE
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="baseline")
-    smoking = models.CharField(max_length=10, choices=c.Smoking.choices)
+    smoking = models.CharField(max_length=10, choices=c.Smoking.choices, blank=True)
     pack_years = models.DecimalField(
         max_digits=5,
         decimal_places=1,
@@ -287,19 +370,35 @@ class Baseline(CasebookRecord):
         help_text="Pack-years (0–200); required for former and current smokers.",
     )
     height_cm = models.DecimalField(
-        max_digits=4, decimal_places=1, validators=_range(100, 250), help_text="cm, 100–250."
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=_range(100, 250),
+        help_text="cm, 100–250.",
     )
     weight_kg = models.DecimalField(
-        max_digits=4, decimal_places=1, validators=_range(25, 300), help_text="kg, 25–300."
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=_range(25, 300),
+        help_text="kg, 25–300.",
     )
     ecog = models.PositiveSmallIntegerField(
-        "ECOG performance status", validators=_range(0, 4), help_text="0–4, at the start of 2L."
+        "ECOG performance status",
+        null=True,
+        blank=True,
+        validators=_range(0, 4),
+        help_text="0–4, at the start of 2L.",
     )
     diagnosis_date = models.DateField(help_text="Date of pathological diagnosis of SCLC.")
     diagnosis_confirmation = models.CharField(
-        max_length=20, choices=c.DiagnosisConfirmation.choices
+        max_length=20, choices=c.DiagnosisConfirmation.choices, blank=True
     )
-    extensive_stage_basis = models.CharField(max_length=30, choices=c.ExtensiveStageBasis.choices)
+    extensive_stage_basis = models.CharField(
+        max_length=30, choices=c.ExtensiveStageBasis.choices, blank=True
+    )
     mets_brain = models.BooleanField("brain metastasis", help_text="At baseline.")
     mets_liver = models.BooleanField("liver metastasis", help_text="At baseline.")
     mets_bone = models.BooleanField("bone metastasis", help_text="At baseline.")
@@ -312,6 +411,11 @@ class Baseline(CasebookRecord):
     history = HistoricalRecords()
 
     identifier_fields: ClassVar[frozenset[str]] = frozenset({"mets_other_specify"})
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset(
+        {"smoking", "height_cm", "weight_kg", "ecog", "diagnosis_confirmation"}
+        | {"extensive_stage_basis"}
+    )
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"pack_years"}
 
     class Meta:
         constraints = [
@@ -329,7 +433,8 @@ class Baseline(CasebookRecord):
 
     def clean(self) -> None:
         errors = {}
-        if self.smoking in (c.Smoking.FORMER, c.Smoking.CURRENT) and self.pack_years is None:
+        smoker = self.smoking in (c.Smoking.FORMER, c.Smoking.CURRENT)
+        if smoker and self.pack_years is None and not self.is_coded("pack_years"):
             errors["pack_years"] = "Pack-years are required for former and current smokers."
         if self.smoking == c.Smoking.NEVER and self.pack_years not in (None, 0):
             errors["pack_years"] = "A never-smoker has no pack-years; leave it empty."
@@ -343,13 +448,13 @@ class FirstLineTherapy(CasebookRecord):
     section = c.Section.FIRST_LINE
 
     patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="first_line")
-    platinum_agent = models.CharField(max_length=20, choices=c.PlatinumAgent.choices)
+    platinum_agent = models.CharField(max_length=20, choices=c.PlatinumAgent.choices, blank=True)
     etoposide = models.BooleanField(help_text="Etoposide given with the platinum agent.")
     start_date = models.DateField(
         "atezolizumab start date", help_text="Start of 1L platinum–etoposide + atezolizumab."
     )
     cycles = models.PositiveSmallIntegerField(
-        validators=_range(1, 12), help_text="Induction cycles given, 1–12."
+        null=True, blank=True, validators=_range(1, 12), help_text="Induction cycles given, 1–12."
     )
     thoracic_rt = models.BooleanField(
         "consolidative thoracic radiotherapy", help_text="Given during first line."
@@ -368,6 +473,7 @@ class FirstLineTherapy(CasebookRecord):
     best_response = models.CharField(
         max_length=2,
         choices=c.RecistResponse.choices,
+        blank=True,
         help_text="RECIST 1.1 best overall response.",
     )
     progression_date = models.DateField(
@@ -375,6 +481,11 @@ class FirstLineTherapy(CasebookRecord):
     )
 
     history = HistoricalRecords()
+
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset(
+        {"platinum_agent", "cycles", "best_response"}
+    )
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"thoracic_rt_dose_gy"}
 
     class Meta:
         verbose_name = "first-line therapy"
@@ -398,7 +509,7 @@ class FirstLineTherapy(CasebookRecord):
         errors = {}
         if self.thoracic_rt:
             for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
-                if getattr(self, name) is None:
+                if getattr(self, name) is None and not self.is_coded(name):
                     errors[name] = "Required when consolidative thoracic radiotherapy was given."
         else:
             for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
@@ -428,6 +539,8 @@ class TumourAssessment(CasebookRecord):
         "sum of target-lesion diameters",
         max_digits=5,
         decimal_places=1,
+        null=True,
+        blank=True,
         validators=_range(0, 1000),
         help_text="mm, 0–1000 (RECIST 1.1).",
     )
@@ -435,10 +548,16 @@ class TumourAssessment(CasebookRecord):
     overall_response = models.CharField(
         max_length=2,
         choices=c.RecistResponse.choices,
+        blank=True,
         help_text="RECIST 1.1 overall response at this assessment (first 1L assessment: NE).",
     )
 
     history = HistoricalRecords()
+
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset(
+        {"target_sum_mm", "overall_response"}
+    )
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
         ordering = ["assessment_date", "pk"]
@@ -464,15 +583,23 @@ class SecondLineTherapy(CasebookRecord):
         "2L start date",
         help_text="Start of atezolizumab continuation: the index date for OS and PFS.",
     )
-    chemotherapy_agent = models.CharField(max_length=30, choices=c.SecondLineChemotherapy.choices)
-    antiangiogenic_agent = models.CharField(max_length=20, choices=c.AntiangiogenicAgent.choices)
+    chemotherapy_agent = models.CharField(
+        max_length=30, choices=c.SecondLineChemotherapy.choices, blank=True
+    )
+    antiangiogenic_agent = models.CharField(
+        max_length=20, choices=c.AntiangiogenicAgent.choices, blank=True
+    )
     radiotherapy_site = models.CharField(
         max_length=20,
         choices=c.RadiotherapySite.choices,
+        blank=True,
         help_text="Radiotherapy given with the continued atezolizumab, and its site.",
     )
     cycles = models.PositiveSmallIntegerField(
-        validators=_range(1, 100), help_text="2L atezolizumab cycles given, 1–100."
+        null=True,
+        blank=True,
+        validators=_range(1, 100),
+        help_text="2L atezolizumab cycles given, 1–100.",
     )
     end_date = models.DateField(null=True, blank=True, help_text="Empty while ongoing.")
     end_reason = models.CharField(max_length=20, choices=c.SecondLineEndReason.choices)
@@ -481,6 +608,11 @@ class SecondLineTherapy(CasebookRecord):
     )
 
     history = HistoricalRecords()
+
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset(
+        {"chemotherapy_agent", "antiangiogenic_agent", "radiotherapy_site", "cycles"}
+    )
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
         verbose_name = "second-line therapy"
@@ -519,11 +651,16 @@ class SecondLineTherapy(CasebookRecord):
             raise ValidationError(errors)
 
     @property
-    def has_radiotherapy(self) -> bool:
+    def has_radiotherapy(self) -> bool | None:
+        """None when the site carries a missing-data code."""
+        if not self.radiotherapy_site:
+            return None
         return self.radiotherapy_site != c.RadiotherapySite.NONE
 
     @property
-    def has_antiangiogenic(self) -> bool:
+    def has_antiangiogenic(self) -> bool | None:
+        if not self.antiangiogenic_agent:
+            return None
         return self.antiangiogenic_agent != c.AntiangiogenicAgent.NONE
 
 
@@ -543,14 +680,19 @@ class AdverseEvent(CasebookRecord):
     serious = models.BooleanField(help_text="Serious adverse event (SAE criteria).")
     immune_related = models.BooleanField(help_text="Immune-related adverse event (irAE).")
     attribution = models.CharField(
-        max_length=20, choices=c.AeAttribution.choices, help_text="Relation to atezolizumab."
+        max_length=20,
+        choices=c.AeAttribution.choices,
+        blank=True,
+        help_text="Relation to atezolizumab.",
     )
-    action_taken = models.CharField(max_length=20, choices=c.AeAction.choices)
+    action_taken = models.CharField(max_length=20, choices=c.AeAction.choices, blank=True)
     outcome = models.CharField(max_length=20, choices=c.AeOutcome.choices)
 
     history = HistoricalRecords()
 
     identifier_fields: ClassVar[frozenset[str]] = frozenset({"term_other_specify"})
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset({"attribution", "action_taken"})
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
         ordering = ["onset_date", "pk"]
@@ -595,9 +737,14 @@ class FollowUp(CasebookRecord):
     death_cause = models.CharField(
         max_length=20, choices=c.DeathCause.choices, blank=True, help_text="Required when dead."
     )
-    progression_status = models.CharField(max_length=20, choices=c.ProgressionStatus.choices)
+    progression_status = models.CharField(
+        max_length=20, choices=c.ProgressionStatus.choices, blank=True
+    )
 
     history = HistoricalRecords()
+
+    required_unless_coded: ClassVar[frozenset[str]] = frozenset({"progression_status"})
+    codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"death_cause"}
 
     class Meta:
         ordering = ["contact_date", "pk"]
@@ -623,7 +770,7 @@ class FollowUp(CasebookRecord):
         if self.vital_status == c.VitalStatus.DEAD:
             if self.death_date is None:
                 errors["death_date"] = "Vital status is 'Dead': give the death date."
-            if not self.death_cause:
+            if not self.death_cause and not self.is_coded("death_cause"):
                 errors["death_cause"] = "Vital status is 'Dead': give the cause of death."
         elif self.death_cause:
             errors["death_cause"] = "Only for a patient who died; leave empty."

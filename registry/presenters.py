@@ -22,7 +22,10 @@ from registry.selectors import HistoryEntry
 
 IDENTIFIER_HIDDEN = "(identifier hidden)"
 # Bookkeeping columns that are not study data; record pages and the history page leave them out.
-NOT_STUDY_DATA = {"id", "patient", "version", "updated_at", "created_at", "center", "sequence"}
+NOT_STUDY_DATA = {
+    *("id", "patient", "version", "updated_at", "created_at", "center", "sequence"),
+    "missing_codes",  # shown in place of each coded field's value
+}
 REPEATING_COLUMNS = {
     c.Section.ASSESSMENTS: (
         "assessment_date",
@@ -59,10 +62,29 @@ def section_slug(section: str) -> str:
 # -- values ----------------------------------------------------------------------------------
 
 
+def missing_code_text(entry: dict) -> str:
+    """'Unknown: not measured at admission'.
+
+    The comment says why a value is missing, which whoever reviews the data needs; the
+    form asks for no identifiers in it, and exports leave it out like all free text.
+    """
+    return f"{c.MissingCode(entry['code']).label}: {entry.get('comment', '')}"
+
+
+def _missing_codes_text(model, codes: dict) -> str:
+    if not codes:
+        return "—"
+    return "; ".join(
+        f"{label(model, name)}: {missing_code_text(entry)}" for name, entry in sorted(codes.items())
+    )
+
+
 def value_text(model, name: str, value, sees_identifiers: bool) -> str:
     """One stored value of ``model``'s field ``name`` as a page shows it."""
     if name in model.identifier_fields and not sees_identifiers:
         return IDENTIFIER_HIDDEN
+    if name == "missing_codes":
+        return _missing_codes_text(model, value or {})
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -76,6 +98,9 @@ def value_text(model, name: str, value, sees_identifiers: bool) -> str:
 
 
 def display(record, name: str, sees_identifiers: bool) -> str:
+    entry = record.missing_code(name) if hasattr(record, "missing_code") else None
+    if entry is not None:
+        return missing_code_text(entry)
     return value_text(type(record), name, getattr(record, name), sees_identifiers)
 
 
@@ -139,7 +164,7 @@ def derived_values(book: Casebook) -> list[tuple[str, str, str]]:
         items.append(
             (
                 "BMI",
-                f"{bmi:.1f} kg/m² ({derived.bmi_category(bmi)})",
+                "—" if bmi is None else f"{bmi:.1f} kg/m² ({derived.bmi_category(bmi)})",
                 "Weight / height²; <18.5 underweight, 18.5–23.9 normal, ≥24 overweight.",
             )
         )
@@ -327,7 +352,8 @@ def history_rows(entries: list[HistoryEntry]) -> list[HistoryRow]:
                 history_value(model, change.field, change.new, hidden=change.hidden),
             )
             for change in entry.changes
-            if change.field not in NOT_STUDY_DATA
+            # A missing-data code replaces a value, so the history shows it being set.
+            if change.field not in NOT_STUDY_DATA or change.field == "missing_codes"
         ]
         if entry.kind == "changed" and not changes:
             continue

@@ -127,9 +127,16 @@ def _announce_change(
             deleted=deleted,
         )
     )
-    # Once per patient and transaction: a casebook entered part by part in one block (as
-    # seed_demo does) is re-checked once, not once per part. The pending callbacks are the
-    # connection's own list, which a rollback empties, so nothing is left behind.
+    _announce_saved(patient)
+
+
+def _announce_saved(patient: Patient) -> None:
+    """Tell listeners once the transaction commits that the casebook was saved.
+
+    Once per patient and transaction: a casebook entered part by part in one block (as
+    seed_demo does) is re-checked once, not once per part. The pending callbacks are the
+    connection's own list, which a rollback empties, so nothing is left behind.
+    """
     pending = connection.run_on_commit
     if any(getattr(func, "saved_patient_id", None) == patient.pk for _, func, _ in pending):
         return
@@ -354,6 +361,7 @@ def crf_record_save(
             raise ApplicationError(_stale_message(record), code=ErrorCode.STALE)
         if record.pk is not None or section in REPEATING_SECTIONS:
             _require_reason_if_completed(patient, section, reason)
+        data = _with_missing_codes(record, data)
         before = {name: getattr(record, name) for name in data} if record.pk else None
         for name, value in data.items():
             setattr(record, name, value)
@@ -367,10 +375,80 @@ def crf_record_save(
         except IntegrityError:
             # A uniqueness constraint that full_clean skipped because it involves the patient.
             raise _duplicate(record) from None
+        if section == c.Section.ADVERSE_EVENTS and patient.no_adverse_events:
+            _set_no_adverse_events(user, patient, False, "an adverse event was recorded")
         _demote_if_complete(patient)
         changed = sorted(data) if before is None else _changed_fields(before, record)
-        _announce_change(patient, section, record.pk, changed)
+        _announce_change(patient, section, record.pk, _coded_fields_named(changed, before, record))
     return record
+
+
+def _with_missing_codes(record: CasebookRecord, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its missing-data codes checked for shape and their comments trimmed.
+
+    Without ``missing_codes`` in ``data``, a field given a value loses its stored code, so
+    entering the value that was once unknown needs no second step. With it, the codes
+    given replace the stored ones.
+    """
+    if "missing_codes" not in data:
+        stored = dict(record.missing_codes or {})
+        kept = {name: entry for name, entry in stored.items() if data.get(name) in (None, "")}
+        return {**data, "missing_codes": kept} if kept != stored else data
+    codes = data["missing_codes"]
+    if codes is None:
+        codes = {}
+    if not isinstance(codes, dict):
+        raise field_error("missing_codes", "Must be an object: field name → {code, comment}.")
+    trimmed = {}
+    for name, entry in codes.items():
+        if isinstance(entry, dict) and isinstance(entry.get("comment"), str):
+            entry = {**entry, "comment": entry["comment"].strip()}
+        trimmed[name] = entry
+    return {**data, "missing_codes": trimmed}
+
+
+def _coded_fields_named(changed: list[str], before: dict | None, record) -> list[str]:
+    """The changed field names, with a change of ``missing_codes`` told as the fields whose
+    code changed (a verification of that field must drop, a query on it must see it)."""
+    if "missing_codes" not in changed:
+        return changed
+    old = (before or {}).get("missing_codes") or {}
+    new = record.missing_codes or {}
+    coded = {name for name in set(old) | set(new) if old.get(name) != new.get(name)}
+    return sorted((set(changed) - {"missing_codes"}) | coded)
+
+
+def _set_no_adverse_events(user: User, patient: Patient, value: bool, reason: str) -> None:
+    patient.no_adverse_events = value
+    patient.version += 1
+    _set_audit_context(patient, user, reason)
+    patient.save(update_fields=["no_adverse_events", "version", "updated_at"])
+
+
+def adverse_events_none_confirm(
+    *, user: User, patient: Patient, confirmed: bool = True, reason: str = ""
+) -> Patient:
+    """Confirm (or withdraw) that no adverse event occurred: the adverse-event part can then
+    be complete with no records. Refused while adverse events are recorded."""
+    _require_crf_editor(user)
+    _check_reason_length(reason)
+    with transaction.atomic():
+        patient = _lock_patient_row(user, patient)
+        if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
+            raise ApplicationError("A screen failure has no casebook to fill.")
+        if patient.no_adverse_events == confirmed:
+            return patient
+        if confirmed and patient.adverse_events.exists():
+            raise field_error(
+                "no_adverse_events",
+                "Adverse events are recorded for this patient; delete them first if none occurred.",
+            )
+        _require_reason_if_completed(patient, c.Section.ADVERSE_EVENTS, reason)
+        _set_no_adverse_events(user, patient, confirmed, reason)
+        _demote_if_complete(patient)
+        # Registration-level data, no CRF record: the rules re-run, no verification drops.
+        _announce_saved(patient)
+    return patient
 
 
 def _duplicate(record) -> ApplicationError:
@@ -453,6 +531,15 @@ def _section_problems(book, section: str) -> list[str]:
     }
     if section in required and not required[section]:
         problems.append(f"{c.Section(section).label}: not entered.")
+    if (
+        section == c.Section.ADVERSE_EVENTS
+        and not book.adverse_events
+        and not book.patient.no_adverse_events
+    ):
+        problems.append(
+            "Adverse events: none recorded. Record them, or confirm that no adverse events "
+            "occurred."
+        )
     if section == c.Section.ASSESSMENTS:
         first_line = [a for a in book.assessments if a.line == c.TreatmentLine.FIRST]
         if len(first_line) < 2:

@@ -338,6 +338,8 @@ def synthetic_casebook(
                 progression_status="progressed" if progression else "no_progression",
             )
         )
+    # The site's explicit "none occurred", which the adverse-event part needs to be complete.
+    patient.no_adverse_events = not adverse_events
     return Casebook(
         patient=patient,
         baseline=baseline,

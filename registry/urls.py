@@ -47,6 +47,11 @@ urlpatterns = [
     path("patients/<str:study_id>/history/", history.patient_history, name="history"),
     path("patients/<str:study_id>/complete/", workflow.casebook_complete, name="casebook_complete"),
     path("patients/<str:study_id>/sign/", workflow.casebook_sign, name="sign"),
+    path(
+        "patients/<str:study_id>/adverse-events/none/",
+        workflow.adverse_events_none,
+        name="adverse_events_none",
+    ),
     path("patients/<str:study_id>/unlock/", workflow.casebook_unlock, name="unlock"),
     path(
         "patients/<str:study_id>/<section:section>/complete/",

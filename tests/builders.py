@@ -145,6 +145,8 @@ def build_casebook(user: User, *, complete: bool = False, with_ae: bool = True) 
         save(user=user, patient=patient, section="adverse_events", data=adverse_event())
     save(user=user, patient=patient, section="follow_up", data=follow_up())
     if complete:
+        if not with_ae:
+            services.adverse_events_none_confirm(user=user, patient=patient)
         services.casebook_mark_complete(user=user, patient=patient)
     patient.refresh_from_db()
     return patient

@@ -115,6 +115,22 @@ class AnalysisRunDetailView(_AnalysisView):
         return Response(s.AnalysisRunDetailOutput(run).data)
 
 
+class AnalysisRunFinalView(_AnalysisView):
+    @extend_schema(
+        tags=TAGS,
+        request=None,
+        responses=s.AnalysisRunOutput,
+        parameters=[RUN_ID],
+        summary="Mark a finished run final (PI, admin); refused while a locked casebook has an "
+        "unresolved data query",
+    )
+    @idempotent
+    def post(self, request, run_id: int):
+        run = services.run_mark_final(user=request.user, run_id=run_id)
+        run = _run_queryset().defer("bundle", "figures").get(pk=run.pk)
+        return Response(s.AnalysisRunOutput(run).data)
+
+
 class AnalysisLatestView(_AnalysisView):
     @extend_schema(
         tags=TAGS,

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from core.api.serializers import StrictCharField, StrictChoiceField, StrictIntegerField
 from quality.models import Query, QueryMessage
-from quality.services import TEXT_MAX_LENGTH
+from quality.services import EMPTY_CORRECTION, TEXT_MAX_LENGTH
 from registry import choices as c
 from registry.api import serializers as registry_serializers
 from registry.api.views import PARTS
@@ -89,6 +89,8 @@ class QueryAnswerInput(serializers.Serializer):
             errors = parser.errors.get(query.field) or parser.errors
             raise serializers.ValidationError({"correction": {"value": errors}})
         correction["value"] = parser.validated_data[query.field]
+        if correction["value"] in (None, ""):
+            raise serializers.ValidationError({"correction": {"value": [EMPTY_CORRECTION]}})
         return attrs
 
 

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from core.api.serializers import (
     ModelSerializer,
+    StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
 )
@@ -116,6 +117,7 @@ class RegistrationOutput(_MasksIdentifiers, ModelSerializer):
             "enrolment_status",
             "screen_failure_reason",
             "casebook_status",
+            "no_adverse_events",
             "version",
             "updated_at",
         ]
@@ -268,6 +270,22 @@ class CasebookStateOutput(serializers.Serializer):
     casebook_status = serializers.ChoiceField(choices=c.CasebookStatus.choices)
     locked = serializers.BooleanField(source="is_locked")
     version = serializers.IntegerField()
+
+
+class NoAdverseEventsInput(serializers.Serializer):
+    confirmed = StrictBooleanField(
+        default=True, help_text="true: no adverse event occurred; false: withdraw that."
+    )
+    reason = StrictCharField(
+        max_length=services.CHANGE_REASON_MAX_LENGTH,
+        required=False,
+        default="",
+        help_text="Required once the adverse-event part is marked complete.",
+    )
+
+
+class NoAdverseEventsOutput(CasebookStateOutput):
+    no_adverse_events = serializers.BooleanField()
 
 
 class SectionCompleteOutput(serializers.Serializer):

@@ -18,6 +18,11 @@ urlpatterns = [
     path(P + "unlock/", views.CasebookUnlockView.as_view(), name="casebook-unlock"),
     path(P + "history/", views.PatientHistoryView.as_view(), name="patient-history"),
     path(
+        P + "adverse-events/none/",
+        views.NoAdverseEventsView.as_view(),
+        name="adverse-events-none",
+    ),
+    path(
         P + "sections/<str:section>/complete/",
         views.SectionCompleteView.as_view(),
         name="section-complete",

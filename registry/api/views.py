@@ -470,6 +470,25 @@ class CasebookCompleteView(PatientApiView):
         return Response(s.CasebookStateOutput(patient).data)
 
 
+class NoAdverseEventsView(PatientApiView):
+    @extend_schema(
+        request=s.NoAdverseEventsInput,
+        responses=s.NoAdverseEventsOutput,
+        parameters=[STUDY_ID],
+        summary="Confirm that no adverse event occurred (the part can be complete with none)",
+    )
+    @idempotent
+    def post(self, request, study_id: str):
+        data = valid(s.NoAdverseEventsInput, request.data)
+        patient = services.adverse_events_none_confirm(
+            user=request.user,
+            patient=self.patient(study_id),
+            confirmed=data["confirmed"],
+            reason=data["reason"],
+        )
+        return Response(s.NoAdverseEventsOutput(patient).data)
+
+
 class SectionCompleteView(PatientApiView):
     @extend_schema(
         request=None,

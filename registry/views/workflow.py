@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core import permissions
@@ -44,6 +45,35 @@ def section_complete(request: HttpRequest, study_id: str, section: str) -> HttpR
     else:
         messages.success(request, f"{c.Section(section).label} marked complete.")
     return redirect(reverse("registry:casebook", args=[study_id]) + f"#{section_slug(section)}")
+
+
+@login_required
+@require_POST
+def adverse_events_none(request: HttpRequest, study_id: str) -> HttpResponse:
+    """Confirm (``confirmed=1``) or withdraw (``confirmed=0``) that no adverse event occurred."""
+    patient = patient_get_for(request.user, study_id)
+    require_editor(request)
+    if patient.is_locked:
+        return locked_response(request, patient)
+    confirmed = request.POST.get("confirmed") == "1"
+    reason = request.POST.get("reason", "").strip()
+    try:
+        services.adverse_events_none_confirm(
+            user=request.user, patient=patient, confirmed=confirmed, reason=reason
+        )
+    except ApplicationError as error:
+        response = workflow_error(request, patient, error)
+        if response is not None:
+            return response
+    else:
+        if confirmed:
+            messages.success(request, _("Confirmed: no adverse events occurred."))
+        else:
+            messages.success(
+                request, _("The confirmation that no adverse events occurred was withdrawn.")
+            )
+    anchor = f"#{section_slug(c.Section.ADVERSE_EVENTS)}"
+    return redirect(reverse("registry:casebook", args=[study_id]) + anchor)
 
 
 @login_required

@@ -85,3 +85,26 @@ def test_site_staff_cannot_mark_a_run_final_from_the_page(client, finished_run, 
     response = client.post(reverse("analytics:run_final", args=[finished_run.pk]))
     assert response.status_code == 404  # the dashboard's pages are hidden from site staff
     assert AnalysisRun.objects.get(pk=finished_run.pk).final_at is None
+
+
+def _final_url(run) -> str:
+    return f"/api/v1/analysis/runs/{run.pk}/final/"
+
+
+def test_the_api_marks_a_run_final(api_pi, finished_run, pi_user):
+    response = api_pi.post(_final_url(finished_run))
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["id"], body["final_by"]) == (finished_run.pk, pi_user.username)
+    assert AnalysisRun.objects.get(pk=finished_run.pk).final_at is not None
+
+
+def test_the_api_refuses_final_with_an_unresolved_query_and_to_a_data_manager(
+    api_pi, api_dm, finished_run, data_manager
+):
+    _query_on(_locked_patients()[0], data_manager)
+    refused = api_pi.post(_final_url(finished_run))
+    assert (refused.status_code, refused.json()["error"]["code"]) == (400, "invalid")
+    assert "still unresolved" in refused.json()["error"]["message"]
+    assert api_dm.post(_final_url(finished_run)).status_code == 403
+    assert AnalysisRun.objects.get(pk=finished_run.pk).final_at is None

@@ -29,6 +29,7 @@ def _urls(patient) -> dict[str, str]:
         "row_add": reverse("registry:row_add", args=[sid, "adverse_events"]),
         "row_edit": reverse("registry:row_edit", args=[sid, "adverse_events", event.pk]),
         "row_delete": reverse("registry:row_delete", args=[sid, "adverse_events", event.pk]),
+        "adverse_events_none": reverse("registry:adverse_events_none", args=[sid]),
     }
 
 
@@ -44,9 +45,11 @@ PATIENT_PAGES = [
     "row_add",
     "row_edit",
     "row_delete",
+    "adverse_events_none",
 ]
 # POST-only endpoints answer GET with 405 before looking at the patient.
-GET_PAGES = [p for p in PATIENT_PAGES if p not in ("casebook_complete", "section_complete")]
+POST_ONLY = ("casebook_complete", "section_complete", "adverse_events_none")
+GET_PAGES = [p for p in PATIENT_PAGES if p not in POST_ONLY]
 # Pages that write CRF data (a PI must get 403 on POST).
 CRF_POSTS = [
     "casebook_complete",
@@ -56,9 +59,10 @@ CRF_POSTS = [
     "row_add",
     "row_edit",
     "row_delete",
+    "adverse_events_none",
 ]
 # What a PI posts: a plausible form, so a refusal is about the role and not the data.
-PI_POST_DATA = {"ecog": "3", "grade": "2", "reason": "PI edit", "version": "1"}
+PI_POST_DATA = {"ecog": "3", "grade": "2", "reason": "PI edit", "version": "1", "confirmed": "1"}
 
 
 @pytest.fixture(scope="module")

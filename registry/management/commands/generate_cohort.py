@@ -293,7 +293,7 @@ class BulkWriter:
                         obj.__dict__[f.attname] = self.now
         for obj, pk in zip(objs, self._next_ids(model, len(objs)), strict=True):
             obj.pk = pk
-        getter = attrgetter(*(f.attname for f in fields))
+        getter = _copy_getter(fields)
         self._copy(model._meta.db_table, [f.column for f in fields], map(getter, objs))
 
     def insert_values(self, model, rows: list[dict]) -> list[int]:
@@ -347,7 +347,7 @@ class BulkWriter:
             "history_user_id",
         ]
         extra = (self.now, REASON, "+", self.user.pk)
-        getter = attrgetter(*(f.attname for f in fields))
+        getter = _copy_getter(fields)
         self._copy(historical._meta.db_table, columns, (getter(o) + extra for o in objs))
 
     @staticmethod
@@ -367,6 +367,25 @@ class BulkWriter:
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
                 copy.write_row(row)
+
+
+def _copy_getter(fields):
+    """The row tuple COPY writes for an instance: JSON values (the missing-data codes) are
+    wrapped for psycopg, everything else as the attribute holds it."""
+    from psycopg.types.json import Jsonb  # the COPY path runs on PostgreSQL only
+
+    getter = attrgetter(*(f.attname for f in fields))
+    json_at = [i for i, f in enumerate(fields) if f.get_internal_type() == "JSONField"]
+    if not json_at:
+        return getter
+
+    def values(obj) -> tuple:
+        row = list(getter(obj))
+        for i in json_at:
+            row[i] = Jsonb(row[i])
+        return tuple(row)
+
+    return values
 
 
 @transaction.atomic

@@ -120,6 +120,8 @@ def enter_casebook(entry: dict, coordinator: User, investigator: User, password:
     for section, key in REPEATING:
         for data in entry[key]:
             services.crf_record_save(user=coordinator, patient=patient, section=section, data=data)
+    if not entry["adverse_events"]:
+        services.adverse_events_none_confirm(user=coordinator, patient=patient)
     services.casebook_mark_complete(user=coordinator, patient=patient)
     services.casebook_lock(
         user=investigator, patient=patient, password=password, meaning=services.SIGNATURE_MEANING
