@@ -8,8 +8,10 @@ switch it to PostgreSQL and a real Celery worker.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 from config.env import ImproperEnvironment, env_bool, env_int, env_list, env_str
+from config.mail import digest_hour, email_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("REGISTRY_VAR_DIR", str(BASE_DIR / "var")))
@@ -85,7 +87,8 @@ if DATABASE_IS_EMBEDDED:
 
 AUTH_USER_MODEL = "registry.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "registry:patient_list"
+# Site staff and data managers land on their task lists ("my work"), others on the patients.
+LOGIN_REDIRECT_URL = "quality:start"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -156,6 +159,11 @@ CELERY_BEAT_SCHEDULE = {
     "run-quality-rules": {
         "task": "quality.run_rules",
         "schedule": float(QUALITY_RULES_INTERVAL),
+    },
+    # Notifications (quality.notifications): the daily digest, at NOTIFICATION_DIGEST_HOUR.
+    "send-notification-digests": {
+        "task": "quality.send_notification_digests",
+        "schedule": crontab(minute=0, hour=digest_hour()),
     },
 }
 
@@ -230,3 +238,22 @@ EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
 EXPORT_LINK_TTL_HOURS = env_int("EXPORT_LINK_TTL_HOURS", 24, minimum=1)
 EXPORT_DATE_SHIFT_KEY = env_str("EXPORT_DATE_SHIFT_KEY", "")
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
+
+# -- email (notifications, docs/quality.md) ---------------------------------------------------
+# Without configuration emails are printed on the console (the demo). In production either
+# EMAIL_URL (smtp://user:password@host:587?tls=1, smtps://… for implicit TLS) or EMAIL_HOST
+# with EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS / EMAIL_USE_SSL. Links
+# in emails start with REGISTRY_BASE_URL. Checked here: a bad value stops the start-up.
+_email = email_settings()
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = _email["EMAIL_TIMEOUT"]
+DEFAULT_FROM_EMAIL = _email["DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = _email["SERVER_EMAIL"]
+REGISTRY_BASE_URL = _email["REGISTRY_BASE_URL"]
+# -- end of email ----------------------------------------------------------------------------

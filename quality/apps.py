@@ -7,7 +7,7 @@ class QualityConfig(AppConfig):
     verbose_name = "Data management"
 
     def ready(self) -> None:
-        from quality import selectors, tasks, verifications
+        from quality import notifications, selectors, tasks, verifications
         from registry import signals
 
         # A casebook with open queries cannot be signed or locked.
@@ -25,4 +25,12 @@ class QualityConfig(AppConfig):
         # A saved casebook is checked against the data-quality rules at once (one patient).
         signals.casebook_saved.connect(
             tasks.queue_rules_for_saved_casebook, dispatch_uid="quality.run_rules"
+        )
+        # A casebook marked complete is ready to sign: its centre's investigators are told.
+        signals.casebook_completed.connect(
+            notifications.notify_ready_to_sign, dispatch_uid="quality.notify_ready_to_sign"
+        )
+        # Signed and locked: its "ready to sign" notifications are done.
+        signals.casebook_locked.connect(
+            notifications.clear_ready_to_sign, dispatch_uid="quality.clear_ready_to_sign"
         )

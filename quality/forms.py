@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from core import permissions
 from quality import selectors
-from quality.models import QueryStatus
+from quality.models import NotificationPreference, QueryStatus
 from quality.rules import RULES
 from quality.services import TEXT_MAX_LENGTH, queryable_fields
 from registry import choices as c
@@ -212,3 +212,13 @@ class CentreFilterForm(forms.Form):
         if not self.is_bound or "center" not in self.fields or not self.is_valid():
             return None
         return self.cleaned_data.get("center")
+
+
+class NotificationPreferenceForm(forms.Form):
+    """How the user's notifications are emailed."""
+
+    email = forms.ChoiceField(
+        label=_("Email me"),
+        choices=NotificationPreference.Email.choices,
+        widget=forms.RadioSelect,
+    )

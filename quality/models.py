@@ -260,3 +260,77 @@ class Verification(models.Model):
     @property
     def is_valid(self) -> bool:
         return self.dropped_at is None
+
+
+# -- notifications -----------------------------------------------------------------------------
+
+
+class Notification(models.Model):
+    """Something a user should look at: a query opened on their centre, a query answered, a
+    casebook ready to sign. Shown in the app until read; emailed once (``emailed_at``), at
+    once or in the daily digest, as the recipient chose (``NotificationPreference``).
+
+    ``text`` is a short summary built from the study id, part and field only: never an
+    identifier value nor a query's free text, so it may go into an email as it is.
+    """
+
+    class Kind(models.TextChoices):
+        QUERY_OPENED = "query_opened", _("Query opened on your centre")
+        QUERY_REOPENED = "query_reopened", _("Query re-opened on your centre")
+        QUERY_ANSWERED = "query_answered", _("Query answered")
+        READY_TO_SIGN = "ready_to_sign", _("Casebook ready to sign")
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    query = models.ForeignKey(
+        Query, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    text = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty until the email (or digest) with it is sent.")
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread"),
+            # The digest and the immediate sender look for what is not emailed yet.
+            models.Index(
+                fields=["recipient", "created_at"],
+                condition=Q(emailed_at__isnull=True),
+                name="notification_not_emailed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient}: {self.text}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class NotificationPreference(models.Model):
+    """How one user wants their notifications emailed; without a row: at once."""
+
+    class Email(models.TextChoices):
+        IMMEDIATE = "immediate", _("One email per notification, at once")
+        DAILY = "daily", _("One daily digest")
+        NONE = "none", _("No email (in the registry only)")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="notification_preference",
+    )
+    email = models.CharField(max_length=10, choices=Email.choices, default=Email.IMMEDIATE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.get_email_display()}"

@@ -247,7 +247,10 @@ def _progression_unsupported(scope):
     )
 
 
-def _last_contact_overdue(scope):
+def last_contact_overdue(scope: QuerySet[Patient]) -> QuerySet[Patient]:
+    """Enrolled patients of ``scope`` with no death recorded whose last contact is older than
+    ``QUALITY_FOLLOW_UP_INTERVAL_DAYS``, annotated ``last_contact``: the rule below and the
+    coordinators' "overdue follow-ups" list share this one definition."""
     cutoff = timezone.localdate() - timedelta(days=settings.QUALITY_FOLLOW_UP_INTERVAL_DAYS)
     dead = FollowUp.objects.filter(patient=OuterRef("pk"), vital_status=c.VitalStatus.DEAD)
     return (
@@ -255,8 +258,11 @@ def _last_contact_overdue(scope):
         .annotate(last_contact=Max("follow_ups__contact_date"))
         .filter(last_contact__lt=cutoff)
         .filter(~Exists(dead))
-        .values_list("pk", _NO_RECORD)
     )
+
+
+def _last_contact_overdue(scope):
+    return last_contact_overdue(scope).values_list("pk", _NO_RECORD)
 
 
 # -- the hard cross-part rules of registry.rules, set-based ----------------------------------

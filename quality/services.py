@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
+from quality import notifications
 from quality.models import Query, QueryMessage, QueryStatus
 from quality.selectors import queries_visible_to, target_record
 from registry import services as registry_services
@@ -139,6 +140,7 @@ def query_raise(
             query=query, kind=QueryMessage.Kind.RAISE, author=user, text=text, at=query.raised_at
         )
         _audit(user, query, AuditEvent.Action.QUERY_RAISE, text)
+        notifications.notify_query_opened(query)
     return query
 
 
@@ -188,6 +190,7 @@ def query_answer(
             detail=detail,
         )
         _audit(user, query, AuditEvent.Action.QUERY_ANSWER, text, correction=bool(detail))
+        notifications.notify_query_answered(query)
     return query
 
 
@@ -262,4 +265,6 @@ def _review(user: User, query_id: int, text: str, *, close: bool) -> Query:
         QueryMessage.objects.create(query=query, kind=kind, author=user, text=text, at=now)
         action = AuditEvent.Action.QUERY_CLOSE if close else AuditEvent.Action.QUERY_REOPEN
         _audit(user, query, action, text)
+        if not close:
+            notifications.notify_query_opened(query, reopened=True)
     return query

@@ -51,3 +51,20 @@ def _queue(patient_id: int) -> None:
         # save committed: a failing check must not turn a saved form into an error page.
         # The hourly whole-cohort run catches up.
         logger.exception("data-quality rules for patient %s failed", patient_id)
+
+
+@shared_task(name="quality.send_notification_emails")
+def send_notification_emails(notification_ids: list[int]) -> str:
+    """The immediate emails of one event's notifications (queued after its commit)."""
+    from quality.notifications import send_immediate
+
+    return f"sent {send_immediate(notification_ids)}"
+
+
+@shared_task(name="quality.send_notification_digests")
+def send_notification_digests() -> str:
+    """Celery beat, daily: one digest per user with notifications not emailed yet.
+    Idempotent: an emailed notification is marked, and a second run sends nothing."""
+    from quality.notifications import send_digests
+
+    return f"sent {send_digests()} digests"

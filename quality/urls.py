@@ -15,4 +15,12 @@ urlpatterns = [
         name="verification_mark",
     ),
     path("rules/", views.rules_report, name="rules_report"),
+    path("start/", views.start, name="start"),
+    path("my-work/", views.my_work, name="my_work"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path(
+        "notifications/preferences/",
+        views.notification_preferences,
+        name="notification_preferences",
+    ),
 ]

@@ -9,6 +9,7 @@ message next to its field; the page then answers with the error's status, 400 fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
@@ -26,11 +27,12 @@ from django.views.decorators.http import require_http_methods
 
 from core import permissions
 from core.errors import ApplicationError
-from quality import presenters, selectors, services, verifications
+from quality import notifications, presenters, selectors, services, verifications, work
 from quality.forms import (
     AnswerForm,
     CentreFilterForm,
     CloseForm,
+    NotificationPreferenceForm,
     QueryFilterForm,
     QueryTargetForm,
     RaiseQueryForm,
@@ -56,11 +58,7 @@ def query_list(request: HttpRequest) -> HttpResponse:
         response["Content-Disposition"] = 'attachment; filename="queries.csv"'
         return response
     page = Paginator(queries, PAGE_SIZE).get_page(request.GET.get("page"))
-    now = timezone.now()
-    rows = [
-        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
-        for q in page.object_list
-    ]
+    rows = _query_rows(page.object_list)
     query_without_page = request.GET.copy()
     for name in ("page", "format"):
         query_without_page.pop(name, None)
@@ -76,6 +74,15 @@ def query_list(request: HttpRequest) -> HttpResponse:
             "show_center": permissions.sees_all_centers(user),
         },
     )
+
+
+def _query_rows(queries) -> list[dict]:
+    """A page of queries as the lists show them: where, and days open."""
+    now = timezone.now()
+    return [
+        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
+        for q in queries
+    ]
 
 
 def _refused(form, error: ApplicationError) -> int:
@@ -366,3 +373,119 @@ def rules_report(request: HttpRequest) -> HttpResponse:
             "follow_up_days": settings.QUALITY_FOLLOW_UP_INTERVAL_DAYS,
         },
     )
+
+
+# -- my work ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET"])
+def start(request: HttpRequest) -> HttpResponse:
+    """Where a login lands: the task lists for a role that has some, else the patient list."""
+    if work.work_lists_for(request.user):
+        return redirect("quality:my_work")
+    return redirect("registry:patient_list")
+
+
+@login_required
+@require_http_methods(["GET"])
+def my_work(request: HttpRequest) -> HttpResponse:
+    """The user's task lists with their counts; the chosen one (``?list=``) paged below."""
+    user = request.user
+    lists = work.work_lists_for(user)
+    counts = work.work_counts(user)
+    chosen = None
+    if lists:
+        key = request.GET.get("list") or next((w.key for w in lists if counts[w.key]), lists[0].key)
+        chosen = next((w for w in lists if w.key == key), None)
+        if chosen is None:
+            raise Http404(_("No such list."))
+    page = rows = None
+    if chosen is not None:
+        page = Paginator(chosen.rows(user), PAGE_SIZE).get_page(request.GET.get("page"))
+        rows = _work_rows(chosen, list(page.object_list))
+    return render(
+        request,
+        "quality/my_work.html",
+        {
+            "lists": [{"list": w, "count": counts[w.key]} for w in lists],
+            "chosen": chosen,
+            "page": page,
+            "rows": rows,
+            "querystring": f"list={chosen.key}" if chosen else "",
+            "show_center": permissions.sees_all_centers(user),
+            "follow_up_days": settings.QUALITY_FOLLOW_UP_INTERVAL_DAYS,
+        },
+    )
+
+
+def _work_rows(chosen: work.WorkList, objects: list) -> list[dict]:
+    if chosen.kind == "query":
+        return _query_rows(objects)
+    if chosen.kind == "verification":
+        return [presenters.dropped_row(v) for v in objects]
+    missing = work.parts_not_complete([p.pk for p in objects]) if chosen.key == "incomplete" else {}
+    return [{"patient": p, "missing": missing.get(p.pk, [])} for p in objects]
+
+
+# -- notifications --------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """The user's notifications, newest first; POST marks one (``id``) or all read."""
+    if request.method == "POST":
+        raw = request.POST.get("id", "")
+        # ASCII digits that fit a bigint: "²" is a digit to str.isdigit, and int() refuses it.
+        if raw and not re.fullmatch(r"[0-9]{1,18}", raw):
+            return HttpResponse(
+                _("id: a notification number."), status=400, content_type="text/plain"
+            )
+        changed = notifications.notifications_mark_read(
+            user=request.user, notification_ids=[int(raw)] if raw else None
+        )
+        if not raw:
+            messages.success(request, _("%(n)d notifications marked read.") % {"n": changed})
+        return redirect("quality:notification_list")
+    rows = notifications.notifications_for(request.user)
+    page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "quality/notifications.html",
+        {
+            "page": page,
+            "items": [
+                {
+                    "n": n,
+                    "link": _notification_link(n),
+                    "where": presenters.where_label(n.query) if n.query is not None else "",
+                }
+                for n in page.object_list
+            ],
+            "unread": rows.filter(read_at__isnull=True).count(),
+            "querystring": "",
+            "preference": notifications.preference_for(request.user),
+        },
+    )
+
+
+def _notification_link(notification) -> str:
+    if notification.query_id is not None:
+        return reverse("quality:query_detail", args=[notification.query_id])
+    return reverse("registry:casebook", args=[notification.patient.study_id])
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    initial = {"email": notifications.preference_for(request.user)}
+    form = NotificationPreferenceForm(request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            notifications.preference_set(user=request.user, email=form.cleaned_data["email"])
+            messages.success(request, _("Your email preference is saved."))
+            return redirect("quality:notification_preferences")
+        status = 400
+    return render(request, "quality/notification_preferences.html", {"form": form}, status=status)

@@ -617,6 +617,9 @@ def casebook_mark_complete(*, user: User, patient: Patient) -> Patient:
         AuditEvent.objects.create(
             user=user, patient=patient, action=AuditEvent.Action.CASEBOOK_COMPLETE
         )
+        transaction.on_commit(
+            lambda: signals.casebook_completed.send(sender=Patient, patient=patient, user=user)
+        )
     return patient
 
 

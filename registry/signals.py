@@ -9,6 +9,9 @@ from django.dispatch import Signal
 # Sent with patient=<Patient>, user=<User>, event=<AuditEvent> after the transaction commits.
 casebook_locked = Signal()
 casebook_unlocked = Signal()
+# Sent with patient=<Patient>, user=<User> after marking a casebook complete commits: it is
+# ready to sign (the quality app tells the centre's investigators).
+casebook_completed = Signal()
 
 # Sent after a CRF write commits, with patient=<Patient>, section=<part>, record_id=<id>,
 # fields=<names whose value changed> and deleted=<bool>: data-quality checks and source

@@ -206,3 +206,18 @@ class VerificationOutput(serializers.Serializer):
     dropped_at = serializers.DateTimeField(
         allow_null=True, help_text="When a change to the value dropped it; null while valid."
     )
+
+
+# -- my work ----------------------------------------------------------------------------------
+
+
+class WorkListOutput(serializers.Serializer):
+    key = serializers.CharField(help_text="e.g. open_queries, ready_to_sign, answered_queries.")
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+    url = serializers.CharField(help_text='The list on the "my work" page.')
+
+
+class MyWorkOutput(serializers.Serializer):
+    lists = WorkListOutput(many=True)
+    unread_notifications = serializers.IntegerField()

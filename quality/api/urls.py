@@ -13,6 +13,7 @@ urlpatterns = [
     path(Q + "messages/", views.QueryAnswerView.as_view(), name="query-messages"),
     path(Q + "close/", views.QueryCloseView.as_view(), name="query-close"),
     path(Q + "reopen/", views.QueryReopenView.as_view(), name="query-reopen"),
+    path("my-work/", views.MyWorkView.as_view(), name="my-work"),
     path(
         "patients/<str:study_id>/verifications/",
         views.VerificationCollectionView.as_view(),

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from core.api.idempotency import idempotent
 from core.api.pagination import NewestFirstPagination
 from core.api.views import ApiView, valid
-from quality import services, verifications
+from quality import notifications, services, verifications, work
 from quality.api import serializers as s
 from quality.api.filters import QueryFilter
 from quality.models import QueryMessage
@@ -195,3 +195,27 @@ class VerificationCollectionView(PatientApiView):
             fields=data.get("fields") or None,
         )
         return Response(s.VerificationOutput(rows, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class MyWorkView(ApiView):
+    @extend_schema(
+        tags=["my-work"],
+        responses=s.MyWorkOutput,
+        summary="Your task lists and their counts (by role, scoped to the centres you see)",
+    )
+    def get(self, request):
+        counts = work.work_counts(request.user)
+        page = reverse("quality:my_work")
+        body = {
+            "lists": [
+                {
+                    "key": w.key,
+                    "title": str(w.title),
+                    "count": counts[w.key],
+                    "url": f"{page}?list={w.key}",
+                }
+                for w in work.work_lists_for(request.user)
+            ],
+            "unread_notifications": notifications.unread_count(request.user),
+        }
+        return Response(s.MyWorkOutput(body).data)

@@ -153,3 +153,11 @@ def verification_marker(context, marks, section="", record=None, field="", verif
         "whole": "record" if not field and record_id is not None else ("part" if not field else ""),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.simple_tag(takes_context=True)
+def unread_notifications(context) -> int:
+    """The signed-in user's unread notifications, for the header's badge (one COUNT)."""
+    from quality.notifications import unread_count
+
+    return unread_count(context.get("user"))

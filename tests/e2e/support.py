@@ -20,7 +20,9 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
 def log_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
+    # next=/ keeps every browser test starting on the patient list, whatever the role's
+    # landing page (site staff and data managers otherwise land on "my work").
+    page.goto(f"{base}/login/?next=/")
     page.fill("#id_username", username)
     page.fill("#id_password", TEST_PASSWORD)
     page.click("button[type=submit]")

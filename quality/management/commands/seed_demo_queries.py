@@ -13,9 +13,11 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.db.models import F
 
+from fixtures.demo_cohort import build_demo_study
 from quality import services
-from quality.models import Query
+from quality.models import Notification, NotificationPreference, Query
 from registry.models import AdverseEvent, Patient, User
 
 # (centre, n-th patient of the centre, part, field, question, answer, closing note)
@@ -40,6 +42,17 @@ DEMO_QUERIES = (
 )  # fmt: skip
 
 
+# Who is emailed how in the demo: the rest keep the default (one email at once).
+DEMO_EMAIL_PREFERENCES = {
+    "coord_ngh": NotificationPreference.Email.IMMEDIATE,
+    "coord_rvh": NotificationPreference.Email.DAILY,
+    "coord_lcc": NotificationPreference.Email.DAILY,
+    "inv_ngh": NotificationPreference.Email.IMMEDIATE,
+    "datamanager": NotificationPreference.Email.DAILY,
+    "pi": NotificationPreference.Email.NONE,
+}
+
+
 class Command(BaseCommand):
     help = "Add the demo study's open, answered and closed data queries (idempotent)."
 
@@ -47,6 +60,7 @@ class Command(BaseCommand):
         self._queries()
         # Then the monitor's source verification (and the study's rule that a lock needs it).
         call_command("seed_demo_verifications", stdout=self.stdout)
+        self._notification_settings()
 
     @transaction.atomic
     def _queries(self) -> None:
@@ -78,4 +92,31 @@ class Command(BaseCommand):
             "Demo queries: "
             + ", ".join(f"{counts[s]} {s.label.lower()}" for s in Query.Status)
             + "."
+        )
+
+    @transaction.atomic
+    def _notification_settings(self) -> None:
+        """Email addresses (reserved .invalid domain: never delivered) and preferences for the
+        demo accounts, and what is done marked read. The notifications
+        themselves were written by the services as the queries were raised and answered
+        (before any account had an address, so seeding emails nobody)."""
+        demo_accounts = [spec["username"] for spec in build_demo_study()["users"]]
+        for user in User.objects.filter(email="", username__in=demo_accounts):
+            user.email = f"{user.username}@demo.invalid"
+            user.save(update_fields=["email"])
+        for username, email in DEMO_EMAIL_PREFERENCES.items():
+            user = User.objects.filter(username=username).first()
+            if user is not None:
+                NotificationPreference.objects.update_or_create(
+                    user=user, defaults={"email": email}
+                )
+        # What is done is read: the closed queries' notifications. (The locks already marked
+        # their casebooks' "ready to sign" read.)
+        Notification.objects.filter(query__status=Query.Status.CLOSED, read_at__isnull=True).update(
+            read_at=F("created_at")
+        )
+        unread = Notification.objects.filter(read_at__isnull=True).count()
+        self.stdout.write(
+            f"Demo notifications: {Notification.objects.count()} ({unread} unread); "
+            "emails print on the console."
         )
