@@ -22,8 +22,8 @@ import pytest
 
 from analytics.stats import analyze
 from analytics.stats.compare import categorical_test, continuous_test
-from analytics.stats.cox import cox_fit
 from analytics.stats.covariates import derive_all
+from analytics.stats.cox import cox_fit
 from analytics.stats.firth import firth_cox
 from analytics.stats.km import km_fit, rmst
 from analytics.stats.plan import reference_plan
@@ -33,7 +33,10 @@ from analytics.stats.zph import cox_zph
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "r" / "second_wave.R"
 REFERENCE_SCRIPT = HERE / "r" / "reference.R"
-FIXTURES = [HERE / "data" / "reference_patients.csv", HERE.parents[2] / "fixtures" / "demo_patients.csv"]
+FIXTURES = [
+    HERE / "data" / "reference_patients.csv",
+    HERE.parents[2] / "fixtures" / "demo_patients.csv",
+]
 EST_RTOL = 1e-6
 P_RTOL = 1e-4
 # coxphf stops at 1e-6 on the parameter change (../shared/r/README.md)
@@ -51,9 +54,7 @@ def _r_missing(what: str) -> None:
 if RSCRIPT is None:
     _r_missing("Rscript not installed")
 elif (
-    subprocess.run(
-        [RSCRIPT, "-e", "library(coxphf)"], capture_output=True, timeout=120
-    ).returncode
+    subprocess.run([RSCRIPT, "-e", "library(coxphf)"], capture_output=True, timeout=120).returncode
     != 0
 ):
     _r_missing("R package coxphf not installed (../shared/r/README.md)")
@@ -191,9 +192,10 @@ def compare_models(df: pd.DataFrame, r: dict, name: str, ph: bool = True) -> Non
         fr = rr["coxphf"]
         assert fr is not None, f"{what}: coxphf failed in R"
         firth = firth_cox(t[ok], e[ok], x[ok])
-        hr, lo, hi = firth.hr_ci()
+        _, lo, hi = firth.hr_ci()
         for j in range(len(cols)):
-            close(firth.coef[j], as_list(fr["coef"])[j], FIRTH_RTOL, f"{what} firth coef[{j}]", 1e-6)
+            coef = as_list(fr["coef"])[j]
+            close(firth.coef[j], coef, FIRTH_RTOL, f"{what} firth coef[{j}]", 1e-6)
             close(lo[j], as_list(fr["lower"])[j], FIRTH_RTOL, f"{what} firth lower[{j}]")
             close(hi[j], as_list(fr["upper"])[j], FIRTH_RTOL, f"{what} firth upper[{j}]")
             # coxphf prints 1 - pchisq(): below ~1e-10 its p is rounding noise
