@@ -67,8 +67,10 @@ def _table_digest(h: Any, df: pd.DataFrame) -> None:
     with np.errstate(over="ignore"):
         for col in sorted(df.columns, key=str):
             s = df[col]
-            if pd.api.types.is_numeric_dtype(s):
-                v = s.to_numpy(dtype="<f8", na_value=np.nan)
+            # An all-blank column is read from a CSV as float NaN but comes from the database
+            # as None objects: both hash as the numeric all-blank column.
+            if pd.api.types.is_numeric_dtype(s) or (n and s.isna().all()):
+                v = s.astype(float).to_numpy(dtype="<f8", na_value=np.nan)
                 v = np.where(np.isnan(v), np.nan, v + 0.0)  # one NaN; -0.0 → 0.0
                 bits = v.view(np.uint64)
                 h.update(f"\x1eN:{col}\n".encode())
