@@ -20,7 +20,7 @@ from .dist import chi2_sf, norm_ppf
 
 MAX_STEP = 0.5  # coxphf's maxstep: no coefficient moves more than this per iteration
 MAX_ITER = 200
-TOL = 1e-10
+TOL = 1e-9
 PROFILE_LIMIT = 40.0  # |log HR| beyond which a profile limit is reported as not found
 
 
@@ -112,7 +112,8 @@ def _maximise(
         else:
             return beta, lk, False, it
         beta, lk, score, info = trial, tlk, tscore, tinfo
-        if np.max(np.abs(step)) <= TOL and np.max(np.abs(score[f])) <= 1e-8:
+        # coxphf's rule (parameter change and score), with tighter bounds
+        if np.max(np.abs(step)) <= TOL and np.max(np.abs(score[f])) <= 1e-6:
             return beta, lk, True, it
     return beta, lk, False, MAX_ITER
 
@@ -136,42 +137,55 @@ class FirthResult:
             return np.exp(self.coef), np.exp(self.lower), np.exp(self.upper)
 
 
-def _profile_limit(data: _Data, fit: np.ndarray, j: int, target: float, direction: float) -> float:
-    """β_j where the profile ℓ* (others re-maximised) crosses ``target`` on one side of β̂_j.
+def _profile_limit(
+    data: _Data, fit: np.ndarray, lmax: float, crit: float, j: int, direction: float
+) -> float:
+    """β_j where the profile ℓ* (others re-maximised) falls crit/2 below lmax, on one side.
 
-    Steps outward until the profile is below the target, then regula falsi (Illinois) on
-    the bracket; each evaluation is one constrained maximisation, warm-started.
+    Solved on the signed root h(b) = √(2(lmax − ℓ*_prof(b))) − √crit, which is nearly linear
+    in b (exactly so for a quadratic profile): a secant from the Wald guess, kept inside a
+    bracket (Illinois), converges in a few constrained fits, each warm-started.
     """
     free = np.ones(data.p, dtype=bool)
     free[j] = False
     start = fit.copy()
+    root_crit = math.sqrt(crit)
 
-    def gap(b: float) -> float:
+    def h(b: float) -> float:
         nonlocal start
         beta = start.copy()
         beta[j] = b
         sol, lk, _, _ = _maximise(data, beta, free)
         start = sol
-        return lk - target
+        return math.sqrt(max(0.0, 2.0 * (lmax - lk))) - root_crit
 
-    a, fa = float(fit[j]), gap(float(fit[j]))
-    step = 0.5
-    b = a + direction * step
-    fb = gap(b)
-    while fb > 0:
+    _, _, info = data.evaluate(fit)
+    try:
+        se = math.sqrt(float(np.linalg.inv(info)[j, j]))
+    except (np.linalg.LinAlgError, ValueError):
+        se = 1.0
+    if not np.isfinite(se) or se <= 0:
+        se = 1.0
+    a, fa = float(fit[j]), -root_crit
+    b = a + direction * root_crit * se
+    fb = h(b)
+    while fb < 0:  # not past the limit yet: extrapolate along the secant, at least doubling
         if abs(b) > PROFILE_LIMIT:
             return math.nan
+        slope = (fb - fa) / (b - a)
+        step = -fb / slope if slope * direction > 0 else 2 * abs(b - a) * direction
+        step = direction * max(abs(step) * 1.1, abs(b - a))
         a, fa = b, fb
-        step *= 2
-        b = a + direction * step
-        fb = gap(b)
+        b = a + step
+        fb = h(b)
     side = 0
-    for _ in range(200):
-        c = (a * fb - b * fa) / (fb - fa)
-        fc = gap(c)
-        if abs(fc) <= 1e-11 or abs(b - a) <= 1e-11:
+    c = b
+    for _ in range(100):
+        c = b - fb * (b - a) / (fb - fa)
+        fc = h(c)
+        if abs(fc) <= 1e-10 or abs(b - a) <= 1e-12 * max(1.0, abs(c)):
             return c
-        if (fc > 0) == (fa > 0):
+        if (fc < 0) == (fa < 0):
             a, fa = c, fc
             if side == -1:
                 fb /= 2
@@ -199,9 +213,8 @@ def firth_cox(
     coef, lmax, converged, _ = _maximise(data, np.zeros(p), free)
     warnings = [] if converged else ["Firth fit did not converge"]
     crit = norm_ppf(1 - alpha / 2) ** 2  # qchisq(1 − α, 1)
-    target = lmax - crit / 2
-    lower = np.array([_profile_limit(data, coef, j, target, -1.0) for j in range(p)])
-    upper = np.array([_profile_limit(data, coef, j, target, 1.0) for j in range(p)])
+    lower = np.array([_profile_limit(data, coef, lmax, crit, j, -1.0) for j in range(p)])
+    upper = np.array([_profile_limit(data, coef, lmax, crit, j, 1.0) for j in range(p)])
     if np.isnan(lower).any() or np.isnan(upper).any():
         warnings.append("a profile-likelihood limit was not found")
     lr = np.empty(p)
