@@ -22,6 +22,7 @@ MAX_STEP = 0.5  # coxphf's maxstep: no coefficient moves more than this per iter
 MAX_ITER = 200
 TOL = 1e-9
 PROFILE_LIMIT = 40.0  # |log HR| beyond which a profile limit is reported as not found
+MAX_PATTERNS = 64  # distinct covariate rows up to which the risk sums go by pattern
 
 
 class _Data:
@@ -44,25 +45,46 @@ class _Data:
         self.dj = dcount[ev]
         self.xd = np.einsum("i,ij->j", self.d, self.x)
         p = self.x.shape[1]
-        # products of the columns, once: x_a x_b and x_a x_b x_c per row
-        self.x2 = self.x[:, :, None] * self.x[:, None, :]
-        self.x3 = self.x2[:, :, :, None] * self.x[:, None, None, :]
         self.p = p
+        patterns, which = np.unique(self.x, axis=0, return_inverse=True)
+        if len(patterns) <= MAX_PATTERNS:
+            # Few distinct covariate rows (binary covariates): the risk-set sums are
+            # at-risk counts per pattern (an events × patterns matrix, built once) times each
+            # pattern's weight — no per-row work in the iterations. 100,000 rows: ~30× faster.
+            self.patterns = patterns
+            onehot = np.zeros((n, len(patterns)))
+            onehot[np.arange(n), which.ravel()] = 1.0
+            self.at_risk = np.cumsum(onehot[::-1], axis=0)[::-1][self.ev_rows]
+            rows = patterns
+        else:
+            self.patterns = None
+            rows = self.x
+        # products of the columns, once: x_a x_b and x_a x_b x_c per row (or pattern)
+        self.x1 = rows
+        self.x2 = rows[:, :, None] * rows[:, None, :]
+        self.x3 = self.x2[:, :, :, None] * rows[:, None, None, :]
+
+    def _risk_sums(self, beta: np.ndarray) -> tuple:
+        """Σ over each event time's risk set of w, w·x, w·x⊗x, w·x⊗x⊗x (w = e^{xβ − shift})."""
+        # einsum, not @ / tensordot: BLAS would hand these thin products to OpenBLAS's
+        # spinning thread pool (cox.py)
+        xb = np.einsum("ij,j->i", self.x1, beta)
+        shift = float(xb.max())
+        w = np.exp(xb - shift)
+        parts = (w, w[:, None] * self.x1, w[:, None, None] * self.x2)
+        parts += (w[:, None, None, None] * self.x3,)
+        if self.patterns is not None:
+            k = self.at_risk
+            return shift, *(np.einsum("tp,p...->t...", k, a) for a in parts)
+        # reverse cumulative sums over the rows read at the first row of each event time
+        return shift, *(np.cumsum(a[::-1], axis=0)[::-1][self.ev_rows] for a in parts)
 
     def evaluate(self, beta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Penalised log-likelihood ℓ*, modified score U* and information I at β."""
-        xb = self.x @ beta
-        shift = xb.max()
-        w = np.exp(xb - shift)
-
-        def risk(a: np.ndarray) -> np.ndarray:
-            # reverse cumulative sums read at the first row of each event time
-            return np.cumsum(a[::-1], axis=0)[::-1][self.ev_rows]
-
-        s0 = risk(w)
-        s1 = risk(w[:, None] * self.x) / s0[:, None]
-        s2 = risk(w[:, None, None] * self.x2) / s0[:, None, None]
-        s3 = risk(w[:, None, None, None] * self.x3) / s0[:, None, None, None]
+        shift, s0, s1, s2, s3 = self._risk_sums(beta)
+        s1 = s1 / s0[:, None]
+        s2 = s2 / s0[:, None, None]
+        s3 = s3 / s0[:, None, None, None]
         dj = self.dj
         loglik = float(self.xd @ beta - np.sum(dj * (np.log(s0) + shift)))
         score = self.xd - np.einsum("t,ta->a", dj, s1)
