@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cox import survival_arrays
 from .dist import chi2_sf, norm_ppf
 
 MAX_STEP = 0.5  # coxphf's maxstep: no coefficient moves more than this per iteration
@@ -224,11 +225,7 @@ def firth_cox(
     time: np.ndarray, event: np.ndarray, x: np.ndarray, alpha: float = 0.05
 ) -> FirthResult:
     """Firth-penalised Cox fit with profile CIs and penalised LR p-values (coxphf defaults)."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
+    time, event, x = survival_arrays(time, event, x)
     p = x.shape[1]
     data = _Data(time, event, x)
     free = np.ones(p, dtype=bool)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .cox import survival_arrays
 from .dist import chi2_sf
 
 
@@ -45,11 +46,7 @@ def cox_zph(
     time: np.ndarray, event: np.ndarray, x: np.ndarray, beta: np.ndarray, ties: str = "efron"
 ) -> ZphResult:
     """cox.zph of the Cox fit with coefficients beta on (time, event, x); one column per term."""
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
+    time, event, x = survival_arrays(time, event, x)
     order = np.argsort(time, kind="stable")
     time, event, x = time[order], event[order], x[order]
     n, p = x.shape
