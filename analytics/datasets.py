@@ -16,6 +16,7 @@ import pandas as pd
 
 from analytics.stats.bundle import dataset_sha256
 from registry import choices as c
+from registry import derived
 from registry.casebook import load_casebooks
 from registry.derived import DAYS_PER_MONTH
 from registry.models import (
@@ -48,6 +49,8 @@ PATIENT_COLUMNS = [
     "os_event",
     "pfs_months",
     "pfs_event",
+    # contract §7: RECIST 1.1 best overall response on the second line (CR/PR/SD/PD/NE)
+    "l2_best_response",
 ]
 AE_COLUMNS = ["study_id", "term", "grade", "immune_related", "onset_day"]
 # Nullable integer columns stay integers (a blank does not turn 0/1 into 0.0/1.0).
@@ -99,6 +102,9 @@ def _patient_frame(rows: list[dict] | pd.DataFrame) -> pd.DataFrame:
         )
     for column in ("age_years", "bmi", "l1_pfs_months", "dpr_pct", "os_months", "pfs_months"):
         frame[column] = frame[column].astype("float64")
+    frame["l2_best_response"] = (
+        frame["l2_best_response"].astype(object).where(frame["l2_best_response"].notna(), None)
+    )
     return frame
 
 
@@ -113,6 +119,7 @@ def build_analysis_tables_from_casebooks() -> AnalysisTables:
         # reports it as locked but not analysed rather than inventing a date.
         if row is None:
             continue
+        row["l2_best_response"] = book.l2_best_response()
         patient_rows.append(row)
         ae_rows.extend(book.adverse_event_rows())
     return AnalysisTables(
@@ -193,8 +200,8 @@ def build_analysis_tables() -> AnalysisTables:
     frame = frame.sort_values("order", kind="stable").reset_index(drop=True)
     assessments = _values(
         TumourAssessment.objects.filter(patient_id__in=ids),
-        ["patient_id", "assessment_date", "line", "target_sum_mm"],
-        ["pid", "date", "line", "target"],
+        ["patient_id", "assessment_date", "line", "target_sum_mm", "overall_response"],
+        ["pid", "date", "line", "target", "response"],
     )
     events = _values(
         AdverseEvent.objects.filter(patient_id__in=ids),
@@ -267,6 +274,23 @@ def build_analysis_tables() -> AnalysisTables:
     censor = pd.concat([last_2l.fillna(index), index], axis=1).max(axis=1)
     has_pfs_event = pfs_event_date.notna()
 
+    # derived.best_overall_response over the 2L assessments from the 2L start: ranks
+    # CR 4 > PR 3 > SD 2 > PD 1 > NE 0, SD before SD_MIN_DAYS counts as NE, and nothing after
+    # the first PD counts.
+    second_line = assessments[assessments["line"] == c.TreatmentLine.SECOND]
+    second_line = second_line.assign(start=second_line["pid"].map(frame.set_index("pid")["index"]))
+    second_line = second_line[second_line["date"] >= second_line["start"]]
+    first_pd = second_line[second_line["response"] == "PD"].groupby("pid")["date"].min()
+    upto = second_line["pid"].map(first_pd)
+    second_line = second_line[upto.isna() | (second_line["date"] <= upto)]
+    rank = second_line["response"].map(derived.RESPONSE_RANK)
+    early_sd = (second_line["response"] == "SD") & (
+        (second_line["date"] - second_line["start"]).dt.days < derived.SD_MIN_DAYS
+    )
+    best = rank.where(~early_sd, 0).groupby(second_line["pid"]).max()
+    code_of_rank = {rank: code for code, rank in derived.RESPONSE_RANK.items()}
+    best_response = pd.Series(best.reindex(pid).to_numpy(), index=frame.index).map(code_of_rank)
+
     rows = pd.DataFrame(
         {
             "study_id": frame["study_id"],
@@ -287,6 +311,7 @@ def build_analysis_tables() -> AnalysisTables:
             "os_event": died.astype(int),
             "pfs_months": _months(index, pfs_event_date.where(has_pfs_event, censor)),
             "pfs_event": has_pfs_event.astype(int),
+            "l2_best_response": best_response,
         }
     )
     patient_table = _patient_frame(rows)

@@ -146,6 +146,23 @@ class Casebook:
         }
         return row
 
+    def l2_best_response(self) -> str | None:
+        """RECIST 1.1 best overall response on the second line (``derived``), None without
+        a 2L start or a 2L assessment: the patient table's ``l2_best_response`` (contract §7).
+
+        Kept out of ``analysis_row``, whose keys are the exported analysis dataset and the
+        committed demo CSV's columns."""
+        if self.second_line is None:
+            return None
+        return derived.best_overall_response(
+            self.second_line.start_date,
+            [
+                derived.Response(a.assessment_date, a.overall_response)
+                for a in self.assessments
+                if a.line == c.TreatmentLine.SECOND
+            ],
+        )
+
     def adverse_event_rows(self) -> list[dict]:
         """The contract's adverse-event rows (onset as days from the 2L start)."""
         index = self.index_date

@@ -112,3 +112,43 @@ def last_known_alive(dates: Iterable[date | None]) -> date | None:
     """The latest of the dates at which the patient was seen or reported alive."""
     known = [d for d in dates if d is not None]
     return max(known) if known else None
+
+
+# RECIST 1.1 best overall response, best first; NE is "not evaluable".
+RESPONSE_RANK = {"CR": 4, "PR": 3, "SD": 2, "PD": 1, "NE": 0}
+# RECIST 1.1 §4.4: stable disease counts as best response only once it has lasted a minimum
+# interval from the start of treatment, set by the protocol (commonly 6–8 weeks); 6 weeks here.
+SD_MIN_DAYS = 42
+
+
+@dataclass(frozen=True)
+class Response:
+    assessment_date: date
+    overall_response: str
+
+
+def best_overall_response(index_date: date, assessments: Iterable[Response]) -> str | None:
+    """RECIST 1.1 best overall response of a line from its assessments' overall responses.
+
+    The best of CR > PR > SD > PD > NE among the assessments on or after the line's start,
+    up to and including the first PD (later assessments belong to the next course). SD counts
+    only from SD_MIN_DAYS after the start; an earlier SD is not evaluable, so such a patient
+    whose next assessment is PD has best response PD. CR/PR need no confirmation (a
+    retrospective cohort whose primary endpoint is not response: RECIST 1.1 §4.4). None when
+    the line has no assessment.
+    """
+    ordered = sorted(
+        (a for a in assessments if a.assessment_date >= index_date),
+        key=lambda a: a.assessment_date,
+    )
+    if not ordered:
+        return None
+    best = 0
+    for a in ordered:
+        rank = RESPONSE_RANK[a.overall_response]
+        if a.overall_response == "SD" and (a.assessment_date - index_date).days < SD_MIN_DAYS:
+            rank = 0
+        best = max(best, rank)
+        if a.overall_response == "PD":
+            break
+    return next(code for code, rank in RESPONSE_RANK.items() if rank == best)

@@ -4,7 +4,7 @@ Entry points: ``analyze(patients, adverse_events, plan) -> dict`` (the result bu
 analysis-contract.md) and ``cli.main(argv, stdout, stderr) -> int`` (the command line).
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 from .bundle import analyze  # noqa: E402
 from .validation import EngineInputError  # noqa: E402

@@ -9,11 +9,15 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .compare import comparisons
 from .covariates import derive_all
 from .cox import CoxResult, cox_fit
-from .km import KMFit, at_risk_table, curve_points, km_fit, median, reverse_km
+from .dist import norm_ppf
+from .firth import firth_cox
+from .km import KMFit, at_risk_table, curve_points, km_fit, median, reverse_km, rmst
 from .logrank import logrank
 from .plan import parse_plan, plan_sha256
+from .response import response_summary
 from .tables import ae_table, table1
 from .validation import (
     EngineInputError,
@@ -23,6 +27,7 @@ from .validation import (
     require_columns,
     time_column,
 )
+from .zph import cox_zph
 
 # A finite HR whose 95% CI spans more than this factor is shown but flagged: in a small
 # cohort that is what near-separation looks like (seed-cohort.md, DpR 2.57–194.81).
@@ -62,8 +67,10 @@ def _table_digest(h: Any, df: pd.DataFrame) -> None:
     with np.errstate(over="ignore"):
         for col in sorted(df.columns, key=str):
             s = df[col]
-            if pd.api.types.is_numeric_dtype(s):
-                v = s.to_numpy(dtype="<f8", na_value=np.nan)
+            # An all-blank column is read from a CSV as float NaN but comes from the database
+            # as None objects: both hash as the numeric all-blank column.
+            if pd.api.types.is_numeric_dtype(s) or (n and s.isna().all()):
+                v = s.astype(float).to_numpy(dtype="<f8", na_value=np.nan)
                 v = np.where(np.isnan(v), np.nan, v + 0.0)  # one NaN; -0.0 → 0.0
                 bits = v.view(np.uint64)
                 h.update(f"\x1eN:{col}\n".encode())
@@ -121,6 +128,13 @@ def _km_summary(fit: KMFit, label: str | None, plan: dict) -> dict:
     return out
 
 
+def _rmst_entry(fit: KMFit, tau: float, alpha: float) -> dict:
+    """RMST to tau with its se and the symmetric CI rmst ± z·se (contract §7)."""
+    value, se = rmst(fit, tau)
+    z = norm_ppf(1 - alpha / 2)
+    return {"tau": tau, "rmst": value, "se": se, "ci": [value - z * se, value + z * se]}
+
+
 def _endpoint_data(
     patients: pd.DataFrame, ep: dict, name: str, warnings: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -143,9 +157,12 @@ def _cox_term(
     event: np.ndarray,
     alpha: float,
     labels: list[str],
-) -> tuple[dict, list[str]]:
-    """One term's HR, CI, Wald p, with the separation rules applied."""
+) -> tuple[dict, list[str], bool]:
+    """One term's HR, CI, Wald p, with the separation rules applied; and whether the term
+    is flagged for separation (monotone likelihood, R's infinite-coefficient test, or a
+    near-separation CI), which is what ``firth: "separated"`` remedies."""
     warns: list[str] = list(res.warnings)
+    separated = False
     hr, lo, hi = res.hr_ci(alpha)
     p = res.wald_p()
     suppress = not res.converged or not np.isfinite(res.coef[j]) or not np.isfinite(res.se[j])
@@ -160,6 +177,7 @@ def _cox_term(
             "HR not estimable (tends to 0 or infinity)"
         )
         suppress = True
+        separated = True
     if bool(res.infinite[j]):
         # R coxph's own test: "Loglik converged before variable …; coefficient may be infinite"
         warns.append(
@@ -167,6 +185,7 @@ def _cox_term(
             f"(loglik converged while beta = {res.coef[j]:.3g}, se = {res.se[j]:.3g})"
         )
         suppress = True
+        separated = True
     term: dict[str, Any] = {"key": key}
     if suppress:
         term.update(hr=None, ci=[None, None], p=None)
@@ -185,7 +204,67 @@ def _cox_term(
                 f"very wide CI for {key} ({lo[j]:.3g}–{hi[j]:.3g}): few events in a group, "
                 "possible near-separation; interpret with care"
             )
-    return term, warns
+            separated = True
+    return term, warns, separated
+
+
+def _ph_entry(chi2: float, p: float) -> dict:
+    return {"chi2": _f(chi2), "df": 1, "p": _f(p)}
+
+
+def _firth_terms(t: np.ndarray, e: np.ndarray, x: np.ndarray, alpha: float) -> list[dict]:
+    """coxphf's estimates for each column of x, as the bundle's ``firth`` objects."""
+    fit = firth_cox(t, e, x, alpha)
+    hr, lo, hi = fit.hr_ci()
+    out = []
+    for j in range(x.shape[1] if x.ndim == 2 else 1):
+        entry = {
+            "hr": _f(hr[j]),
+            "ci": [_f(lo[j]), _f(hi[j])],
+            "p": _f(fit.p[j]),
+            "coef": _f(fit.coef[j]),
+            "lr_chi2": _f(fit.lr_chi2[j]),
+            "ci_method": "profile",
+            "p_method": "penalized likelihood ratio",
+            "ties": "breslow",
+        }
+        if fit.warnings:
+            entry["warnings"] = list(fit.warnings)
+        out.append(entry)
+    return out
+
+
+def _fit_usable(res: CoxResult) -> bool:
+    return bool(res.converged and np.all(np.isfinite(res.coef)) and np.all(np.isfinite(res.se)))
+
+
+def _ph_or_none(
+    res: CoxResult, t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, term: dict
+) -> dict | None:
+    """cox.zph of a univariate fit; null when the fit has no finite estimate to test."""
+    if not _fit_usable(res) or term.get("hr") is None:
+        return None
+    z = cox_zph(t, e, x, res.coef, ties)
+    return _ph_entry(z.chi2[0], z.p[0])
+
+
+def _ph_model(
+    res: CoxResult,
+    t: np.ndarray,
+    e: np.ndarray,
+    x: np.ndarray,
+    ties: str,
+    keys: list[str],
+    terms: list[dict],
+) -> dict | None:
+    """cox.zph of the multivariable fit: global and per-term χ² (null when not estimable)."""
+    if not _fit_usable(res) or any(term.get("hr") is None for term in terms):
+        return None
+    z = cox_zph(t, e, x, res.coef, ties)
+    return {
+        "global": {"chi2": _f(z.global_chi2), "df": z.global_df, "p": _f(z.global_p)},
+        "terms": [{"key": k, **_ph_entry(z.chi2[j], z.p[j])} for j, k in enumerate(keys)],
+    }
 
 
 def _cox_section(
@@ -221,10 +300,14 @@ def _cox_section(
             univariate.append(entry)
             continue
         res = cox_fit(t[rows], e[rows], xr, ties=ties, presorted=True)
-        term, warns = _cox_term(res, 0, key, xr, e[rows], alpha, cov_info[key]["labels"])
+        term, warns, separated = _cox_term(res, 0, key, xr, e[rows], alpha, cov_info[key]["labels"])
         term.pop("key")
         entry.update(term)
         entry["warnings"] = warns
+        if plan["ph_test"]:
+            entry["ph"] = _ph_or_none(res, t[rows], e[rows], xr, ties, term)
+        if plan["firth"] == "all" or (plan["firth"] == "separated" and separated):
+            entry["firth"] = _firth_terms(t[rows], e[rows], xr[:, None], alpha)[0]
         warnings.extend(f"cox {ep} {key}: {w}" for w in warns)
         univariate.append(entry)
 
@@ -257,8 +340,12 @@ def _cox_section(
         else:
             res = cox_fit(t[rows], e[rows], xr, ties=ties, presorted=True)
             terms = []
+            any_separated = False
             for j, k in enumerate(keys):
-                term, warns = _cox_term(res, j, k, xr[:, j], e[rows], alpha, cov_info[k]["labels"])
+                term, warns, separated = _cox_term(
+                    res, j, k, xr[:, j], e[rows], alpha, cov_info[k]["labels"]
+                )
+                any_separated = any_separated or separated
                 term["label"] = cov_info[k]["label"]
                 # fit-level warnings (non-convergence) are reported once, not per term
                 term["warnings"] = [w for w in warns if w not in res.warnings]
@@ -272,6 +359,15 @@ def _cox_section(
                 lr_test={"chi2": _f(stat), "df": df, "p": _f(p)} if res.converged else None,
                 warnings=mwarn,
             )
+            if plan["ph_test"]:
+                multivariable["ph"] = _ph_model(res, t[rows], e[rows], xr, ties, keys, terms)
+            # Firth is a fit of the whole model: when one term is separated, every term's
+            # estimate comes from the penalised model
+            if plan["firth"] == "all" or (plan["firth"] == "separated" and any_separated):
+                for term, firth in zip(
+                    terms, _firth_terms(t[rows], e[rows], xr, alpha), strict=True
+                ):
+                    term["firth"] = firth
             warnings.extend(f"cox {ep} multivariable: {w}" for w in mwarn)
     return {
         "endpoint": ep,
@@ -304,6 +400,8 @@ def analyze(
         col = item if isinstance(item, str) else item["column"]
         if col not in keys:
             why.setdefault(col, "table1")
+    if plan["response"]:
+        why.setdefault("l2_best_response", "response")
     require_columns(patients, list(why), "patient", why)
     ae = None
     if adverse_events is not None:
@@ -327,6 +425,13 @@ def analyze(
             warnings.append(f"{name}: no events; median and CI not estimable")
         elif entry["median"] is None:
             warnings.append(f"{name}: median not reached")
+        if plan["rmst_tau"] is not None and fit.n > 0:
+            entry["rmst"] = _rmst_entry(fit, float(plan["rmst_tau"]), alpha)
+            if len(fit.time) and plan["rmst_tau"] > fit.time[-1]:
+                warnings.append(
+                    f"{name}: rmst_tau {plan['rmst_tau']:g} is beyond the last follow-up "
+                    f"({fit.time[-1]:.3g}); the curve is carried flat to tau"
+                )
         entry["curve"] = curve_points(fit, plan["curve_max_points"])
         entry["at_risk"] = at_risk_table(fit, plan["at_risk_step"])
         km_out[name] = entry
@@ -384,7 +489,7 @@ def analyze(
         warnings,
     )
 
-    return {
+    bundle: dict[str, Any] = {
         "engine_version": __version__,
         "plan_sha256": plan_sha256(plan),
         "dataset_sha256": dataset_sha256(patients, adverse_events),
@@ -401,6 +506,19 @@ def analyze(
         "plan": plan,
         "warnings": warnings,
     }
+    # contract §7: these keys appear only when the plan asks for them
+    if plan["compare_by"]:
+        bundle["comparisons"] = comparisons(
+            patients,
+            plan["compare_by"],
+            plan["table1"],
+            cov_values,
+            cov_info,
+            plan["continuous_test"],
+        )
+    if plan["response"]:
+        bundle["response"] = response_summary(patients, alpha)
+    return bundle
 
 
 __all__ = ["EngineInputError", "analyze", "dataset_sha256"]

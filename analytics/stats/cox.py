@@ -144,6 +144,18 @@ def _chol_solve(info: np.ndarray, rhs: np.ndarray) -> np.ndarray | None:
     return np.linalg.solve(c.T, y)
 
 
+def survival_arrays(
+    time: np.ndarray, event: np.ndarray, x: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """time, event and the covariates as float arrays, x as n × p (one column if 1-D)."""
+    x = np.asarray(x, dtype=float)
+    return (
+        np.asarray(time, dtype=float),
+        np.asarray(event, dtype=float),
+        x[:, None] if x.ndim == 1 else x,
+    )
+
+
 def cox_fit(
     time: np.ndarray,
     event: np.ndarray,
@@ -159,11 +171,7 @@ def cox_fit(
     Newton–Raphson from β = 0 on the Efron (or Breslow) log partial likelihood
     ℓ = Σ_deaths xβ − Σ_j Σ_{k<d_j} log(S0_j − (k/d_j)·D0_j); var = I(β̂)⁻¹.
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
+    time, event, x = survival_arrays(time, event, x)
     p = x.shape[1]
     des = _Design(time, event, x, ties, presorted)
     beta = np.zeros(p)

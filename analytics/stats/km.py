@@ -6,6 +6,7 @@ cumulative sums, so a 100,000-row endpoint costs milliseconds.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -221,3 +222,31 @@ def at_risk_table(fit: KMFit, step: float) -> list[dict]:
 def reverse_km(time: np.ndarray, event: np.ndarray, conf_type: str, alpha: float = 0.05) -> KMFit:
     """Reverse KM for follow-up: R ``survfit(Surv(time, 1 - event) ~ 1)``."""
     return km_fit(time, 1.0 - np.asarray(event, dtype=float), conf_type, alpha)
+
+
+def rmst(fit: KMFit, tau: float) -> tuple[float, float]:
+    """Restricted mean survival time to tau and its standard error.
+
+    Equals R ``summary(survfit(Surv(t, e) ~ 1), rmean = tau)$table[c("rmean", "se(rmean)")]``
+    (survival:::survmean): the area under Ŝ from 0 to tau as rectangles, and
+    var = Σ_{t_i ≤ tau} A_i² · d_i / (n_i (n_i − d_i)), A_i the area from t_i to tau
+    (0 where n_i = d_i). Beyond the last time the curve is carried at its last value.
+    """
+    keep = np.flatnonzero(fit.time <= tau)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hh = np.where(
+            fit.n_risk - fit.n_event == 0,
+            0.0,
+            fit.n_event / (fit.n_risk * (fit.n_risk - fit.n_event)),
+        )
+    if len(keep) == 0:
+        temptime, tempsurv, h = np.array([tau]), np.array([1.0]), np.array([0.0])
+    else:
+        temptime = np.append(fit.time[keep], tau)
+        tempsurv = np.append(fit.surv[keep], fit.surv[keep[-1]])
+        h = np.append(hh[keep], 0.0)
+    start = min(0.0, float(fit.time[0])) if len(fit.time) else 0.0
+    delta = np.diff(np.concatenate(([start], temptime)))
+    rectangles = delta * np.concatenate(([1.0], tempsurv[:-1]))
+    var = float(np.sum(np.cumsum(rectangles[1:][::-1]) ** 2 * h[::-1][1:]))
+    return float(rectangles.sum() + start), math.sqrt(var)

@@ -6,7 +6,10 @@ Extensions to the contract (all optional): covariate ``labels`` [label of 0, lab
 ``level``/``reference`` may be lists of values; table1 entries may be objects
 ``{"column", "variable", "type": "categorical"|"continuous", "breaks": [...]}``;
 top-level ``curve_max_points`` (default 1000), ``at_risk_step`` (months, default 3),
-``followup_endpoint`` (default the primary endpoint), ``firth`` (only false: not offered).
+``followup_endpoint`` (default the primary endpoint).
+Second-wave keys (contract §7, defaults filled in the normalised plan): ``compare_by`` ([]),
+``continuous_test`` ("wilcoxon"), ``ph_test`` (true), ``firth`` ("separated"), ``rmst_tau``
+(null), ``response`` (false).
 """
 
 from __future__ import annotations
@@ -22,6 +25,17 @@ from .validation import EngineInputError
 KM_CI = ("log-log", "log", "plain", "spss")
 TIES = ("efron", "breslow")
 OPS = (">", ">=", "<", "<=")
+CONTINUOUS_TESTS = ("wilcoxon", "t", "welch")
+FIRTH = (False, "separated", "all")
+# Contract §7 options and their defaults.
+SECOND_WAVE_DEFAULTS: dict[str, Any] = {
+    "compare_by": [],
+    "continuous_test": "wilcoxon",
+    "ph_test": True,
+    "firth": "separated",
+    "rmst_tau": None,
+    "response": False,
+}
 
 DEFAULT_PLAN: dict[str, Any] = {
     "alpha": 0.05,
@@ -97,6 +111,11 @@ TOP_KEYS = {
     "at_risk_step",
     "followup_endpoint",
     "firth",
+    "compare_by",
+    "continuous_test",
+    "ph_test",
+    "rmst_tau",
+    "response",
     "name",
     "description",
 }
@@ -140,7 +159,8 @@ def parse_plan(plan: dict[str, Any] | None) -> dict[str, Any]:
     out.update(copy.deepcopy(plan))
     out.setdefault("curve_max_points", 1000)
     out.setdefault("at_risk_step", 3)
-    out.setdefault("firth", False)
+    for key, default in SECOND_WAVE_DEFAULTS.items():
+        out.setdefault(key, copy.deepcopy(default))
 
     alpha = out["alpha"]
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 < alpha < 1:
@@ -149,12 +169,23 @@ def parse_plan(plan: dict[str, Any] | None) -> dict[str, Any]:
         raise _err("plan.km_ci", f"unknown option {out['km_ci']!r} (allowed: {', '.join(KM_CI)})")
     if out["ties"] not in TIES:
         raise _err("plan.ties", f"unknown option {out['ties']!r} (allowed: {', '.join(TIES)})")
-    if out["firth"] is not False:
+    # `is not False`: 0 == False in Python, and a plan's 0 is no more an option than its true
+    if out["firth"] is not False and out["firth"] not in FIRTH[1:]:
         raise _err(
             "plan.firth",
-            "Firth-penalised Cox is not offered (no maintained Python implementation "
-            "verified against R's coxphf); remove the option",
+            f'unknown option {out["firth"]!r} (allowed: false, "separated", "all")',
         )
+    if out["continuous_test"] not in CONTINUOUS_TESTS:
+        raise _err(
+            "plan.continuous_test",
+            f"unknown option {out['continuous_test']!r} (allowed: {', '.join(CONTINUOUS_TESTS)})",
+        )
+    for name in ("ph_test", "response"):
+        if not isinstance(out[name], bool):
+            raise _err(f"plan.{name}", f"must be true or false, got {out[name]!r}")
+    tau = out["rmst_tau"]
+    if tau is not None and (isinstance(tau, bool) or not isinstance(tau, (int, float)) or tau <= 0):
+        raise _err("plan.rmst_tau", f"must be a positive number of months or null, got {tau!r}")
     for name in ("curve_max_points",):
         v = out[name]
         if isinstance(v, bool) or not isinstance(v, int) or v < 2:
@@ -226,6 +257,13 @@ def parse_plan(plan: dict[str, Any] | None) -> dict[str, Any]:
     for s in subs:
         if s not in seen:
             raise _err("plan.subgroups", f"{s!r} is not a covariate key")
+
+    by = out["compare_by"]
+    if not isinstance(by, list) or not all(isinstance(k, str) for k in by):
+        raise _err("plan.compare_by", "must be a list of covariate keys")
+    for k in by:
+        if k not in seen:
+            raise _err("plan.compare_by", f"{k!r} is not a covariate key")
 
     mv = out["multivariable"]
     _check_keys(mv, {"select", "threshold", "keys"}, "plan.multivariable")

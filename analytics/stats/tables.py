@@ -69,11 +69,24 @@ def _categorical_rows(variable: str, series: pd.Series, total: int) -> list[dict
     return rows
 
 
-def _binned_rows(variable: str, values: np.ndarray, breaks: list[float], total: int) -> list[dict]:
+def _bin_labels(breaks: list[float]) -> list[str]:
     # bins are [-inf, b0), [b0, b1), …, [b_last, inf): "< 18.5", "18.5 to < 24", ">= 24"
     labels = [f"< {breaks[0]:g}"]
     labels += [f"{a:g} to < {b:g}" for a, b in zip(breaks[:-1], breaks[1:], strict=True)]
     labels.append(f">= {breaks[-1]:g}")
+    return labels
+
+
+def _binned_codes(values: np.ndarray, breaks: list[float]) -> tuple[pd.Series, list[str]]:
+    """Each value's bin label (None when blank), and the labels in bin order."""
+    labels = _bin_labels(breaks)
+    idx = np.searchsorted(np.asarray(breaks, dtype=float), values, side="right")
+    names = np.array(labels, dtype=object)[np.minimum(idx, len(labels) - 1)]
+    return pd.Series(np.where(np.isnan(values), None, names), dtype=object), labels
+
+
+def _binned_rows(variable: str, values: np.ndarray, breaks: list[float], total: int) -> list[dict]:
+    labels = _bin_labels(breaks)
     ok = ~np.isnan(values)
     idx = np.searchsorted(np.asarray(breaks, dtype=float), values[ok], side="right")
     counts = np.bincount(idx, minlength=len(labels))

@@ -291,8 +291,9 @@ def test_unknown_plan_option_is_rejected():
         analyze(small_cohort(), None, dict(MINIMAL_PLAN, km_ci="loglog"))
 
 
-def test_firth_option_is_refused_with_the_reason():
-    with pytest.raises(EngineInputError, match=r"plan.firth: Firth-penalised Cox is not offered"):
+def test_firth_true_is_refused_naming_the_options():
+    # contract §7: false | "separated" | "all"; a bare true would not say which terms
+    with pytest.raises(EngineInputError, match=r'plan.firth: unknown option True .*"separated"'):
         analyze(small_cohort(), None, dict(MINIMAL_PLAN, firth=True))
 
 
