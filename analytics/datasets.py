@@ -154,6 +154,13 @@ def _dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, errors="raise")
 
 
+def _flag(choice: pd.Series, none_value: str) -> pd.Series:
+    """1 when a combination partner was given, 0 for "none", missing (None) when the choice
+    carries a missing-data code (stored empty), as ``SecondLineTherapy.has_radiotherapy``."""
+    flag = (choice != none_value).astype(int).astype(object)
+    return flag.where(choice.notna() & (choice != ""), None)
+
+
 def _months(start: pd.Series, end: pd.Series) -> pd.Series:
     # derived.months_between: whole days / 30.4375.
     return (end - start).dt.days / DAYS_PER_MONTH
@@ -283,7 +290,8 @@ def build_analysis_tables() -> AnalysisTables:
     first_pd = second_line[second_line["response"] == "PD"].groupby("pid")["date"].min()
     upto = second_line["pid"].map(first_pd)
     second_line = second_line[upto.isna() | (second_line["date"] <= upto)]
-    rank = second_line["response"].map(derived.RESPONSE_RANK)
+    # An overall response under a missing-data code is not evaluable (NE, rank 0).
+    rank = second_line["response"].map(derived.RESPONSE_RANK).fillna(0)
     early_sd = (second_line["response"] == "SD") & (
         (second_line["date"] - second_line["start"]).dt.days < derived.SD_MIN_DAYS
     )
@@ -297,14 +305,17 @@ def build_analysis_tables() -> AnalysisTables:
             "center": frame["center"],
             "age_years": age,
             "sex": frame["sex"],
-            "smoking": frame["smoking"].where(frame["smoking"].notna(), None),
+            # A value under a missing-data code is stored empty: missing to the engine.
+            "smoking": frame["smoking"].where(
+                frame["smoking"].notna() & (frame["smoking"] != ""), None
+            ),
             "bmi": bmi,
             "ecog": frame["ecog"],
             "brain_mets": frame["brain"],
             "liver_mets": frame["liver"],
             "prior_thoracic_rt": frame["thoracic_rt"],
-            "l2_radiotherapy": (frame["rt_site"] != c.RadiotherapySite.NONE).astype(int),
-            "l2_antiangiogenic": (frame["aa_agent"] != c.AntiangiogenicAgent.NONE).astype(int),
+            "l2_radiotherapy": _flag(frame["rt_site"], c.RadiotherapySite.NONE),
+            "l2_antiangiogenic": _flag(frame["aa_agent"], c.AntiangiogenicAgent.NONE),
             "l1_pfs_months": _months(frame["l1_start"], frame["l1_progression"]),
             "dpr_pct": pd.Series(dpr.reindex(pid).to_numpy(), index=frame.index),
             "os_months": _months(index, os_end),

@@ -145,7 +145,8 @@ def best_overall_response(index_date: date, assessments: Iterable[Response]) -> 
         return None
     best = 0
     for a in ordered:
-        rank = RESPONSE_RANK[a.overall_response]
+        # A response under a missing-data code (stored empty) is not evaluable: NE.
+        rank = RESPONSE_RANK.get(a.overall_response, RESPONSE_RANK["NE"])
         if a.overall_response == "SD" and (a.assessment_date - index_date).days < SD_MIN_DAYS:
             rank = 0
         best = max(best, rank)
