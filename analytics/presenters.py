@@ -46,6 +46,12 @@ def fmt_p(p: float | None) -> str:
     return f"{p:.3f}"
 
 
+def p_relation(p: float | None) -> str:
+    """'= 0.024' or '< 0.001': the p-value after 'p' in a sentence, one relation sign."""
+    text = fmt_p(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def fmt_ci(ci: list | None, digits: int = 2) -> str:
     if not ci or ci[0] is None or ci[1] is None:
         return "NE"
@@ -104,7 +110,9 @@ def draw_figures(bundle: dict) -> dict:
             continue
         ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
         logrank = sub.get("logrank")
-        p_text = f"Log-rank p = {fmt_p(logrank['p'])}" if logrank else "Log-rank not computable"
+        p_text = (
+            f"Log-rank p {p_relation(logrank['p'])}" if logrank else "Log-rank not computable"
+        )
         note = "; ".join(
             [p_text]
             + [

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from analytics import services
 from analytics.models import AnalysisRun
+from analytics.presenters import p_relation
 from tests.builders import build_casebook, register_patient
 from tests.factories import TEST_PASSWORD
 
@@ -146,3 +147,7 @@ def test_cox_section_states_the_direction_and_shows_warnings_next_to_the_term(
     row = row[: row.index("</tr>")]
     assert "not estimable" in row
     assert "⚠" in row
+
+
+def test_a_small_p_value_reads_with_one_relation_sign():
+    assert (p_relation(0.0237), p_relation(0.00009)) == ("= 0.024", "< 0.001")
