@@ -17,9 +17,8 @@ from core.api.errors import error_body
 from core.errors import ErrorCode
 from core.security.events import login_event_record
 from core.security.models import LoginEvent
-from core.security.signals import SIGNED_IN_AT
+from core.security.signals import LAST_ACTIVITY, SIGNED_IN_AT
 
-LAST_ACTIVITY = "security_last_activity"
 # Touch the session at most once a minute: the idle limit is counted in minutes.
 _ACTIVITY_RESOLUTION = 60
 

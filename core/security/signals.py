@@ -13,13 +13,16 @@ from core.security.events import login_event_record
 from core.security.models import LoginEvent
 
 SIGNED_IN_AT = "security_signed_in_at"
+LAST_ACTIVITY = "security_last_activity"
 
 
 @receiver(user_logged_in, dispatch_uid="security_logged_in")
 def _logged_in(sender, request, user, **kwargs):
     if request is not None and hasattr(request, "session"):
-        # The absolute session age counts from here (core.security.middleware).
-        request.session[SIGNED_IN_AT] = int(time.time())
+        # The absolute session age and the idle time count from here (core.security.middleware).
+        now = int(time.time())
+        request.session[SIGNED_IN_AT] = now
+        request.session[LAST_ACTIVITY] = now
     login_event_record(kind=LoginEvent.Kind.SUCCESS, request=request, user=user)
 
 
