@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "core.security.middleware.IdleLogoutMiddleware",
     "core.security.middleware.TwoFactorRequiredMiddleware",
+    "core.security.middleware.PasswordChangeRequiredMiddleware",
     # -- end security --
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -312,6 +313,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
     {"NAME": "core.security.passwords.UsernameInPasswordValidator"},
 ]
+# An account created or reset by an administrator sets its own password at first sign-in;
+# with PASSWORD_MAX_AGE_DAYS (0: never) an older password must be changed at sign-in.
+PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0, minimum=0)
 
 # Lockout (django-axes, in the authentication backend: the login page, the admin and the API
 # token endpoint share it). Failures are counted in the database, so every process sees them,

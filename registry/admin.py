@@ -28,6 +28,7 @@ from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import permissions
+from core.security.passwords_state import password_change_require
 from registry import choices as c
 from registry import services
 from registry.models import (
@@ -534,3 +535,16 @@ class RegistryUserAdmin(AdministratorOnly, UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Registry role", {"fields": ("role", "center")}),
     )
+
+    # A password an administrator typed is known to two people: the user replaces it at the
+    # next sign-in (core.security.middleware.PasswordChangeRequiredMiddleware).
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            password_change_require(user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            password_change_require(user=self.get_object(request, id))
+        return response

@@ -17,6 +17,7 @@ from core.api.errors import error_body
 from core.errors import ErrorCode
 from core.security.events import login_event_record
 from core.security.models import LoginEvent
+from core.security.passwords_state import CHANGE_REQUIRED
 from core.security.signals import LAST_ACTIVITY, SIGNED_IN_AT
 
 # Touch the session at most once a minute: the idle limit is counted in minutes.
@@ -96,4 +97,30 @@ class TwoFactorRequiredMiddleware:
                 return JsonResponse(error_body(ErrorCode.FORBIDDEN, message), status=403)
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('two-factor')}?{query}")
+        return self.get_response(request)
+
+
+class PasswordChangeRequiredMiddleware:
+    """A user whose password was set by an administrator (or is older than
+    PASSWORD_MAX_AGE_DAYS) reaches only the password page until they choose their own.
+    Read from the session, written at sign-in: no query per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if (
+            session is not None
+            and session.get(CHANGE_REQUIRED)
+            and request.user.is_authenticated
+            and not request.path.startswith((*_OPEN_PREFIXES, "/account/password/"))
+        ):
+            if _is_api(request):
+                if request.headers.get("Authorization", "").startswith("Bearer "):
+                    return self.get_response(request)
+                message = _("Choose a new password at /account/password/ first.")
+                return JsonResponse(error_body(ErrorCode.FORBIDDEN, message), status=403)
+            messages.info(request, _("Choose your own password to continue."))
+            return redirect("password-change")
         return self.get_response(request)

@@ -41,3 +41,20 @@ class LoginEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.username}"
+
+
+class PasswordState(models.Model):
+    """Whether the user must choose a new password, and when they last did.
+
+    An account created or reset by an administrator must set its own password at its next
+    sign-in; with ``PASSWORD_MAX_AGE_DAYS`` a password older than that must be changed too.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="password_state"
+    )
+    must_change = models.BooleanField(default=False)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {'must change' if self.must_change else 'ok'}"

@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from core.security.events import login_event_record
 from core.security.models import LoginEvent
+from core.security.passwords_state import CHANGE_REQUIRED, password_change_due
 
 SIGNED_IN_AT = "security_signed_in_at"
 LAST_ACTIVITY = "security_last_activity"
@@ -23,6 +24,8 @@ def _logged_in(sender, request, user, **kwargs):
         now = int(time.time())
         request.session[SIGNED_IN_AT] = now
         request.session[LAST_ACTIVITY] = now
+        if password_change_due(user):
+            request.session[CHANGE_REQUIRED] = True
     login_event_record(kind=LoginEvent.Kind.SUCCESS, request=request, user=user)
 
 

@@ -27,6 +27,7 @@ from core.api.errors import error_body
 from core.errors import ErrorCode
 from core.security.events import login_event_record
 from core.security.models import LoginEvent
+from core.security.passwords_state import CHANGE_REQUIRED, password_changed
 
 BACKUP_CODE_COUNT = 10
 _ENROLMENT_NAME = "authenticator"
@@ -128,6 +129,8 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     def form_valid(self, form):
         response = super().form_valid(form)
         update_session_auth_hash(self.request, form.user)
+        password_changed(user=form.user)
+        self.request.session.pop(CHANGE_REQUIRED, None)
         login_event_record(
             kind=LoginEvent.Kind.PASSWORD_CHANGED, request=self.request, user=form.user
         )

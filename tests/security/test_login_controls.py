@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,11 +14,12 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import RequestFactory, override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from core.security.client import client_address
 from core.security.middleware import LAST_ACTIVITY
-from core.security.models import LoginEvent
+from core.security.models import LoginEvent, PasswordState
 from core.security.signals import SIGNED_IN_AT
 from registry.models import User
 from tests.conftest import service_missing
@@ -37,6 +39,10 @@ def fail_logins(client, count: int, username: str = "alice", **extra) -> list[in
         ).status_code
         for n in range(count)
     ]
+
+
+def sign_in(client, **extra):
+    return client.post("/login/", {"username": "alice", "password": TEST_PASSWORD}, **extra)
 
 
 # -- lockout -------------------------------------------------------------------------------
@@ -289,3 +295,50 @@ def test_login_log_is_for_administrators_only(client, admin_user, data_manager):
     assert client.get("/admin/security/loginevent/").status_code == 403
     client.force_login(admin_user)
     assert client.get("/admin/security/loginevent/").status_code == 200
+
+
+# -- first sign-in and expiry ----------------------------------------------------------------
+
+
+def test_an_account_created_by_an_administrator_sets_its_own_password(client, admin_user):
+    admin_client = type(client)()
+    admin_client.force_login(admin_user)
+    response = admin_client.post(
+        "/admin/registry/user/add/",
+        {
+            "username": "newcomer",
+            "password1": "given-by-admin-2026",
+            "password2": "given-by-admin-2026",
+            "usable_password": "true",
+            "role": "pi",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.post("/login/", {"username": "newcomer", "password": "given-by-admin-2026"})
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == "/account/password/"
+    assert client.get("/api/v1/patients/").status_code == 403
+    response = client.post(
+        "/account/password/",
+        {
+            "old_password": "given-by-admin-2026",
+            "new_password1": "my-own-quiet-harbour-7",
+            "new_password2": "my-own-quiet-harbour-7",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 200
+
+
+@override_settings(PASSWORD_MAX_AGE_DAYS=90)
+def test_an_expired_password_must_be_changed_at_sign_in(client, coordinator_a):
+    PasswordState.objects.create(user=coordinator_a, changed_at=timezone.now() - timedelta(days=91))
+    sign_in(client)
+    assert client.get("/")["Location"] == "/account/password/"
+
+
+@override_settings(PASSWORD_MAX_AGE_DAYS=90)
+def test_a_recent_password_is_not_asked_again(client, coordinator_a):
+    PasswordState.objects.create(user=coordinator_a, changed_at=timezone.now())
+    sign_in(client)
+    assert client.get("/").status_code == 200
