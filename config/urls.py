@@ -7,11 +7,14 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 
 from core.api import pages as api_pages
 from core.api import views as api_views
+from registry.views import audit as registry_audit
 
 urlpatterns = [
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("core.security.urls")),  # security: 2FA, password change
+    # security: the study-wide audit trail for inspectors (not a patient page of registry:)
+    path("audit/export/", registry_audit.audit_export, name="audit-export"),
     path("admin/", admin.site.urls),
     path("exports/", include("exchange.urls")),
     path("analytics/", include("analytics.urls")),

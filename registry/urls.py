@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 from registry import choices as c
 from registry.models import REPEATING_SECTIONS
 from registry.presenters import section_slug
-from registry.views import audit, casebook, history, parts, patients, workflow
+from registry.views import casebook, history, parts, patients, workflow
 
 
 class _SectionConverter:
@@ -42,7 +42,6 @@ app_name = "registry"
 
 urlpatterns = [
     path("", patients.patient_list, name="patient_list"),
-    path("audit/export/", audit.audit_export, name="audit_export"),
     path("patients/register/", patients.patient_register, name="patient_register"),
     path("patients/<str:study_id>/", casebook.casebook, name="casebook"),
     path("patients/<str:study_id>/history/", history.patient_history, name="history"),
