@@ -70,6 +70,15 @@ class IdleLogoutMiddleware:
 _OPEN_PREFIXES = ("/login/", "/logout/", "/account/two-factor/", "/static/", "/healthz")
 
 
+def _bearer_api_call(request) -> bool:
+    """An API call with a bearer token: no session is involved, the token authenticates."""
+    return _is_api(request) and request.headers.get("Authorization", "").startswith("Bearer ")
+
+
+def _api_refusal(message: str) -> JsonResponse:
+    return JsonResponse(error_body(ErrorCode.FORBIDDEN, message), status=403)
+
+
 def two_factor_exempt(user) -> bool:
     return not settings.REQUIRE_2FA or user.role in settings.TWO_FACTOR_EXEMPT_ROLES
 
@@ -90,11 +99,10 @@ class TwoFactorRequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
+            if _bearer_api_call(request):
+                return self.get_response(request)
             if _is_api(request):
-                if request.headers.get("Authorization", "").startswith("Bearer "):
-                    return self.get_response(request)
-                message = _("Verify your second factor at /account/two-factor/ first.")
-                return JsonResponse(error_body(ErrorCode.FORBIDDEN, message), status=403)
+                return _api_refusal(_("Verify your second factor at /account/two-factor/ first."))
             query = urlencode({"next": request.get_full_path()})
             return redirect(f"{reverse('two-factor')}?{query}")
         return self.get_response(request)
@@ -116,11 +124,10 @@ class PasswordChangeRequiredMiddleware:
             and request.user.is_authenticated
             and not request.path.startswith((*_OPEN_PREFIXES, "/account/password/"))
         ):
+            if _bearer_api_call(request):
+                return self.get_response(request)
             if _is_api(request):
-                if request.headers.get("Authorization", "").startswith("Bearer "):
-                    return self.get_response(request)
-                message = _("Choose a new password at /account/password/ first.")
-                return JsonResponse(error_body(ErrorCode.FORBIDDEN, message), status=403)
+                return _api_refusal(_("Choose a new password at /account/password/ first."))
             messages.info(request, _("Choose your own password to continue."))
             return redirect("password-change")
         return self.get_response(request)
