@@ -110,9 +110,7 @@ def draw_figures(bundle: dict) -> dict:
             continue
         ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
         logrank = sub.get("logrank")
-        p_text = (
-            f"Log-rank p {p_relation(logrank['p'])}" if logrank else "Log-rank not computable"
-        )
+        p_text = f"Log-rank p {p_relation(logrank['p'])}" if logrank else "Log-rank not computable"
         note = "; ".join(
             [p_text]
             + [

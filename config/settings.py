@@ -20,7 +20,7 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
-        # Sessions, CSRF tokens and export date shifts derive from it: never a default.
+        # Sessions and CSRF tokens are signed with it: never a default.
         raise ImproperEnvironment("SECRET_KEY: must be set when DEBUG is off")
     # A fixed development key keeps the demo's sessions valid across restarts.
     SECRET_KEY = "dev-only-insecure-key-change-me"  # noqa: S105
@@ -38,6 +38,13 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    # -- security (docs/compliance.md): lockout, two-factor, login log --
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "core.security",
+    # -- end security --
     "core.api",
     "registry",
     "quality",
@@ -47,14 +54,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # security
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # -- security: second factor, idle logout, 2FA gate (core/security/middleware.py) --
+    "django_otp.middleware.OTPMiddleware",
+    "core.security.middleware.IdleLogoutMiddleware",
+    "core.security.middleware.TwoFactorRequiredMiddleware",
+    "core.security.middleware.PasswordChangeRequiredMiddleware",
+    # -- end security --
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",  # security: the lockout answer; keep last
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -70,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "core.security.context.session_timeout",  # security: idle warning
             ],
         },
     },
@@ -90,10 +106,6 @@ LOGIN_URL = "login"
 # Site staff and data managers land on their task lists ("my work"), others on the patients.
 LOGIN_REDIRECT_URL = "quality:start"
 LOGOUT_REDIRECT_URL = "login"
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
@@ -105,10 +117,6 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 # One cache for every process: API throttle counts and rendered figures must be shared
 # by all web workers, so with Redis configured the cache is Redis too. CACHE_URL may name
@@ -232,11 +240,9 @@ LOGGING = {
 }
 
 # Exports (docs/exports.md). Files live outside MEDIA_ROOT: only the owner's download view serves
-# them. The date-shift key must stay secret and stable, or shifted dates change between exports;
-# without one it is derived from SECRET_KEY (so it changes if SECRET_KEY does).
+# them. The date-shift and pseudonym key (EXPORT_PSEUDONYM_KEY) is in the security block below.
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
 EXPORT_LINK_TTL_HOURS = env_int("EXPORT_LINK_TTL_HOURS", 24, minimum=1)
-EXPORT_DATE_SHIFT_KEY = env_str("EXPORT_DATE_SHIFT_KEY", "")
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
 
 # -- email (notifications, docs/quality.md) ---------------------------------------------------
@@ -257,3 +263,109 @@ DEFAULT_FROM_EMAIL = _email["DEFAULT_FROM_EMAIL"]
 SERVER_EMAIL = _email["SERVER_EMAIL"]
 REGISTRY_BASE_URL = _email["REGISTRY_BASE_URL"]
 # -- end of email ----------------------------------------------------------------------------
+# ---------------------------------------------------------------------------------------------
+# Security (docs/compliance.md): every control below is on by default once DEBUG is off; the
+# demo (scripts/demo.sh sets DEBUG=1) runs without HTTPS-only parts and without 2FA.
+# ---------------------------------------------------------------------------------------------
+
+# The key of export date shifts and pseudonyms. Its own secret, never derived from SECRET_KEY:
+# rotating SECRET_KEY (sessions, CSRF) must not change the shifted dates of the next export.
+# EXPORT_DATE_SHIFT_KEY is its former name, still read.
+DEMO_EXPORT_PSEUDONYM_KEY = "demo-only-export-pseudonym-key-not-a-secret"  # noqa: S105
+EXPORT_PSEUDONYM_KEY = env_str("EXPORT_PSEUDONYM_KEY", env_str("EXPORT_DATE_SHIFT_KEY", ""))
+if not DEBUG:
+    if not EXPORT_PSEUDONYM_KEY or EXPORT_PSEUDONYM_KEY == DEMO_EXPORT_PSEUDONYM_KEY:
+        raise ImproperEnvironment("EXPORT_PSEUDONYM_KEY: must be set to a secret when DEBUG is off")
+    if EXPORT_PSEUDONYM_KEY == SECRET_KEY:
+        raise ImproperEnvironment("EXPORT_PSEUDONYM_KEY: must differ from SECRET_KEY")
+    if len(EXPORT_PSEUDONYM_KEY) < 32:
+        raise ImproperEnvironment("EXPORT_PSEUDONYM_KEY: must be at least 32 characters")
+elif not EXPORT_PSEUDONYM_KEY:
+    EXPORT_PSEUDONYM_KEY = DEMO_EXPORT_PSEUDONYM_KEY
+
+# HTTPS: redirect, HSTS and Secure cookies. Behind a TLS-terminating proxy, TRUSTED_PROXY_COUNT
+# (below) makes its X-Forwarded-Proto trusted; SECURE_SSL_REDIRECT=0 only if the proxy redirects.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT proxies in front of the app each
+# append to X-Forwarded-For (then the entry that many places from the right). A client can
+# write anything into that header, so it is never read without this setting.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy (django-csp): scripts and styles from our own static files only, no
+# inline script or style attribute anywhere; the ReDoc page relaxes styles (core.security.csp).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+
+# Sessions: idle logout after SESSION_IDLE_MINUTES without a request (the page warns a minute
+# before), and an absolute maximum of SESSION_MAX_HOURS from sign-in.
+SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30, minimum=1)
+SESSION_MAX_HOURS = env_int("SESSION_MAX_HOURS", 12, minimum=1)
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Passwords: 12 characters or more, not like the username, not common, not all digits.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 12, minimum=8)},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "core.security.passwords.UsernameInPasswordValidator"},
+]
+# An account created or reset by an administrator sets its own password at first sign-in;
+# with PASSWORD_MAX_AGE_DAYS (0: never) an older password must be changed at sign-in.
+PASSWORD_MAX_AGE_DAYS = env_int("PASSWORD_MAX_AGE_DAYS", 0, minimum=0)
+
+# Lockout (django-axes, in the authentication backend: the login page, the admin and the API
+# token endpoint share it). Failures are counted in the database, so every process sees them,
+# per username and per client address; a lock ends after LOGIN_LOCKOUT_MINUTES (0: only an
+# administrator unlocks, in the admin's "Access attempts").
+AUTHENTICATION_BACKENDS = [
+    "core.security.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+_lockout_minutes = env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=0)
+AXES_COOLOFF_TIME = (_lockout_minutes / 60) if _lockout_minutes else None
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "core.security.client.client_address"
+AXES_LOCKOUT_CALLABLE = "core.security.views.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+
+# Two-factor authentication (django-otp, TOTP with backup codes): required for every role once
+# DEBUG is off. A user without a device is sent to enrol at first sign-in. Roles listed in
+# TWO_FACTOR_EXEMPT_ROLES (e.g. "pi": never sees identifiers) may skip it.
+REQUIRE_2FA = env_bool("REQUIRE_2FA", not DEBUG)
+TWO_FACTOR_EXEMPT_ROLES = [
+    role.strip() for role in env_str("TWO_FACTOR_EXEMPT_ROLES", "").split(",") if role.strip()
+]
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "ES-SCLC registry")

@@ -1,15 +1,20 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from core.api import pages as api_pages
 from core.api import views as api_views
+from registry.views import audit as registry_audit
 
 urlpatterns = [
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", include("core.security.urls")),  # security: 2FA, password change
+    # security: the study-wide audit trail for inspectors (not a patient page of registry:)
+    path("audit/export/", registry_audit.audit_export, name="audit-export"),
     path("admin/", admin.site.urls),
     path("exports/", include("exchange.urls")),
     path("analytics/", include("analytics.urls")),
@@ -20,12 +25,16 @@ urlpatterns = [
     path("api/schema/", api_views.SchemaView.as_view(), name="api-schema"),
     path(
         "api/docs/",
-        login_required(SpectacularSwaggerView.as_view(url_name="api-schema")),
+        # The split view serves its start-up script as a file: no inline script for the CSP.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api-schema")),
         name="api-docs",
     ),
     path(
         "api/redoc/",
-        login_required(SpectacularRedocView.as_view(url_name="api-schema")),
+        # ReDoc injects its styles at run time: this page alone allows inline styles.
+        csp_update({"style-src": ["'unsafe-inline'"]})(
+            login_required(SpectacularRedocView.as_view(url_name="api-schema"))
+        ),
         name="api-redoc",
     ),
     path("", include("registry.urls")),

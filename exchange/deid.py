@@ -32,11 +32,9 @@ def pseudonym(key: bytes, study_id: str) -> str:
 
 
 def date_shift_key() -> bytes:
-    configured = settings.EXPORT_DATE_SHIFT_KEY
-    if configured:
-        return configured.encode("utf-8")
-    # Derived, not equal, so the date-shift secret is not the session-signing secret.
-    return _hmac(settings.SECRET_KEY.encode("utf-8"), "export-date-shift")
+    """The export secret of its own (settings.EXPORT_PSEUDONYM_KEY), never SECRET_KEY: rotating
+    the session key must not move a patient's shifted dates between two exports."""
+    return settings.EXPORT_PSEUDONYM_KEY.encode("utf-8")
 
 
 def shift_days(study_id: str, key: bytes | None = None) -> int:

@@ -10,6 +10,9 @@
   on the form next to the field.
 - Direct identifiers (``identifier_fields``) are shown only to users who may see them
   (``core.permissions.can_see_identifiers``), in forms, lists, search and the history's change list.
+- Nor can they be probed: a user who may not see them in lists gets no filter, search or
+  ordering on them, through a relation either (``?mrn__startswith=``, ``?patient__notes__
+  icontains=`` answer 400): a result count would otherwise reveal them a character at a time.
 - Records are removed only where the services allow it (tumour assessments, adverse
   events, follow-ups), one at a time, with a reason.
 """
@@ -19,11 +22,13 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import permissions
+from core.security.passwords_state import password_change_require
 from registry import choices as c
 from registry import services
 from registry.models import (
@@ -50,7 +55,67 @@ def _patient_of(obj) -> Patient:
     return obj if isinstance(obj, Patient) else obj.patient
 
 
-class ScopedAdmin(SimpleHistoryAdmin):
+def lookup_reaches_identifier(model, lookup: str) -> bool:
+    """Whether a lookup path (``patient__mrn__startswith``) reads an identifier field of any
+    model along it, following relations both ways (``signatures__patient__date_of_birth``)."""
+    current = model
+    for part in lookup.split(LOOKUP_SEP):
+        if part in getattr(current, "identifier_fields", ()):
+            return True
+        try:
+            field = current._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False  # a lookup or transform (startswith, year): the path has ended
+        if not field.is_relation or field.related_model is None:
+            return False
+        current = field.related_model
+    return False
+
+
+class IdentifierLookupGuard:
+    """No filter, search or ordering on identifiers for users who do not see them in lists."""
+
+    def _may_probe_identifiers(self, request) -> bool:
+        return permissions.sees_identifiers_in_lists(request.user)
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Django passes the request since 5.0; without it, refuse identifier paths for all.
+        if lookup_reaches_identifier(self.model, lookup) and (
+            request is None or not self._may_probe_identifiers(request)
+        ):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if self._may_probe_identifiers(request):
+            return filters
+        return [f for f in filters if not self._filter_reaches_identifier(f)]
+
+    def _filter_reaches_identifier(self, list_filter) -> bool:
+        name = list_filter[0] if isinstance(list_filter, tuple | list) else list_filter
+        return isinstance(name, str) and lookup_reaches_identifier(self.model, name)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if self._may_probe_identifiers(request):
+            return fields
+        return [f for f in fields if not lookup_reaches_identifier(self.model, f.lstrip("^=@"))]
+
+    def get_sortable_by(self, request):
+        sortable = super().get_sortable_by(request)
+        if self._may_probe_identifiers(request):
+            return sortable
+        return [f for f in sortable if not lookup_reaches_identifier(self.model, f)]
+
+    def get_ordering(self, request):
+        ordering = super().get_ordering(request) or ()
+        if self._may_probe_identifiers(request):
+            return ordering
+        return [o for o in ordering if not lookup_reaches_identifier(self.model, o.lstrip("-"))]
+
+
+class ScopedAdmin(IdentifierLookupGuard, SimpleHistoryAdmin):
     """Role-based permissions and centre scope for models that belong to a patient."""
 
     def get_queryset(self, request):
@@ -113,12 +178,6 @@ class ScopedAdmin(SimpleHistoryAdmin):
         if permissions.sees_identifiers_in_lists(request.user):
             return fields
         return [f for f in fields if f not in self.model.identifier_fields]
-
-    def get_search_fields(self, request):
-        fields = super().get_search_fields(request)
-        if permissions.sees_identifiers_in_lists(request.user):
-            return fields
-        return [f for f in fields if f.split("__")[0] not in self.model.identifier_fields]
 
     # -- history ------------------------------------------------------------------------
     def _visible_or_404(self, request, object_id):
@@ -384,7 +443,7 @@ admin.site.register(AdverseEvent, RepeatingCrfAdmin)
 admin.site.register(FollowUp, RepeatingCrfAdmin)
 
 
-class ReadOnlyScopedAdmin(admin.ModelAdmin):
+class ReadOnlyScopedAdmin(IdentifierLookupGuard, admin.ModelAdmin):
     """Workflow records (completions, signatures, audit events): written only by services."""
 
     def get_queryset(self, request):
@@ -476,3 +535,16 @@ class RegistryUserAdmin(AdministratorOnly, UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Registry role", {"fields": ("role", "center")}),
     )
+
+    # A password an administrator typed is known to two people: the user replaces it at the
+    # next sign-in (core.security.middleware.PasswordChangeRequiredMiddleware).
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if not change:
+            password_change_require(user=obj)
+
+    def user_change_password(self, request, id, form_url=""):
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            password_change_require(user=self.get_object(request, id))
+        return response

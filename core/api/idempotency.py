@@ -22,6 +22,11 @@ from core.api.models import IdempotencyRecord
 from core.errors import ApplicationError, ErrorCode
 
 HEADER = "Idempotency-Key"
+REDACTED_HEADER = "Idempotent-Redacted"
+SHOWN_ONCE = (
+    "This secret was shown once, in the first answer to this request, and is not stored; "
+    "if it was lost, revoke this token and create a new one."
+)
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEPT_HEADERS = ("Location", "ETag")
@@ -42,9 +47,27 @@ def _replay(record: IdempotencyRecord) -> Response:
     return Response(record.response_body, status=record.status_code, headers=headers)
 
 
-def idempotent(method):
-    """Decorate an APIView's ``post``."""
+def _redacted(body, secret_fields: tuple[str, ...]):
+    """The answer as it may be stored: each secret replaced by null, with a notice."""
+    if not secret_fields or not isinstance(body, dict):
+        return body
+    stored = dict(body)
+    for name in secret_fields:
+        if name in stored:
+            stored[name] = None
+            stored[f"{name}_notice"] = SHOWN_ONCE
+    return stored
 
+
+def idempotent(method=None, *, secret_fields: tuple[str, ...] = ()):
+    """Decorate an APIView's ``post``: ``@idempotent``, or ``@idempotent(secret_fields=("token",))``
+    for an answer that carries a secret, which is then never written to the store."""
+    if method is None:
+        return lambda inner: _idempotent(inner, secret_fields)
+    return _idempotent(method, secret_fields)
+
+
+def _idempotent(method, secret_fields: tuple[str, ...]):
     @wraps(method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
@@ -78,10 +101,12 @@ def idempotent(method):
                 return response  # the handler marked the transaction for rollback
             if 200 <= response.status_code < 300:
                 record.status_code = response.status_code
-                record.response_body = response.data
+                record.response_body = _redacted(response.data, secret_fields)
                 record.response_headers = {
                     h: response[h] for h in _KEPT_HEADERS if response.has_header(h)
                 }
+                if secret_fields:
+                    record.response_headers[REDACTED_HEADER] = ", ".join(secret_fields)
                 record.save(update_fields=["status_code", "response_body", "response_headers"])
             else:
                 # A refusal is not remembered; what the service committed (e.g. the audit of a

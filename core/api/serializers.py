@@ -136,7 +136,11 @@ class TokenOutput(ModelSerializer):
 
 
 class TokenCreatedOutput(TokenOutput):
-    token = serializers.CharField(help_text="The secret. Shown once: store it now.")
+    token = serializers.CharField(
+        allow_null=True,
+        help_text="The secret. Shown once: store it now. null in a replay of the answer by "
+        "Idempotency-Key: the secret is never stored.",
+    )
 
     class Meta(TokenOutput.Meta):
         fields = [*TokenOutput.Meta.fields, "token"]
@@ -153,3 +157,10 @@ class TokenObtainInput(TokenCreateInput):
     username = StrictCharField()
     password = StrictCharField(style={"input_type": "password"}, trim_whitespace=False)
     name = StrictCharField(max_length=100, required=False, default="API client")
+    otp = StrictCharField(
+        required=False,
+        allow_blank=True,
+        max_length=16,
+        help_text="The current code of your authenticator (or a backup code): required when "
+        "two-factor sign-in is (REQUIRE_2FA).",
+    )

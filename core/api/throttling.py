@@ -6,8 +6,15 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from core.security.client import client_address
+
 
 class _SettingsRateThrottle(SimpleRateThrottle):
+    def get_ident(self, request):
+        # DRF's own reads X-Forwarded-For, which any client can set; this one trusts only the
+        # configured proxies (settings.TRUSTED_PROXY_COUNT).
+        return client_address(request)
+
     def get_rate(self):
         rate = settings.API_THROTTLE_RATES.get(self.scope)
         if rate is None or str(rate).strip().lower() in ("", "none", "off"):

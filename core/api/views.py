@@ -17,6 +17,7 @@ from core.api.idempotency import idempotent
 from core.api.models import ApiToken
 from core.api.throttling import LoginThrottle, TokenCreateThrottle
 from core.errors import ApplicationError, ErrorCode
+from core.security.two_factor import second_factor_check
 
 
 def valid(serializer_class, data, **kwargs) -> dict:
@@ -94,6 +95,8 @@ class TokenObtainView(ApiView):
                 "Username or password is not correct.",
                 code=ErrorCode.AUTHENTICATION_FAILED,
             )
+        # A password alone must not get around the second factor the pages require.
+        second_factor_check(request._request, user, data.get("otp", ""))
         token, secret = api_services.token_create(
             user=user, name=data["name"], days=data.get("days")
         )
@@ -117,7 +120,7 @@ class TokenListView(ApiView):
         responses={201: s.TokenCreatedOutput},
         summary="Create a token (the secret is in this answer only)",
     )
-    @idempotent
+    @idempotent(secret_fields=("token",))
     def post(self, request):
         data = valid(s.TokenCreateInput, request.data)
         token, secret = api_services.token_create(

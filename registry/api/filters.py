@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from registry import choices as c
 from registry.models import Patient
@@ -13,10 +15,13 @@ class PatientFilter(django_filters.FilterSet):
     enrolment_status = django_filters.ChoiceFilter(choices=c.EnrolmentStatus.choices)
     casebook_status = django_filters.ChoiceFilter(choices=c.CasebookStatus.choices)
     # A choice, not a BooleanFilter: that one reads "null" or "maybe" as "no filter at all".
-    locked = django_filters.TypedChoiceFilter(
-        choices=[("true", "Locked casebooks only"), ("false", "Casebooks not locked")],
-        coerce=lambda value: value == "true",
-        method="filter_locked",
+    # Typed for the schema: no model field is named "locked" (check --deploy warned).
+    locked = extend_schema_field(OpenApiTypes.STR)(
+        django_filters.TypedChoiceFilter(
+            choices=[("true", "Locked casebooks only"), ("false", "Casebooks not locked")],
+            coerce=lambda value: value == "true",
+            method="filter_locked",
+        )
     )
     registered_from = django_filters.DateFilter(
         field_name="registration_date", lookup_expr="gte", help_text="Registration date ≥."

@@ -66,7 +66,28 @@
     if (target && !target.disabled) target.focus();
   }
 
+  // Idle logout (core.security.middleware): warn a minute before the server signs the session
+  // out, then go to the login page, so an unattended screen stops showing patient data.
+  function setupIdleWarning() {
+    var seconds = parseInt(document.body.getAttribute("data-idle-seconds") || "", 10);
+    var warning = document.querySelector(".idle-warning");
+    if (!seconds || !warning) return;
+    window.setTimeout(function () { warning.hidden = false; }, Math.max(seconds - 60, 0) * 1000);
+    window.setTimeout(function () {
+      window.location.assign(document.body.getAttribute("data-logout-url"));
+    }, (seconds + 5) * 1000);
+  }
+
+  // Bars sized from data-percent (a style attribute would need an unsafe-inline CSP).
+  function setupMeters() {
+    document.querySelectorAll(".meter-bar[data-percent]").forEach(function (bar) {
+      bar.style.width = bar.getAttribute("data-percent") + "%";
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupIdleWarning();
+    setupMeters();
     document.querySelectorAll("form.crf").forEach(function (form) {
       setupConditions(form);
       setupImmuneTerms(form);

@@ -60,8 +60,7 @@ def test_pi_dashboard_shows_a_new_run_without_reloading(
     registry_services.casebook_lock(
         user=data_manager, patient=second, password=TEST_PASSWORD, meaning=meaning
     )
-    page.wait_for_function(
-        "document.querySelector('.headline').innerText.includes('2 of 2')", timeout=20000
-    )
+    # A locator wait, not wait_for_function: the page's CSP forbids the eval that one uses.
+    page.locator(".headline", has_text="2 of 2").wait_for(timeout=20000)
     assert page.evaluate("window.__sameDocument === true")
     assert "1 casebook locked" in page.locator(".changes").inner_text()
