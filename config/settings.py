@@ -135,10 +135,16 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
 
-# Analysis runs (analytics): a run whose worker has not reported for this many seconds is
-# re-queued by the sweeper, which celery beat runs every ANALYSIS_SWEEP_INTERVAL seconds.
-ANALYSIS_RUN_VISIBILITY_TIMEOUT = env_int("ANALYSIS_RUN_VISIBILITY_TIMEOUT", 600, minimum=10)
-ANALYSIS_RUN_MAX_ATTEMPTS = env_int("ANALYSIS_RUN_MAX_ATTEMPTS", 3, minimum=1)
+# -- Background work: outbox, heartbeats, sweep (issue 14; docs/operations.md) ------------
+# An analysis run or export row is its own outbox: the broker message is sent after commit,
+# best effort (core/outbox.py), and the sweep (celery beat every WORK_SWEEP_INTERVAL
+# seconds, and each worker at start-up) sends rows no worker has taken. A running row whose
+# heartbeat is older than WORK_HEARTBEAT_TIMEOUT seconds lost its worker and is re-queued,
+# up to WORK_MAX_ATTEMPTS claims (then it is marked failed).
+WORK_HEARTBEAT_TIMEOUT = env_int("WORK_HEARTBEAT_TIMEOUT", 60, minimum=2)
+WORK_SWEEP_INTERVAL = env_int("WORK_SWEEP_INTERVAL", 15, minimum=1)
+WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3, minimum=1)
+# -- end of background work -----------------------------------------------------------------
 # Data-quality rules (quality.rules): run over the whole cohort every QUALITY_RULES_INTERVAL
 # seconds by celery beat, and for one patient after each casebook save. A last contact older
 # than QUALITY_FOLLOW_UP_INTERVAL_DAYS is reported (a notice, no query); a missing part (or
@@ -151,8 +157,9 @@ QUALITY_ENTRY_GRACE_DAYS = env_int("QUALITY_ENTRY_GRACE_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-analysis-runs": {
         "task": "analytics.sweep_analysis_runs",
-        "schedule": float(env_int("ANALYSIS_SWEEP_INTERVAL", 60, minimum=5)),
+        "schedule": float(WORK_SWEEP_INTERVAL),
     },
+    "sweep-exports": {"task": "exchange.sweep_exports", "schedule": float(WORK_SWEEP_INTERVAL)},
     "run-quality-rules": {
         "task": "quality.run_rules",
         "schedule": float(QUALITY_RULES_INTERVAL),
