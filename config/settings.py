@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.HostileInputMiddleware",  # issue 14: 413/400 before anything parses
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -53,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",  # issue 14: database lost -> 503
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -135,7 +137,7 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
 
-# -- Background work: outbox, heartbeats, sweep (issue 14; docs/operations.md) ------------
+# -- Failure handling (issue 14; docs/operations.md) ----------------------------------------
 # An analysis run or export row is its own outbox: the broker message is sent after commit,
 # best effort (core/outbox.py), and the sweep (celery beat every WORK_SWEEP_INTERVAL
 # seconds, and each worker at start-up) sends rows no worker has taken. A running row whose
@@ -144,7 +146,9 @@ if not CELERY_BROKER_URL:
 WORK_HEARTBEAT_TIMEOUT = env_int("WORK_HEARTBEAT_TIMEOUT", 60, minimum=2)
 WORK_SWEEP_INTERVAL = env_int("WORK_SWEEP_INTERVAL", 15, minimum=1)
 WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3, minimum=1)
-# -- end of background work -----------------------------------------------------------------
+# Request bodies over this many bytes are refused (413) before anything reads them.
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# -- end of failure handling ----------------------------------------------------------------
 # Data-quality rules (quality.rules): run over the whole cohort every QUALITY_RULES_INTERVAL
 # seconds by celery beat, and for one patient after each casebook save. A last contact older
 # than QUALITY_FOLLOW_UP_INTERVAL_DAYS is reported (a notice, no query); a missing part (or
@@ -187,7 +191,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.RegistryAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.UserThrottle"],
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

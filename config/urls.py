@@ -4,10 +4,12 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
+from config.health import healthz
 from core.api import pages as api_pages
 from core.api import views as api_views
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

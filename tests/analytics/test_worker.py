@@ -87,6 +87,15 @@ def test_lock_is_analysed_by_a_real_worker(worker, plan_only, coordinator_a, inv
     assert run.bundle["dataset_sha256"] == run.dataset_sha256
 
 
+def test_health_counts_the_running_worker(worker):
+    from django.test import Client
+
+    body = Client().get("/healthz").json()
+    assert body["checks"]["workers"]["ok"] is True, body
+    assert body["checks"]["workers"]["count"] == 1
+    assert body["status"] == "ok", body
+
+
 # Short enough that the test takes seconds; production's defaults are 60 s and 15 s.
 RECOVERY_ENV = {"WORK_HEARTBEAT_TIMEOUT": "3", "WORK_SWEEP_INTERVAL": "1"}
 
