@@ -14,7 +14,7 @@ answers the same.
 from __future__ import annotations
 
 import logging
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
@@ -90,12 +90,24 @@ def _path_text(request: HttpRequest) -> str | None:
         return None
 
 
-def _query_text(request: HttpRequest) -> str | None:
-    raw = request.META.get("QUERY_STRING", "").replace("+", " ")
+def _query_pairs(request: HttpRequest) -> list[tuple[str, str]] | None:
+    """The query string's (name, value) pairs, or None when its bytes are not UTF-8."""
     try:
-        return unquote_to_bytes(raw).decode("utf-8")
+        return parse_qsl(
+            request.META.get("QUERY_STRING", ""), keep_blank_values=True, errors="strict"
+        )
     except UnicodeDecodeError:
         return None
+
+
+def _control_in_fields(pairs) -> tuple[str, str] | None:
+    """(field, where) of the first control character in names or values; field '' for a name."""
+    for name, value in pairs:
+        if where := first_control_character(name):
+            return "", where
+        if where := first_control_character(value):
+            return name, where
+    return None
 
 
 class HostileInputMiddleware:
@@ -118,32 +130,31 @@ class HostileInputMiddleware:
                 _("The body is %(size)s bytes; the limit is %(limit)s.")
                 % {"size": length, "limit": settings.MAX_BODY_BYTES},
             )
-        for part, text in ((_("URL"), _path_text(request)), (_("query"), _query_text(request))):
-            if text is None:
-                return refusal(
-                    request,
-                    ErrorCode.INVALID,
-                    _("The %(part)s is not valid UTF-8.") % {"part": part},
-                )
-            where = first_control_character(text)
-            if where:
-                return refusal(
-                    request,
-                    ErrorCode.INVALID,
-                    _("Control characters are not allowed in the %(part)s (found %(where)s).")
-                    % {"part": part, "where": where},
-                )
+        path = _path_text(request)
+        if path is None:
+            return refusal(request, ErrorCode.INVALID, _("The URL is not valid UTF-8."))
+        if where := first_control_character(path):
+            return refusal(
+                request,
+                ErrorCode.INVALID,
+                _("Control characters are not allowed in the URL (found %(where)s).")
+                % {"where": where},
+            )
+        pairs = _query_pairs(request)
+        if pairs is None:
+            return refusal(request, ErrorCode.INVALID, _("The query string is not valid UTF-8."))
+        if found := _control_in_fields(pairs):
+            return self._control_refusal(request, *found)
         # Pages and the admin post forms; the API takes JSON only (its parser checks it).
         if request.method == "POST" and request.content_type in FORM_TYPES and not is_api(request):
-            for name, values in request.POST.lists():
-                bad_name = first_control_character(name)
-                where = bad_name or next(filter(None, map(first_control_character, values)), None)
-                if where:
-                    return refusal(
-                        request,
-                        ErrorCode.INVALID,
-                        _("Control characters are not allowed in text (found %(where)s).")
-                        % {"where": where},
-                        field="" if bad_name else name,
-                    )
+            fields = ((name, v) for name, values in request.POST.lists() for v in values)
+            if found := _control_in_fields(fields):
+                return self._control_refusal(request, *found)
         return None
+
+    @staticmethod
+    def _control_refusal(request: HttpRequest, field: str, where: str) -> HttpResponse:
+        message = _("Control characters are not allowed in text (found %(where)s).") % {
+            "where": where
+        }
+        return refusal(request, ErrorCode.INVALID, message, field=field)
