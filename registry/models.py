@@ -23,6 +23,7 @@ from core import permissions
 from core.errors import ApplicationError, ErrorCode
 from core.roles import SITE_ROLES, Role
 from registry import choices as c
+from registry.validators import normalise_initials, plausibility_errors
 
 
 class LockedCasebookError(ApplicationError):
@@ -111,6 +112,19 @@ class User(AbstractUser):
     @property
     def can_see_dashboard(self) -> bool:
         return permissions.can_see_dashboard(self)
+
+
+def _clean_fields_plausibly(instance, exclude, clean_fields) -> None:
+    """Django's field checks, then the plausibility rules (registry.validators), together."""
+    errors: dict[str, list] = {}
+    try:
+        clean_fields(exclude=exclude)
+    except ValidationError as error:
+        errors = error.message_dict
+    for name, messages in plausibility_errors(instance, exclude).items():
+        errors.setdefault(name, messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 class Patient(models.Model):
@@ -222,6 +236,10 @@ class Patient(models.Model):
             raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
         return super().delete(*args, **kwargs)
 
+    def clean_fields(self, exclude=None) -> None:
+        self.initials = normalise_initials(self.initials)
+        _clean_fields_plausibly(self, exclude, super().clean_fields)
+
     def failed_criterion(self) -> str:
         """The first eligibility criterion this registration fails, or '' if eligible."""
         for name in self.inclusion_fields:
@@ -260,6 +278,9 @@ class CasebookRecord(models.Model):
     def delete(self, *args, **kwargs):
         self._refuse_if_locked()
         return super().delete(*args, **kwargs)
+
+    def clean_fields(self, exclude=None) -> None:
+        _clean_fields_plausibly(self, exclude, super().clean_fields)
 
     def _refuse_if_locked(self) -> None:
         locked = Patient.objects.filter(
