@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -265,10 +265,14 @@ def _compute(run_id: int, engine: Callable) -> str:
         return "done"
     except TRANSIENT_ERRORS:
         try:
+            # The connection that failed is likely dead (a database restart terminates
+            # it): release on a fresh one, so the task's retry can claim the run at once.
+            if not connection.in_atomic_block:
+                connection.close()
             _release(run_id)
         except DatabaseError:
-            # The database is still away: the sweeper re-queues the run after the
-            # visibility timeout.
+            # The database is still away: the sweep re-queues the run once its heartbeat
+            # is older than WORK_HEARTBEAT_TIMEOUT.
             logger.warning("run %s: could not release after a transient error", run_id)
         raise
     except EngineInputError as exc:

@@ -113,7 +113,7 @@ class Workers:
             "DB_CONN_MAX_AGE": "0",
         }
 
-    def start(self, name: str, *, slow: bool = False, beat: bool = False) -> subprocess.Popen:
+    def start(self, name: str, *, slow: float = 0, beat: bool = False) -> subprocess.Popen:
         log_path = self.log_dir / f"{name}.log"
         command = (
             [sys.executable, str(ROOT / "tests/analytics/slow_worker.py")]
@@ -126,7 +126,7 @@ class Workers:
         proc = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**self.env, "SLOW_ENGINE_SECONDS": "600"},
+            env={**self.env, "SLOW_ENGINE_SECONDS": str(slow)},
             stdout=open(log_path, "w"),  # noqa: SIM115 - closed with the process
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -134,6 +134,11 @@ class Workers:
         self.procs.append(proc)
         wait_until(f"{name} ready", lambda: "ready." in log_path.read_text(), 90)
         return proc
+
+    def stop(self, proc: subprocess.Popen) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
 
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
@@ -214,7 +219,7 @@ def drill(workers: Workers) -> None:
         return lambda: AnalysisRun.objects.get(pk=run.pk).status == "done"
 
     # 1. A worker killed in the middle of the engine.
-    doomed = workers.start("doomed", slow=True)
+    doomed = workers.start("doomed", slow=600)
     run, answered_up = lock_new()
     wait_until(
         "the doomed worker reaches the engine",
@@ -223,7 +228,7 @@ def drill(workers: Workers) -> None:
     )
     workers.kill(doomed)
     killed = time.monotonic()
-    workers.start("rescuer", beat=True)
+    rescuer = workers.start("rescuer", beat=True)
     wait_until("the killed worker's run is recomputed", done(run), 300)
     print(
         f"1. worker killed -9 mid-run: run done again {time.monotonic() - killed:.1f} s after "
@@ -245,7 +250,16 @@ def drill(workers: Workers) -> None:
         f"{time.monotonic() - back:.1f} s after the broker was back"
     )
 
-    # 3. Every database connection (this process's and the workers') terminated.
+    # 3. Every database connection terminated while a run computes (its worker's engine
+    # slowed by 5 s so that the run is surely in flight).
+    workers.stop(rescuer)
+    workers.start("db-restart", slow=5, beat=True)
+    run, _ = lock_new()
+    wait_until(
+        "the run reaches the engine",
+        lambda: AnalysisRun.objects.get(pk=run.pk).step == "computing the analyses",
+        60,
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -257,12 +271,12 @@ def drill(workers: Workers) -> None:
     client = Client()
     healthy = wait_until("/healthz healthy", lambda: client.get("/healthz").status_code == 200, 60)
     close_old_connections()
-    run, _ = lock_new()
-    wait_until("a lock's run after the restart", done(run), 120)
+    wait_until("the run in flight during the restart", done(run), 300)
     print(
-        f"3. database connections restarted ({terminated} terminated + this process's): "
-        f"/healthz 200 after {healthy * 1000:.0f} ms; a new lock's run done "
-        f"{time.monotonic() - restarted:.1f} s after the restart"
+        f"3. database connections restarted mid-run ({terminated} terminated, and this "
+        f"process's): /healthz 200 after {healthy * 1000:.0f} ms; the run in flight done "
+        f"{time.monotonic() - restarted:.1f} s after the restart (engine 5 s; attempts "
+        f"{AnalysisRun.objects.get(pk=run.pk).attempts})"
     )
 
 
