@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from analytics.curves import add_subgroup_curves
@@ -300,7 +300,6 @@ def runs_sweep(*, now=None) -> dict[str, list[int]]:
     cutoff = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
     requeued: list[int] = []
     failed: list[int] = []
-    resent: list[int] = []
     stale_running = AnalysisRun.objects.filter(
         status=AnalysisRun.Status.RUNNING, heartbeat_at__lt=cutoff
     )
@@ -323,25 +322,9 @@ def runs_sweep(*, now=None) -> dict[str, list[int]]:
             requeued.append(run.pk)
             logger.warning("run %s lost its worker; re-queued", run.pk)
             transaction.on_commit(lambda pk=run.pk: _dispatch(pk))
-    not_taken = AnalysisRun.objects.filter(status=AnalysisRun.Status.QUEUED).filter(
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
-    )
-    for pk in not_taken.values_list("pk", flat=True):
-        if pk not in requeued:
-            resent.append(pk)
-            transaction.on_commit(lambda pk=pk: _dispatch(pk))
-    return {"requeued": requeued, "failed": failed, "resent": resent}
-
-
-def pending_backlog() -> dict[str, int]:
-    """Runs waiting and running now, and the age in seconds of the oldest waiting one."""
     waiting = AnalysisRun.objects.filter(status=AnalysisRun.Status.QUEUED)
-    oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
-    return {
-        "queued": waiting.count(),
-        "running": AnalysisRun.objects.filter(status=AnalysisRun.Status.RUNNING).count(),
-        "oldest_queued_seconds": int((timezone.now() - oldest).total_seconds()) if oldest else 0,
-    }
+    resent = outbox.resend_not_taken(waiting, cutoff=cutoff, dispatch=_dispatch, skip=requeued)
+    return {"requeued": requeued, "failed": failed, "resent": resent}
 
 
 def run_start_manual(*, user: User) -> AnalysisRun | None:

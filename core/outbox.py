@@ -19,7 +19,8 @@ import logging
 import threading
 from collections.abc import Iterator
 
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,18 @@ def send(task, *args) -> bool:
         logger.warning("could not queue %s%s: %s (the sweep will)", task.name, args, exc)
         return False
     return True
+
+
+def resend_not_taken(waiting: QuerySet, *, cutoff, dispatch, skip=()) -> list[int]:
+    """Send again, after the commit, the rows of ``waiting`` never sent or sent before ``cutoff``
+    and still not taken (``dispatched_at`` tells); their ids. ``skip``: ids sent already."""
+    resent: list[int] = []
+    never_or_long_ago = Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
+    for pk in waiting.filter(never_or_long_ago).values_list("pk", flat=True):
+        if pk not in skip:
+            resent.append(pk)
+            transaction.on_commit(lambda pk=pk: dispatch(pk))
+    return resent
 
 
 @contextlib.contextmanager

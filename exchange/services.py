@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from core import outbox, permissions
@@ -329,7 +329,6 @@ def exports_sweep(*, now=None) -> dict[str, list[int]]:
     cutoff = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
     requeued: list[int] = []
     failed: list[int] = []
-    resent: list[int] = []
     stale = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
     for job in stale.select_related("created_by"):
         still_stale = stale.filter(pk=job.pk)
@@ -346,13 +345,8 @@ def exports_sweep(*, now=None) -> dict[str, list[int]]:
         if still_stale.update(status=ExportJob.Status.PENDING, dispatched_at=None):
             requeued.append(job.pk)
             transaction.on_commit(lambda pk=job.pk: _dispatch(pk))
-    not_taken = ExportJob.objects.filter(status=ExportJob.Status.PENDING).filter(
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=cutoff)
-    )
-    for pk in not_taken.values_list("pk", flat=True):
-        if pk not in requeued:
-            resent.append(pk)
-            transaction.on_commit(lambda pk=pk: _dispatch(pk))
+    waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING)
+    resent = outbox.resend_not_taken(waiting, cutoff=cutoff, dispatch=_dispatch, skip=requeued)
     return {"requeued": requeued, "failed": failed, "resent": resent}
 
 
