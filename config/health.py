@@ -18,6 +18,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from kombu.pidbox import Mailbox
 
 from analytics.models import AnalysisRun
 from config.celery import app
@@ -64,8 +65,11 @@ def _broker() -> dict:
 def _workers() -> dict:
     if app.conf.task_always_eager:
         return {"count": 0, "mode": "eager"}
+    # A mailbox of its own on a short-timeout connection: app.control would publish through
+    # the app's shared producer pool, with the broker's long default retries.
+    mailbox = Mailbox(app.conf.control_exchange, type="fanout", accept=["json"], serializer="json")
     with _broker_connection() as conn:
-        replies = app.control.ping(timeout=PUBLISH_TIMEOUT, connection=conn) or []
+        replies = mailbox(conn)._broadcast("ping", {}, reply=True, timeout=PUBLISH_TIMEOUT) or []
     names = sorted(name for reply in replies for name in reply)
     if not names:
         raise RuntimeError("no worker answered")
