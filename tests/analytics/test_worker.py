@@ -49,12 +49,21 @@ def broker(monkeypatch):
     # This process publishes to the real broker instead of running tasks eagerly.
     monkeypatch.setattr(app.conf, "task_always_eager", False)
     monkeypatch.setattr(app.conf, "broker_url", BROKER_URL)
-    # Fresh connection pools, so nothing opened for the configured broker is reused.
-    monkeypatch.setattr(app, "_pool", None)
-    monkeypatch.setattr(app.amqp, "_producer_pool", None)
+    _fresh_pools()  # nothing opened for the configured broker is reused
     yield client
-    app.pool.force_close_all()
+    # kombu keeps its pools in a process-wide registry keyed by the broker URL: closing ours
+    # without dropping them would leave later tests (eager tasks acquire a producer too) a
+    # closed pool. reset() closes and forgets them all; the app makes new ones on demand.
+    _fresh_pools()
     client.delete("celery")
+
+
+def _fresh_pools() -> None:
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 @pytest.fixture
