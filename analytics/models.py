@@ -116,7 +116,14 @@ class AnalysisRun(models.Model):
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Touched by the running worker; stale means it died."
+    )
+    dispatched_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When its message last reached the broker; empty: the sweep sends it.",
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -27,7 +27,7 @@ from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
 from analytics.stats.cli import to_jsonable
 from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
-from core import permissions
+from core import outbox, permissions
 from core.errors import ApplicationError, ErrorCode
 from quality import selectors as quality_selectors
 from registry.models import AuditEvent, User
@@ -100,9 +100,11 @@ def plan_seed_demo() -> AnalysisPlan:
 
 # -- queuing ---------------------------------------------------------------------------------
 def _dispatch(run_id: int) -> None:
+    """Send the run's message, best effort; the sweep sends it again if this fails."""
     from analytics.tasks import compute_analysis_run
 
-    compute_analysis_run.delay(run_id)
+    if outbox.send(compute_analysis_run, run_id):
+        AnalysisRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
 
 
 def run_enqueue(
@@ -189,6 +191,17 @@ def run_execute(run_id: int, *, engine: Callable | None = None) -> str:
     engine = engine or analyze  # looked up at call time, so the engine can be swapped in tests
     if not run_claim(run_id):
         return "not claimed"
+    running = AnalysisRun.objects.filter(pk=run_id, status=AnalysisRun.Status.RUNNING)
+    with outbox.heartbeat(running, every=heartbeat_interval()):
+        return _compute(run_id, engine)
+
+
+def heartbeat_interval() -> float:
+    """Four beats per timeout: one missed beat (a slow database) does not look like death."""
+    return settings.WORK_HEARTBEAT_TIMEOUT / 4
+
+
+def _compute(run_id: int, engine: Callable) -> str:
     timings: dict[str, float] = {}
     try:
         plan = plan_current()
@@ -252,10 +265,14 @@ def run_execute(run_id: int, *, engine: Callable | None = None) -> str:
         return "done"
     except TRANSIENT_ERRORS:
         try:
+            # The connection that failed is likely dead (a database restart terminates
+            # it): release on a fresh one, so the task's retry can claim the run at once.
+            if not connection.in_atomic_block:
+                connection.close()
             _release(run_id)
         except DatabaseError:
-            # The database is still away: the sweeper re-queues the run after the
-            # visibility timeout.
+            # The database is still away: the sweep re-queues the run once its heartbeat
+            # is older than WORK_HEARTBEAT_TIMEOUT.
             logger.warning("run %s: could not release after a transient error", run_id)
         raise
     except EngineInputError as exc:
@@ -270,46 +287,43 @@ def run_execute(run_id: int, *, engine: Callable | None = None) -> str:
 
 # -- the sweeper -----------------------------------------------------------------------------
 def runs_sweep(*, now=None) -> dict[str, list[int]]:
-    """Recover runs a worker lost: re-queue stale 'running' runs, resend stale 'queued' ones.
+    """Recover runs a worker lost and send runs whose message did not go out.
 
-    A run is stale when its heartbeat (or creation, for queued runs) is older than
-    ANALYSIS_RUN_VISIBILITY_TIMEOUT seconds. After ANALYSIS_RUN_MAX_ATTEMPTS claims it is
-    marked failed instead, so a run that kills its worker every time cannot loop for ever.
+    - 'running' with a heartbeat older than WORK_HEARTBEAT_TIMEOUT: its worker died; the run
+      is re-queued (after WORK_MAX_ATTEMPTS claims it is marked failed instead, so a run that
+      kills its worker every time cannot loop for ever);
+    - 'queued' and never sent (the broker was down after the commit), or sent longer than
+      WORK_HEARTBEAT_TIMEOUT ago and still not taken (the message was lost with the broker):
+      sent again. A duplicate message is harmless: the claim lets one worker have the run.
     """
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT)
+    cutoff = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
     requeued: list[int] = []
     failed: list[int] = []
-    resent: list[int] = []
     stale_running = AnalysisRun.objects.filter(
         status=AnalysisRun.Status.RUNNING, heartbeat_at__lt=cutoff
     )
     for run in stale_running:
-        if run.attempts >= settings.ANALYSIS_RUN_MAX_ATTEMPTS:
-            changed = AnalysisRun.objects.filter(
-                pk=run.pk, status=AnalysisRun.Status.RUNNING, heartbeat_at__lt=cutoff
-            ).update(
+        still_stale = AnalysisRun.objects.filter(
+            pk=run.pk, status=AnalysisRun.Status.RUNNING, heartbeat_at__lt=cutoff
+        )
+        if run.attempts >= settings.WORK_MAX_ATTEMPTS:
+            if still_stale.update(
                 status=AnalysisRun.Status.FAILED,
                 error=f"The worker stopped responding {run.attempts} times; giving up.",
                 step="failed",
                 finished_at=now,
-            )
-            if changed:
+            ):
                 failed.append(run.pk)
             continue
-        changed = AnalysisRun.objects.filter(
-            pk=run.pk, status=AnalysisRun.Status.RUNNING, heartbeat_at__lt=cutoff
-        ).update(status=AnalysisRun.Status.QUEUED, step="re-queued by the sweeper")
-        if changed:
+        if still_stale.update(
+            status=AnalysisRun.Status.QUEUED, step="re-queued by the sweeper", dispatched_at=None
+        ):
             requeued.append(run.pk)
+            logger.warning("run %s lost its worker; re-queued", run.pk)
             transaction.on_commit(lambda pk=run.pk: _dispatch(pk))
-    # A queued run whose message was lost (broker restarted, enqueued while it was down).
-    for pk in AnalysisRun.objects.filter(
-        status=AnalysisRun.Status.QUEUED, created_at__lt=cutoff
-    ).values_list("pk", flat=True):
-        if pk not in requeued:
-            resent.append(pk)
-            transaction.on_commit(lambda pk=pk: _dispatch(pk))
+    waiting = AnalysisRun.objects.filter(status=AnalysisRun.Status.QUEUED)
+    resent = outbox.resend_not_taken(waiting, cutoff=cutoff, dispatch=_dispatch, skip=requeued)
     return {"requeued": requeued, "failed": failed, "resent": resent}
 
 

@@ -18,11 +18,12 @@ from analytics import services
     retry_backoff_max=120,
     retry_jitter=True,
     max_retries=6,
+    ignore_result=True,
 )
 def compute_analysis_run(run_id: int) -> str:
     return services.run_execute(run_id)
 
 
-@shared_task(name="analytics.sweep_analysis_runs")
+@shared_task(name="analytics.sweep_analysis_runs", ignore_result=True)
 def sweep_analysis_runs() -> dict[str, list[int]]:
     return services.runs_sweep()

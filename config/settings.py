@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.middleware.HostileInputMiddleware",  # issue 14: 413/400 before anything parses
     "csp.middleware.CSPMiddleware",  # security
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -69,6 +70,7 @@ MIDDLEWARE = [
     # -- end security --
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "core.middleware.DatabaseUnavailableMiddleware",  # issue 14: database lost -> 503
     "axes.middleware.AxesMiddleware",  # security: the lockout answer; keep last
 ]
 
@@ -146,10 +148,18 @@ if not CELERY_BROKER_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"
 
-# Analysis runs (analytics): a run whose worker has not reported for this many seconds is
-# re-queued by the sweeper, which celery beat runs every ANALYSIS_SWEEP_INTERVAL seconds.
-ANALYSIS_RUN_VISIBILITY_TIMEOUT = env_int("ANALYSIS_RUN_VISIBILITY_TIMEOUT", 600, minimum=10)
-ANALYSIS_RUN_MAX_ATTEMPTS = env_int("ANALYSIS_RUN_MAX_ATTEMPTS", 3, minimum=1)
+# -- Failure handling (issue 14; docs/operations.md) ----------------------------------------
+# An analysis run or export row is its own outbox: the broker message is sent after commit,
+# best effort (core/outbox.py), and the sweep (celery beat every WORK_SWEEP_INTERVAL
+# seconds, and each worker at start-up) sends rows no worker has taken. A running row whose
+# heartbeat is older than WORK_HEARTBEAT_TIMEOUT seconds lost its worker and is re-queued,
+# up to WORK_MAX_ATTEMPTS claims (then it is marked failed).
+WORK_HEARTBEAT_TIMEOUT = env_int("WORK_HEARTBEAT_TIMEOUT", 60, minimum=2)
+WORK_SWEEP_INTERVAL = env_int("WORK_SWEEP_INTERVAL", 15, minimum=1)
+WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3, minimum=1)
+# Request bodies over this many bytes are refused (413) before anything reads them.
+MAX_BODY_BYTES = env_int("MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# -- end of failure handling ----------------------------------------------------------------
 # Data-quality rules (quality.rules): run over the whole cohort every QUALITY_RULES_INTERVAL
 # seconds by celery beat, and for one patient after each casebook save. A last contact older
 # than QUALITY_FOLLOW_UP_INTERVAL_DAYS is reported (a notice, no query); a missing part (or
@@ -162,8 +172,9 @@ QUALITY_ENTRY_GRACE_DAYS = env_int("QUALITY_ENTRY_GRACE_DAYS", 30, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-analysis-runs": {
         "task": "analytics.sweep_analysis_runs",
-        "schedule": float(env_int("ANALYSIS_SWEEP_INTERVAL", 60, minimum=5)),
+        "schedule": float(WORK_SWEEP_INTERVAL),
     },
+    "sweep-exports": {"task": "exchange.sweep_exports", "schedule": float(WORK_SWEEP_INTERVAL)},
     "run-quality-rules": {
         "task": "quality.run_rules",
         "schedule": float(QUALITY_RULES_INTERVAL),
@@ -196,7 +207,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.RegistryAutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.UserThrottle"],
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -5,11 +5,13 @@ from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
+from config.health import healthz
 from core.api import pages as api_pages
 from core.api import views as api_views
 from registry.views import audit as registry_audit
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("core.security.urls")),  # security: 2FA, password change

@@ -29,7 +29,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     THROTTLED = "throttled"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     SERVER_ERROR = "server_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
 
 
 HTTP_STATUS: dict[ErrorCode, int] = {
@@ -50,7 +52,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: HTTPStatus.UNPROCESSABLE_ENTITY,
     ErrorCode.THROTTLED: HTTPStatus.TOO_MANY_REQUESTS,
+    ErrorCode.PAYLOAD_TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     ErrorCode.SERVER_ERROR: HTTPStatus.INTERNAL_SERVER_ERROR,
+    ErrorCode.SERVICE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 # What each code means to a client; the API's OpenAPI schema lists these.
@@ -72,7 +76,9 @@ DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Send the body as application/json.",
     ErrorCode.IDEMPOTENCY_KEY_REUSED: "This Idempotency-Key was used for a different request.",
     ErrorCode.THROTTLED: "Too many requests; wait for the Retry-After seconds.",
+    ErrorCode.PAYLOAD_TOO_LARGE: "The body is larger than the server accepts (API_MAX_BODY_BYTES).",
     ErrorCode.SERVER_ERROR: "An unexpected error; it was logged with the reference given.",
+    ErrorCode.SERVICE_UNAVAILABLE: "The database is unreachable for now; retry after Retry-After.",
 }
 
 

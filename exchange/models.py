@@ -60,6 +60,11 @@ class ExportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    # The job row is the outbox (core/outbox.py): the sweep sends a pending job never sent,
+    # and re-queues a running one whose worker stopped touching its heartbeat.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
     centers = models.JSONField(default=list, help_text="Centre codes in scope.")
     locked_only = models.BooleanField(default=True, help_text="Only locked casebooks.")
     formats = models.JSONField(default=list, help_text="Optional formats: xlsx, sav, redcap.")

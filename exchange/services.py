@@ -13,9 +13,10 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
-from core import permissions
+from core import outbox, permissions
 from core.errors import ApplicationError, ErrorCode
 from exchange import deid
 from exchange.models import ExportJob, PseudonymKey
@@ -164,10 +165,16 @@ def export_request(
             reason=job.reason,
         )
         if enqueue:
-            from exchange.tasks import run_export
-
-            transaction.on_commit(lambda: run_export.delay(job.pk))
+            transaction.on_commit(lambda: _dispatch(job.pk))
     return job
+
+
+def _dispatch(job_id: int) -> None:
+    """Send the job's message, best effort; the sweep sends it again if this fails."""
+    from exchange.tasks import run_export
+
+    if outbox.send(run_export, job_id):
+        ExportJob.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
 
 
 def _pseudonym_key(user: User, recipient: str) -> PseudonymKey:
@@ -216,11 +223,21 @@ def _file_name(job: ExportJob) -> str:
 
 def export_run(*, job_id: int) -> ExportJob | None:
     """Run a queued export once: claim PENDING → RUNNING (zero rows: someone else has it)."""
+    now = timezone.now()
     claimed = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.PENDING).update(
-        status=ExportJob.Status.RUNNING, started_at=timezone.now()
+        status=ExportJob.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        attempts=F("attempts") + 1,
     )
     if not claimed:
         return None
+    running = ExportJob.objects.filter(pk=job_id, status=ExportJob.Status.RUNNING)
+    with outbox.heartbeat(running, every=settings.WORK_HEARTBEAT_TIMEOUT / 4):
+        return _write(job_id)
+
+
+def _write(job_id: int) -> ExportJob:
     job = ExportJob.objects.select_related("created_by", "pseudonym_key").get(pk=job_id)
     user = job.created_by
     try:
@@ -298,6 +315,39 @@ def export_run(*, job_id: int) -> ExportJob | None:
         reason=job.reason,
     )
     return job
+
+
+def exports_sweep(*, now=None) -> dict[str, list[int]]:
+    """Recover exports a worker lost and send jobs whose message did not go out.
+
+    The same rules as the analysis runs' sweep (analytics.services.runs_sweep): a running job
+    with a heartbeat older than WORK_HEARTBEAT_TIMEOUT goes back to pending (failed after
+    WORK_MAX_ATTEMPTS claims); a pending job never sent, or sent that long ago and not
+    taken, is sent again.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
+    requeued: list[int] = []
+    failed: list[int] = []
+    stale = ExportJob.objects.filter(status=ExportJob.Status.RUNNING, heartbeat_at__lt=cutoff)
+    for job in stale.select_related("created_by"):
+        still_stale = stale.filter(pk=job.pk)
+        if job.attempts >= settings.WORK_MAX_ATTEMPTS:
+            message = f"The worker stopped responding {job.attempts} times; giving up."
+            if still_stale.update(status=ExportJob.Status.FAILED, finished_at=now, error=message):
+                failed.append(job.pk)
+                AuditEvent.objects.create(
+                    user=job.created_by,
+                    action=AuditEvent.Action.EXPORT_REFUSED,
+                    detail={"job": job.pk, "stage": "failed", "error": message},
+                )
+            continue
+        if still_stale.update(status=ExportJob.Status.PENDING, dispatched_at=None):
+            requeued.append(job.pk)
+            transaction.on_commit(lambda pk=job.pk: _dispatch(pk))
+    waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING)
+    resent = outbox.resend_not_taken(waiting, cutoff=cutoff, dispatch=_dispatch, skip=requeued)
+    return {"requeued": requeued, "failed": failed, "resent": resent}
 
 
 def export_download(*, user: User, job_id: int) -> ExportJob:

@@ -83,6 +83,30 @@ class ExportResult:
     manifest: dict
 
 
+# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google
+# Sheets (OWASP "CSV injection"): "=HYPERLINK(…)" typed in a note became a live link.
+FORMULA_TRIGGERS = frozenset("=+-@\t\r")
+# Excel's limit per cell; longer text is cut in the XLSX (the CSV keeps all of it).
+XLSX_MAX_CELL = 32_767
+CSV_MAX_FIELD = 256 * 1024 * 1024
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def neutralise(value: Any) -> Any:
+    """Text a spreadsheet would execute, made inert with a leading apostrophe; numbers
+    (-1.5, +2) and everything else unchanged."""
+    if value.__class__ is str and value[:1] in FORMULA_TRIGGERS and not _is_number(value):
+        return "'" + value
+    return value
+
+
 class _CsvOut:
     def __init__(self, path: Path, header: list[str]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,8 +118,8 @@ class _CsvOut:
 
     def write(self, row: list) -> None:
         # csv writes None as "", a date as its ISO form and a float as repr() (exact
-        # round trip), so rows go out without a per-cell conversion pass.
-        self.writer.writerow(row)
+        # round trip); only text that a spreadsheet would execute is changed.
+        self.writer.writerow([neutralise(value) for value in row])
         self.rows += 1
 
     def close(self) -> None:
@@ -320,11 +344,33 @@ def _typed(value: str, kind: str) -> Any:
     return value
 
 
+def _xlsx_cell(sheet, value: Any) -> Any:
+    """A value as an XLSX cell: text is always a text cell (never a formula), without the
+    characters XML cannot hold, and cut at Excel's per-cell limit, saying so."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
+    if len(text) > XLSX_MAX_CELL:
+        note = f" … [cut: {len(text)} characters in all; the CSV has the full text]"
+        text = text[: XLSX_MAX_CELL - len(note)] + note
+    if not text.startswith("="):
+        return text  # openpyxl stores any other text as text
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 def _write_xlsx(work: Path, tables: list[Table], dictionary: list[list[str]]) -> None:
     from openpyxl import Workbook
 
     # write_only streams rows to disk instead of building the whole sheet in memory.
     book = Workbook(write_only=True)
+    # The CSVs written above may hold text longer than the csv module reads by default
+    # (128 KiB per field): a long note must not fail the XLSX.
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_MAX_FIELD))
     kinds = {(row[0], row[1]): row[2] for row in dictionary}
     sheets = [
         ("analysis_patients", "analysis/patients"),
@@ -338,7 +384,9 @@ def _write_xlsx(work: Path, tables: list[Table], dictionary: list[list[str]]) ->
             sheet.append(header)
             col_kinds = [kinds.get((source, name), "string") for name in header]
             for row in reader:
-                sheet.append([_typed(v, k) for v, k in zip(row, col_kinds, strict=True)])
+                sheet.append(
+                    [_xlsx_cell(sheet, _typed(v, k)) for v, k in zip(row, col_kinds, strict=True)]
+                )
     sheet = book.create_sheet("data_dictionary")
     sheet.append(DICTIONARY_COLUMNS)
     for row in dictionary:

@@ -13,6 +13,8 @@ import logging
 from celery import shared_task
 from django.db import IntegrityError, OperationalError
 
+from core import outbox
+
 logger = logging.getLogger(__name__)
 
 
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=5,
+    ignore_result=True,
 )
 def run_rules(patient_ids: list[int] | None = None) -> str:
     from quality.checks import rules_run
@@ -45,7 +48,9 @@ def queue_rules_for_saved_casebook(sender, patient, **kwargs) -> None:
 
 def _queue(patient_id: int) -> None:
     try:
-        run_rules.delay([patient_id])
+        # Best effort with a short broker timeout: a save never waits on a broker that is
+        # down (the periodic whole-cohort run catches up).
+        outbox.send(run_rules, [patient_id])
     except Exception:  # noqa: BLE001
         # Without a broker the task runs here, inside the coordinator's request, after the
         # save committed: a failing check must not turn a saved form into an error page.

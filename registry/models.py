@@ -24,6 +24,7 @@ from core import permissions
 from core.errors import ApplicationError, ErrorCode
 from core.roles import SITE_ROLES, Role
 from registry import choices as c
+from registry.validators import normalise_initials, plausibility_errors, text_error
 
 
 class LockedCasebookError(ApplicationError):
@@ -112,6 +113,19 @@ class User(AbstractUser):
     @property
     def can_see_dashboard(self) -> bool:
         return permissions.can_see_dashboard(self)
+
+
+def _clean_fields_plausibly(instance, exclude, clean_fields) -> None:
+    """Django's field checks, then the plausibility rules (registry.validators), together."""
+    errors: dict[str, list] = {}
+    try:
+        clean_fields(exclude=exclude)
+    except ValidationError as error:
+        errors = error.message_dict
+    for name, messages in plausibility_errors(instance, exclude).items():
+        errors.setdefault(name, messages)
+    if errors:
+        raise ValidationError(errors)
 
 
 class Patient(models.Model):
@@ -229,6 +243,10 @@ class Patient(models.Model):
             raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
         return super().delete(*args, **kwargs)
 
+    def clean_fields(self, exclude=None) -> None:
+        self.initials = normalise_initials(self.initials)
+        _clean_fields_plausibly(self, exclude, super().clean_fields)
+
     def failed_criterion(self) -> str:
         """The first eligibility criterion this registration fails, or '' if eligible."""
         for name in self.inclusion_fields:
@@ -302,9 +320,10 @@ class CasebookRecord(models.Model):
         return (self.missing_codes or {}).get(name)
 
     def clean_fields(self, exclude=None) -> None:
+        """Django's field checks and the plausibility rules, then the missing-data codes."""
         errors: dict[str, list] = {}
         try:
-            super().clean_fields(exclude=exclude)
+            _clean_fields_plausibly(self, exclude, super().clean_fields)
         except ValidationError as error:
             errors = error.update_error_dict(errors)
         for name, message in self._missing_code_errors().items():
@@ -335,6 +354,9 @@ class CasebookRecord(models.Model):
             comment = entry.get("comment")
             if not isinstance(comment, str) or not comment.strip():
                 errors[name] = _("Give a comment with the missing-data code.")
+                continue
+            if text_error(comment):
+                errors[name] = text_error(comment)
                 continue
             if len(comment) > MISSING_COMMENT_MAX_LENGTH:
                 errors[name] = _("The comment is at most %(n)d characters.") % {

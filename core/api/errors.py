@@ -10,10 +10,11 @@ never reach a DRF view (unknown URL, a crash in middleware).
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.db import IntegrityError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions
@@ -23,6 +24,9 @@ from rest_framework.views import set_rollback
 from core.errors import HTTP_STATUS, ApplicationError, ErrorCode
 
 logger = logging.getLogger("registry.api")
+
+# Seconds a client is asked to wait before retrying while the database is away.
+RETRY_AFTER_SECONDS = 30
 
 _DRF_CODES = {
     exceptions.ParseError: ErrorCode.PARSE_ERROR,
@@ -106,6 +110,15 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         return error_response(
             ErrorCode.CONFLICT, "The data changed meanwhile; reload and try again."
         )
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away (restart, failover, network): the client should retry.
+        logger.error("database unavailable in API request: %s", exc)
+        set_rollback()
+        return error_response(
+            ErrorCode.SERVICE_UNAVAILABLE,
+            "The database is unreachable for now; nothing was changed. Retry later.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     reference = uuid.uuid4().hex[:12]
     logger.exception("unhandled error in API request (reference %s)", reference, exc_info=exc)
     set_rollback()
@@ -126,6 +139,12 @@ def json_handler404(request: HttpRequest, exception: Exception | None = None) ->
 
 
 def json_handler500(request: HttpRequest) -> HttpResponse:
+    # Called while the exception is being handled: a lost database raised outside a view
+    # (in a middleware, e.g. loading the session) still answers 503, not 500.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        from core.middleware import database_unavailable
+
+        return database_unavailable(request)
     if _is_api(request):
         return _json_error(ErrorCode.SERVER_ERROR, "An unexpected error occurred; it was logged.")
     return defaults.server_error(request)

@@ -18,7 +18,9 @@ _ERROR_DESCRIPTIONS = {
     "412": "Stale: the version sent is not the current one.",
     "415": "The body must be application/json.",
     "422": "The Idempotency-Key was used for a different request.",
+    "413": "The body is larger than the server accepts.",
     "429": "Throttled: retry after the Retry-After header's seconds.",
+    "503": "The database is unreachable for now: retry after the Retry-After header's seconds.",
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -46,13 +48,13 @@ IF_MATCH = OpenApiParameter(
 
 class RegistryAutoSchema(AutoSchema):
     def _error_codes(self) -> list[str]:
-        codes = ["400", "429"]
+        codes = ["400", "429", "503"]
         if self.get_auth():
             codes += ["401", "403", "404"]
         else:
             codes += ["401"]
         if self.method in WRITE_METHODS:
-            codes += ["409", "412", "415"]
+            codes += ["409", "412", "413", "415"]
         if self.method == "POST":
             codes += ["422"]
         return codes

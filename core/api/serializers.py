@@ -99,6 +99,24 @@ class ModelSerializer(serializers.ModelSerializer):
     }
     serializer_choice_field = StrictChoiceField
 
+    def to_internal_value(self, data):
+        # A field the client may not write (casebook_status, center or study_id on a PATCH) is
+        # refused by name; ignoring it answered 200, changed nothing, and bumped the version.
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            refused = [name for name in data if name not in writable]
+            if refused:
+                raise serializers.ValidationError(
+                    {name: [self._not_writable(name)] for name in refused}
+                )
+        return super().to_internal_value(data)
+
+    def _not_writable(self, name: str) -> str:
+        model_fields = {field.name for field in self.Meta.model._meta.get_fields()}
+        if name in model_fields or name in self.fields:
+            return "Read-only here: it cannot be set in this request; nothing was changed."
+        return "Unknown field; nothing was changed."
+
 
 # -- errors ---------------------------------------------------------------------------------
 

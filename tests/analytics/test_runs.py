@@ -181,7 +181,7 @@ def test_sweeper_requeues_a_run_left_running_by_a_dead_worker(
     lock_new_casebook()
     run_id = dispatched[-1]
     assert services.run_claim(run_id)
-    _stale(run_id, settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT + 5)
+    _stale(run_id, settings.WORK_HEARTBEAT_TIMEOUT + 5)
     with django_capture_on_commit_callbacks(execute=True):
         swept = services.runs_sweep()
     assert swept["requeued"] == [run_id]
@@ -193,7 +193,7 @@ def test_sweeper_leaves_a_run_with_a_recent_heartbeat_alone(dispatched, lock_new
     lock_new_casebook()
     run_id = dispatched[-1]
     assert services.run_claim(run_id)
-    _stale(run_id, settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT - 30)
+    _stale(run_id, settings.WORK_HEARTBEAT_TIMEOUT - 30)
     assert services.runs_sweep()["requeued"] == []
     assert AnalysisRun.objects.get(pk=run_id).status == "running"
 
@@ -202,8 +202,8 @@ def test_sweeper_fails_a_run_that_lost_its_worker_too_often(dispatched, lock_new
     lock_new_casebook()
     run_id = dispatched[-1]
     assert services.run_claim(run_id)
-    AnalysisRun.objects.filter(pk=run_id).update(attempts=settings.ANALYSIS_RUN_MAX_ATTEMPTS)
-    _stale(run_id, settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT + 5)
+    AnalysisRun.objects.filter(pk=run_id).update(attempts=settings.WORK_MAX_ATTEMPTS)
+    _stale(run_id, settings.WORK_HEARTBEAT_TIMEOUT + 5)
     assert services.runs_sweep()["failed"] == [run_id]
     run = AnalysisRun.objects.get(pk=run_id)
     assert run.status == "failed"
@@ -216,7 +216,7 @@ def test_sweeper_resends_a_queued_run_whose_message_was_lost(
     lock_new_casebook()
     run_id = dispatched.pop()
     AnalysisRun.objects.filter(pk=run_id).update(
-        created_at=timezone.now() - timedelta(seconds=settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT + 5)
+        created_at=timezone.now() - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT + 5)
     )
     with django_capture_on_commit_callbacks(execute=True):
         assert services.runs_sweep()["resent"] == [run_id]
@@ -227,7 +227,7 @@ def test_celery_beat_runs_the_sweeper_periodically():
     entry = settings.CELERY_BEAT_SCHEDULE["sweep-analysis-runs"]
     assert entry["task"] == "analytics.sweep_analysis_runs"
     assert entry["task"] in app.tasks
-    assert 0 < entry["schedule"] <= settings.ANALYSIS_RUN_VISIBILITY_TIMEOUT
+    assert 0 < entry["schedule"] <= settings.WORK_HEARTBEAT_TIMEOUT
 
 
 def test_no_run_is_queued_without_an_analysis_plan(

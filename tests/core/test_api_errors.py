@@ -22,13 +22,22 @@ def test_unknown_api_url_is_404_in_the_error_shape(api_a):
     assert_error(response, 404, "not_found")
 
 
-@pytest.mark.parametrize("study_id", ["%00%C2%89", "AAA-0001%00", "aaa-0001", "AAA-01"])
+@pytest.mark.parametrize("study_id", ["aaa-0001", "AAA-01"])
 def test_malformed_study_id_is_404_not_a_database_error(api_a, study_id):
-    # Found by schemathesis on PostgreSQL: a NUL byte in the path reached the query (500).
     response = api_a.patch(
         f"/api/v1/patients/{study_id}/follow-ups/1/", {"version": 1}, format="json"
     )
     assert_error(response, 404, "not_found")
+
+
+@pytest.mark.parametrize("study_id", ["%00%C2%89", "AAA-0001%00"])
+def test_study_id_with_control_characters_is_400_not_a_database_error(api_a, study_id):
+    # Found by schemathesis on PostgreSQL: a NUL byte in the path reached the query (500).
+    # Control characters in a URL are refused before any view runs (core.middleware).
+    response = api_a.patch(
+        f"/api/v1/patients/{study_id}/follow-ups/1/", {"version": 1}, format="json"
+    )
+    assert_error(response, 400, "invalid")
 
 
 def test_json_404_handler_answers_api_paths_in_the_error_shape(rf: RequestFactory):

@@ -39,8 +39,9 @@ def test_coordinator_signs_in_with_a_totp_code(page, live_server, coordinator_a,
     page.click("button[type=submit]")
     assert page.get_by_test_id("backup-codes").locator("li").count() == 10
     page.get_by_role("link", name="Continue").click()
-    page.wait_for_url(f"{base}/")
-    assert page.get_by_role("heading", name="Patients").is_visible()
+    # Where every sign-in lands (LOGIN_REDIRECT_URL): a coordinator's task lists.
+    page.wait_for_url(f"{base}/quality/my-work/")
+    assert page.get_by_role("heading", name="My work").is_visible()
 
     # Next time: password, then the code of the next 30-second step (this one was used).
     page.get_by_role("button", name="Log out").click()
@@ -50,4 +51,4 @@ def test_coordinator_signs_in_with_a_totp_code(page, live_server, coordinator_a,
     device.refresh_from_db()
     page.fill("#id_token", current_code(device, drift=1))
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
+    page.wait_for_url(f"{base}/quality/my-work/")

@@ -407,7 +407,7 @@ def test_a_correction_breaking_a_casebook_rule_is_400_naming_the_crf_field(
     query = services.query_raise(
         user=data_manager, patient=casebook, section="baseline", field="diagnosis_date", text="?"
     )
-    body = {"correction": {"value": "2030-01-10", "version": baseline_version(casebook)}}
+    body = {"correction": {"value": "2023-01-10", "version": baseline_version(casebook)}}
     error = assert_error(
         api_a.post(step(query, "messages"), body, format="json"), 400, "invalid", "diagnosis_date"
     )
