@@ -46,7 +46,10 @@ def test_api_write_answers_503_and_saves_nothing(api_a, center_a):
 
 
 def test_page_answers_a_503_page_with_retry_after(coordinator_a):
-    client = Client()
+    # The sign-in checks (2FA, idle logout) load the session in a middleware, before any
+    # view: there Django answers through handler500, which the test client would re-raise
+    # instead of returning the response a browser gets.
+    client = Client(raise_request_exception=False)
     client.force_login(coordinator_a)
     with database_down():
         response = client.get("/")
