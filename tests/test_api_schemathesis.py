@@ -22,6 +22,7 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
 
 from analytics.services import plan_seed_demo
@@ -124,6 +125,15 @@ def _is_id(value) -> bool:
     return isinstance(value, int) or (isinstance(value, str) and value.isdigit())
 
 
+def _negative_path(case) -> bool:
+    """Whether schemathesis made the path parameters invalid on purpose (e.g. an id of the
+    wrong type, which in a URL may still read "4"): such a case must keep its values, or a
+    real id would be answered 200 where the check expects a refusal."""
+    meta = getattr(case, "meta", None)
+    component = meta.components.get(ParameterLocation.PATH) if meta is not None else None
+    return component is not None and component.mode == GenerationMode.NEGATIVE
+
+
 def _steer(case, state, role: str) -> None:
     """Point most cases at real patients, records and exports; leave some random (→ 404)."""
     turn = next(state["turn"])
@@ -132,7 +142,7 @@ def _steer(case, state, role: str) -> None:
         # Generated keys repeat ("0" again and again), so with a new body nearly every POST
         # was a (correct) 422 before its body was read. A fresh valid key lets it through.
         case.headers[IDEMPOTENCY_HEADER] = f"schemathesis-{next(state['keys'])}"
-    params = case.path_parameters or {}
+    params = {} if _negative_path(case) else (case.path_parameters or {})
     if _is_id(params.get("export_id")) and turn % 4 != 3:
         params["export_id"] = state["exports"][role].pk
     # Only well-typed values are replaced: a negative case must stay negative.
@@ -163,7 +173,7 @@ def _steer_query(case, state) -> str:
     if turn % 5 == 4:
         return role
     foreign = turn % 5 == 3
-    params = case.path_parameters or {}
+    params = {} if _negative_path(case) else (case.path_parameters or {})
     if _is_id(params.get("query_id")):
         queries = state["queries"]
         params["query_id"] = (queries["foreign"] if foreign else queries["own"][turn // 3 % 3]).pk
