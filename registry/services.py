@@ -398,7 +398,7 @@ def _with_missing_codes(record: CasebookRecord, data: dict[str, Any]) -> dict[st
     if codes is None:
         codes = {}
     if not isinstance(codes, dict):
-        raise field_error("missing_codes", "Must be an object: field name → {code, comment}.")
+        return data  # the model's validation refuses it, naming missing_codes
     trimmed = {}
     for name, entry in codes.items():
         if isinstance(entry, dict) and isinstance(entry.get("comment"), str):

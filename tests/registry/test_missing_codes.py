@@ -79,6 +79,15 @@ def test_a_value_and_a_code_together_are_refused(coordinator_a):
     assert fields["height_cm"] == ["Give either a value or a missing-data code, not both."]
 
 
+def test_codes_that_are_not_an_object_are_refused(coordinator_a):
+    patient = register_patient(coordinator_a)
+    fields = _error_fields(
+        lambda: _baseline_with(coordinator_a, patient, height_cm=None, missing_codes=["height_cm"])
+    )
+    assert fields["missing_codes"] == ["Must be an object: field name → {code, comment}."]
+    assert not Baseline.objects.filter(patient=patient).exists()
+
+
 def test_a_field_that_cannot_be_coded_is_refused(coordinator_a):
     patient = register_patient(coordinator_a)
     codes = {"diagnosis_date": {"code": "unknown", "comment": "x"}}
