@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "quality",
     "analytics",
     "exchange",
+    "publication",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,4 @@
+app_name = "publication"
+
+# The Publication page and the data-cut pages (issue 12).
+urlpatterns: list = []
