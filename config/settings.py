@@ -89,6 +89,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.security.context.session_timeout",  # security: idle warning
+                "core.context.study",  # the study's names in every page's header and title
             ],
         },
     },
@@ -103,6 +104,12 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASE_IS_EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 if DATABASE_IS_EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+# The study's names as every page shows them (header, titles, the printable casebook).
+STUDY_TITLE = env_str(
+    "STUDY_TITLE", "Atezolizumab beyond first-line progression in extensive-stage SCLC"
+)
+STUDY_SHORT_TITLE = env_str("STUDY_SHORT_TITLE", "ES-SCLC registry")
 
 AUTH_USER_MODEL = "registry.User"
 LOGIN_URL = "login"

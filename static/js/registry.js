@@ -85,7 +85,38 @@
     });
   }
 
+  // Phone header: the navigation folds behind "Menu" (the CSS hides it only with this script).
+  function setupMenu() {
+    var bar = document.querySelector("header.topbar");
+    var toggle = bar && bar.querySelector(".menu-toggle");
+    if (!toggle) return;
+    toggle.hidden = false;
+    bar.classList.add("js-menu");
+    toggle.addEventListener("click", function () {
+      var open = bar.classList.toggle("is-open");
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    });
+  }
+
+  // A table or figure wider than a phone scrolls inside its card; keyboard users need to be
+  // able to focus that region to scroll it (WCAG 2.1.1), so it becomes a named, focusable region.
+  function setupScrollRegions() {
+    document.querySelectorAll(".card, .part, .scroll-x, figure").forEach(function (box) {
+      var style = window.getComputedStyle(box);
+      var scrolls = style.overflowX === "auto" || style.overflowX === "scroll";
+      if (!scrolls || box.scrollWidth <= box.clientWidth || box.hasAttribute("tabindex")) return;
+      box.setAttribute("tabindex", "0");
+      if (!box.hasAttribute("role")) box.setAttribute("role", "region");
+      var heading = box.querySelector("h2, h3, caption, figcaption");
+      if (!box.hasAttribute("aria-label") && !box.hasAttribute("aria-labelledby")) {
+        box.setAttribute("aria-label", heading ? heading.textContent.trim() : document.title);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    setupMenu();
+    setupScrollRegions();
     setupIdleWarning();
     setupMeters();
     document.querySelectorAll("form.crf").forEach(function (form) {

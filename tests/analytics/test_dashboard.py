@@ -48,7 +48,7 @@ def test_site_staff_see_only_their_centres_enrolment_page(
 ):
     register_patient(coordinator_b)
     text = _login(client, coordinator_a).get(reverse("analytics:dashboard")).content.decode()
-    assert "Enrolment and completeness" in text
+    assert "Enrolment and casebook completeness at your centre" in text
     assert 'id="center-AAA"' in text
     # No row, study id or name of the other centre (the page's CSRF token may hold "BBB").
     assert 'id="center-BBB"' not in text and "BBB-" not in text and "Beta Hospital" not in text

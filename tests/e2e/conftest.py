@@ -12,11 +12,12 @@ from tests.conftest import service_missing
 from tests.e2e.support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 
-@pytest.fixture
-def browser(monkeypatch):
+@pytest.fixture(scope="session")
+def browser():
+    # One Chromium for the whole session: starting it costs seconds on a small machine.
     # Playwright's sync API keeps an asyncio loop running in this thread, which makes
     # Django refuse ORM calls from the test body; they are in fact plain synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     if not os.path.exists(CHROMIUM):
         service_missing("Chromium")
     try:

@@ -1,0 +1,125 @@
+"""Every page as every role that may open it, on a phone (390 × 844) in headless Chromium.
+
+For each page of tests/e2e/pages.py and each role: the page answers 200, nothing scrolls
+sideways (``document.documentElement.scrollWidth <= 390``), the header stays compact, and
+axe-core (vendored under tests/e2e/vendor, injected here only) finds no serious or critical
+violation. One browser, one page per role, every problem collected and reported at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from analytics import services as analytics_services
+from quality import services as quality_services
+from registry.models import AdverseEvent
+from tests import people
+from tests.builders import build_casebook, lock_casebook, register_patient
+from tests.e2e.pages import ANONYMOUS_PAGES, PAGES
+from tests.e2e.support import ARTIFACTS, log_in
+from tests.factories import TEST_PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PHONE = {"width": 390, "height": 844}
+# The header at phone width: the brand, a menu button and who is signed in; the rest folds.
+HEADER_MAX_PX = 120
+AXE_SOURCE = Path(__file__).with_name("vendor").joinpath("axe.min.js").read_text()
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.id} (${v.impact}): ` +
+      v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", "));
+}"""
+MEASURE = """() => ({
+  scrollWidth: document.documentElement.scrollWidth,
+  header: document.querySelector("header.topbar").getBoundingClientRect().height,
+})"""
+
+
+@dataclass
+class StudyIds:
+    open: str
+    complete: str
+    locked: str
+    screen_failed: str
+    adverse_event: int
+    query: int
+
+
+def build_study() -> tuple[StudyIds, dict]:
+    center = people.center_a()
+    users = {
+        "coordinator": people.coordinator_a(center),
+        "investigator": people.investigator_a(center),
+        "data_manager": people.data_manager(),
+        "pi": people.pi_user(),
+        "admin": people.admin_user(),
+    }
+    analytics_services.plan_seed_demo()
+    coordinator = users["coordinator"]
+    locked = build_casebook(coordinator, complete=True)
+    # A lock computes the analysis run: the dashboard has its curves and forest plot.
+    lock_casebook(locked, users["investigator"], TEST_PASSWORD)
+    open_casebook = build_casebook(coordinator)
+    complete = build_casebook(coordinator, complete=True)
+    screen_failed = register_patient(coordinator, inc_extensive_stage=False)
+    query = quality_services.query_raise(
+        user=users["data_manager"],
+        patient=open_casebook,
+        section="baseline",
+        field="weight_kg",
+        text="Please check the weight against the source notes.",
+    )
+    ids = StudyIds(
+        open=open_casebook.study_id,
+        complete=complete.study_id,
+        locked=locked.study_id,
+        screen_failed=screen_failed.study_id,
+        adverse_event=AdverseEvent.objects.filter(patient=open_casebook).first().pk,
+        query=query.pk,
+    )
+    return ids, users
+
+
+def check(page, url: str, label: str) -> list[str]:
+    problems = []
+    response = page.goto(url)
+    if response is None or response.status != 200:
+        return [f"{label}: HTTP {response.status if response else 'no response'}"]
+    measured = page.evaluate(MEASURE)
+    if measured["scrollWidth"] > PHONE["width"]:
+        problems.append(f"{label}: {measured['scrollWidth']} px wide")
+    if measured["header"] > HEADER_MAX_PX:
+        problems.append(f"{label}: header {measured['header']:.0f} px high")
+    page.add_script_tag(content=AXE_SOURCE)
+    problems += [f"{label}: axe {violation}" for violation in page.evaluate(AXE_RUN)]
+    return problems
+
+
+def test_every_page_fits_a_phone_and_passes_axe_for_every_role(browser, live_server):
+    ids, users = build_study()
+    base = live_server.url
+    problems: list[str] = []
+    # bypass_csp: the registry's CSP rightly refuses the inline script that injects axe.
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)
+    try:
+        page = context.new_page()
+        for shown in ANONYMOUS_PAGES:
+            problems += check(page, base + shown.path, f"{shown.name} (signed out)")
+        for role, user in users.items():
+            context.clear_cookies()
+            log_in(page, base, user.username)
+            for shown in PAGES:
+                if role in shown.roles:
+                    url = base + shown.path.format(**vars(ids))
+                    problems += check(page, url, f"{shown.name} as {role}")
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "every_page_last.png"), full_page=True)
+        context.close()
+    assert not problems, "\n".join(problems)
