@@ -3,7 +3,7 @@ from django.urls import path, register_converter
 from registry import choices as c
 from registry.models import REPEATING_SECTIONS
 from registry.presenters import section_slug
-from registry.views import casebook, history, parts, patients, workflow
+from registry.views import casebook, history, parts, patients, printable, workflow
 
 
 class _SectionConverter:
@@ -45,6 +45,7 @@ urlpatterns = [
     path("patients/register/", patients.patient_register, name="patient_register"),
     path("patients/<str:study_id>/", casebook.casebook, name="casebook"),
     path("patients/<str:study_id>/history/", history.patient_history, name="history"),
+    path("patients/<str:study_id>/print/", printable.casebook_print, name="casebook_print"),
     path("patients/<str:study_id>/complete/", workflow.casebook_complete, name="casebook_complete"),
     path("patients/<str:study_id>/sign/", workflow.casebook_sign, name="sign"),
     path(

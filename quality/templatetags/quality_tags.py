@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from core import permissions
 from quality import selectors, verifications
-from quality.presenters import Markers, VerificationMarks
+from quality.models import Query
+from quality.presenters import Markers, VerificationMarks, where_label
 
 register = template.Library()
 
@@ -161,3 +162,16 @@ def unread_notifications(context) -> int:
     from quality.notifications import unread_count
 
     return unread_count(context.get("user"))
+
+
+@register.inclusion_tag("quality/_print_queries.html")
+def printable_queries(patient) -> dict:
+    """Every query of the patient with its whole thread, oldest first, for the printable
+    casebook (the caller has already scoped ``patient`` to the reader)."""
+    queries = (
+        Query.objects.filter(patient=patient)
+        .select_related("raised_by")
+        .prefetch_related("messages__author")
+        .order_by("raised_at", "pk")
+    )
+    return {"queries": [(query, where_label(query)) for query in queries]}

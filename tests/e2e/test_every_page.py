@@ -37,7 +37,7 @@ AXE_RUN = """async () => {
 }"""
 MEASURE = """() => ({
   scrollWidth: document.documentElement.scrollWidth,
-  header: document.querySelector("header.topbar").getBoundingClientRect().height,
+  header: document.querySelector("header.topbar")?.getBoundingClientRect().height ?? 0,
 })"""
 
 
