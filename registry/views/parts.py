@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from core import permissions
 from core.errors import ApplicationError
@@ -29,6 +30,18 @@ from registry.selectors import patient_get_for
 from registry.views.errors import form_error, locked_response, require_editor
 
 
+def _refuse_screen_failure(request: HttpRequest, patient: Patient) -> HttpResponse | None:
+    """A screen failure has no casebook: say so before the form, not after it is filled."""
+    if patient.enrolment_status == c.EnrolmentStatus.ENROLLED:
+        return None
+    messages.error(
+        request,
+        _("%(study_id)s is a screen failure (%(reason)s): it has no casebook to fill.")
+        % {"study_id": patient.study_id, "reason": patient.screen_failure_reason},
+    )
+    return redirect("registry:casebook", study_id=patient.study_id)
+
+
 def _crf_form_page(
     request: HttpRequest,
     patient: Patient,
@@ -36,6 +49,9 @@ def _crf_form_page(
     record,
 ) -> HttpResponse:
     """GET shows the form of one record; POST parses it and saves through the service."""
+    refused = _refuse_screen_failure(request, patient)
+    if refused is not None:
+        return refused
     sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     repeating = section in REPEATING_SECTIONS
     completed = SectionCompletion.objects.filter(patient=patient, section=section).exists()
@@ -116,7 +132,7 @@ def part_edit(request: HttpRequest, study_id: str, section: str) -> HttpResponse
     require_editor(request)
     if section == c.Section.REGISTRATION:
         if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
-            messages.error(request, "A screen failure's registration is final.")
+            messages.error(request, _("A screen failure's registration is final."))
             return redirect("registry:casebook", study_id=patient.study_id)
         record = patient
     else:
@@ -143,6 +159,9 @@ def row_edit(request: HttpRequest, study_id: str, section: str, record_id: int) 
 def row_delete(request: HttpRequest, study_id: str, section: str, record_id: int) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
     require_editor(request)
+    refused = _refuse_screen_failure(request, patient)
+    if refused is not None:
+        return refused
     model = MODEL_BY_SECTION[section]
     record = get_object_or_404(model, pk=record_id, patient=patient)
     form = DeleteForm(request.POST or None, initial={"version": record.version})

@@ -10,12 +10,14 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 
 from core import permissions
 from core.errors import ApplicationError
 from registry import choices as c
 from registry import services
 from registry.forms import PatientSearchForm, RegistrationForm
+from registry.models import Patient
 from registry.selectors import patients_visible_to
 from registry.views.errors import attach, raise_for, require_editor
 
@@ -76,6 +78,14 @@ def patient_register(request: HttpRequest) -> HttpResponse:
         initial={"registration_date": date.today()},
     )
     if request.method == "POST" and form.is_valid():
+        # A failed criterion makes the registration a final screen failure: the user confirms
+        # it on a second submit of the same answers, so a slip of one radio is not final.
+        screen_failure = Patient(**form.service_data()).failed_criterion()
+        confirmed = request.POST.get("confirm_screen_failure") == "1"
+        if screen_failure and not confirmed:
+            return render(
+                request, "registry/register.html", {"form": form, "screen_failure": screen_failure}
+            )
         try:
             patient = services.patient_register(
                 user=user,
@@ -89,10 +99,13 @@ def patient_register(request: HttpRequest) -> HttpResponse:
             if patient.enrolment_status == c.EnrolmentStatus.SCREEN_FAILURE:
                 messages.warning(
                     request,
-                    f"{patient.study_id} is recorded as a screen failure: "
-                    f"{patient.screen_failure_reason}.",
+                    _("%(study_id)s is recorded as a screen failure: %(reason)s.")
+                    % {"study_id": patient.study_id, "reason": patient.screen_failure_reason},
                 )
             else:
-                messages.success(request, f"{patient.study_id} registered and enrolled.")
+                messages.success(
+                    request,
+                    _("%(study_id)s registered and enrolled.") % {"study_id": patient.study_id},
+                )
             return redirect("registry:casebook", study_id=patient.study_id)
     return render(request, "registry/register.html", {"form": form})

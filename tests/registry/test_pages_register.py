@@ -31,10 +31,23 @@ def test_eligible_patient_is_enrolled_at_own_centre(client, coordinator_a):
     assert (patient.study_id, patient.enrolment_status) == ("AAA-0001", "enrolled")
 
 
+def test_screen_failure_asks_for_confirmation_and_saves_nothing_first(client, coordinator_a):
+    client.force_login(coordinator_a)
+    data = form_data(builders.registration(inc_extensive_stage=False))
+    before = snapshot()
+    response = client.post(REGISTER, data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert snapshot() == before
+    assert "These answers record a screen failure, which is final." in page
+    assert "Failed criterion: Inclusion 2: extensive stage (answered no)." in page
+    assert 'name="confirm_screen_failure" value="1"' in page
+
+
 def test_screen_failure_page_names_the_failed_criterion(client, coordinator_a):
     client.force_login(coordinator_a)
     data = form_data(builders.registration(inc_extensive_stage=False))
-    response = client.post(REGISTER, data, follow=True)
+    response = client.post(REGISTER, {**data, "confirm_screen_failure": "1"}, follow=True)
     page = response.content.decode()
     assert Patient.objects.get().enrolment_status == "screen_failure"
     assert "Screen failure" in page
@@ -84,3 +97,17 @@ def test_coordinator_cannot_register_at_another_centre(client, coordinator_a, ce
     client.force_login(coordinator_a)
     client.post(REGISTER, form_data(builders.registration(), center=str(center_b.pk)))
     assert Patient.objects.get().center.code == "AAA"
+
+
+def test_crf_form_of_a_screen_failure_is_refused_before_it_is_filled(client, coordinator_a):
+    patient = builders.register_patient(coordinator_a, inc_extensive_stage=False)
+    client.force_login(coordinator_a)
+    for path in (
+        reverse("registry:part_edit", args=[patient.study_id, "baseline"]),
+        reverse("registry:row_add", args=[patient.study_id, "adverse_events"]),
+    ):
+        response = client.get(path, follow=True)
+        assert response.redirect_chain[-1][0] == reverse("registry:casebook", args=["AAA-0001"])
+        page = response.content.decode()
+        assert "AAA-0001 is a screen failure" in page and "no casebook to fill" in page
+        assert 'name="smoking"' not in page
