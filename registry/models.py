@@ -18,6 +18,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from simple_history.models import HistoricalRecords
 
 from core import permissions
@@ -868,6 +869,10 @@ class AuditEvent(models.Model):
         SCREEN_FAIL = "screen_fail", "Screen failure recorded"
         SECTION_COMPLETE = "section_complete", "Part marked complete"
         CASEBOOK_COMPLETE = "casebook_complete", "Casebook complete"
+        CASEBOOK_REOPENED = (
+            "casebook_reopened",
+            gettext_lazy("Casebook back in progress after a change"),
+        )
         LOCK = "lock", "Locked and signed"
         LOCK_REFUSED = "lock_refused", "Lock refused"
         UNLOCK = "unlock", "Unlocked"

@@ -153,11 +153,19 @@ def _changed_fields(before: dict[str, Any], record) -> list[str]:
     return sorted(name for name, old in before.items() if getattr(record, name) != old)
 
 
-def _demote_if_complete(patient: Patient) -> None:
-    # A change to a complete (not locked) casebook must be re-confirmed before locking.
+def _demote_if_complete(patient: Patient, *, user: User, section: str, reason: str) -> None:
+    # A change to a complete (not locked) casebook must be re-confirmed before locking. The
+    # status change is an event of the history, naming the part whose change caused it.
     if patient.casebook_status == c.CasebookStatus.COMPLETE:
         Patient.objects.filter(pk=patient.pk).update(casebook_status=c.CasebookStatus.IN_PROGRESS)
         patient.casebook_status = c.CasebookStatus.IN_PROGRESS
+        AuditEvent.objects.create(
+            user=user,
+            patient=patient,
+            action=AuditEvent.Action.CASEBOOK_REOPENED,
+            reason=reason,
+            detail={"section": str(section)},
+        )
 
 
 def _require_reason_if_completed(patient: Patient, section: str, reason: str) -> None:
@@ -286,7 +294,7 @@ def _registration_update(
         raise _invalid(_field_errors(error)) from None
     _validate_record(patient, patient, exclude=["center"])
     patient.version += 1
-    _demote_if_complete(patient)
+    _demote_if_complete(patient, user=user, section=c.Section.REGISTRATION, reason=reason)
     _set_audit_context(patient, user, reason)
     try:
         # A savepoint, so the refusal leaves the caller's transaction usable (PostgreSQL).
@@ -377,7 +385,7 @@ def crf_record_save(
             raise _duplicate(record) from None
         if section == c.Section.ADVERSE_EVENTS and patient.no_adverse_events:
             _set_no_adverse_events(user, patient, False, "an adverse event was recorded")
-        _demote_if_complete(patient)
+        _demote_if_complete(patient, user=user, section=section, reason=reason)
         changed = sorted(data) if before is None else _changed_fields(before, record)
         _announce_change(patient, section, record.pk, _coded_fields_named(changed, before, record))
     return record
@@ -445,7 +453,7 @@ def adverse_events_none_confirm(
             )
         _require_reason_if_completed(patient, c.Section.ADVERSE_EVENTS, reason)
         _set_no_adverse_events(user, patient, confirmed, reason)
-        _demote_if_complete(patient)
+        _demote_if_complete(patient, user=user, section=c.Section.ADVERSE_EVENTS, reason=reason)
         # Registration-level data, no CRF record: the rules re-run, no verification drops.
         _announce_saved(patient)
     return patient
@@ -513,7 +521,7 @@ def crf_record_delete(
         _set_audit_context(record, user, reason)
         deleted_id = record.pk
         record.delete()
-        _demote_if_complete(patient)
+        _demote_if_complete(patient, user=user, section=section, reason=reason)
         _announce_change(patient, section, deleted_id, [], deleted=True)
 
 

@@ -9,7 +9,7 @@ from django.shortcuts import render
 from core import permissions
 from registry import choices as c
 from registry.casebook import load_casebook
-from registry.models import Signature
+from registry.models import AuditEvent, Signature
 from registry.presenters import derived_values, record_rows, sections
 from registry.selectors import patient_get_for
 
@@ -25,6 +25,14 @@ def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
         .first()
     )
     done, total = book.completeness()
+    # Every part complete yet the casebook "in progress": say why (a change after completion).
+    reopened = None
+    if patient.casebook_status == c.CasebookStatus.IN_PROGRESS and done == total:
+        reopened = (
+            AuditEvent.objects.filter(patient=patient, action=AuditEvent.Action.CASEBOOK_REOPENED)
+            .select_related("user")
+            .first()
+        )
     user = request.user
     can_edit = permissions.can_edit_crf(user) and not patient.is_locked
     enrolled = patient.enrolment_status == c.EnrolmentStatus.ENROLLED
@@ -48,6 +56,11 @@ def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
             "signature": signature,
             "done": done,
             "total": total,
+            "all_parts_complete": done == total,
+            "reopened": reopened,
+            "reopened_part": c.Section(reopened.detail["section"]).label
+            if reopened and reopened.detail.get("section") in c.Section.values
+            else "",
             "enrolled": enrolled,
         },
     )

@@ -4,10 +4,10 @@ import pytest
 from django.urls import reverse
 
 from registry import services
-from registry.models import AuditEvent, SectionCompletion, Signature
-from tests.builders import build_casebook, lock_casebook, register_patient
+from registry.models import AuditEvent, Baseline, SectionCompletion, Signature
+from tests.builders import baseline, build_casebook, lock_casebook, register_patient
 from tests.factories import TEST_PASSWORD
-from tests.registry.pages_support import field_block, snapshot
+from tests.registry.pages_support import field_block, form_data, snapshot
 
 
 def _sign_data(**overrides):
@@ -165,3 +165,46 @@ def test_investigator_cannot_unlock(client, investigator_a, complete_patient):
     assert client.post(url, {"reason": "mine"}).status_code == 403
     complete_patient.refresh_from_db()
     assert complete_patient.casebook_status == "locked"
+
+
+def _edit_weight(client, user, patient, weight: str, reason: str):
+    record = Baseline.objects.get(patient=patient)
+    client.force_login(user)
+    url = reverse("registry:part_edit", args=[patient.study_id, "baseline"])
+    data = form_data(baseline(weight_kg=weight), version=record.version, reason=reason)
+    return client.post(url, data)
+
+
+def test_edit_of_a_complete_casebook_is_recorded_as_back_in_progress(
+    client, coordinator_a, complete_patient
+):
+    response = _edit_weight(client, coordinator_a, complete_patient, "66", "Weight re-measured")
+    assert response.status_code == 302
+    complete_patient.refresh_from_db()
+    assert complete_patient.casebook_status == "in_progress"
+    event = AuditEvent.objects.get(action=AuditEvent.Action.CASEBOOK_REOPENED)
+    assert (event.user, event.reason, event.detail) == (
+        coordinator_a,
+        "Weight re-measured",
+        {"section": "baseline"},
+    )
+    history = client.get(reverse("registry:history", args=[complete_patient.study_id]))
+    assert "Casebook back in progress after a change" in history.content.decode()
+
+
+def test_casebook_says_why_it_is_in_progress_with_every_part_complete(
+    client, coordinator_a, complete_patient
+):
+    _edit_weight(client, coordinator_a, complete_patient, "66", "Weight re-measured")
+    page = client.get(reverse("registry:casebook", args=[complete_patient.study_id]))
+    html = page.content.decode()
+    assert "<strong>7 of 7</strong> parts complete" in html
+    assert "Back in progress: Baseline was changed on" in html
+    assert "by alice after the casebook was marked complete" in html
+
+
+def test_an_in_progress_casebook_gets_no_reopened_event(client, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    services.section_mark_complete(user=coordinator_a, patient=patient, section="baseline")
+    _edit_weight(client, coordinator_a, patient, "66", "Weight re-measured")
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.CASEBOOK_REOPENED).exists()
