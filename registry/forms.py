@@ -484,12 +484,51 @@ class UnlockForm(forms.Form):
 
 class PatientSearchForm(forms.Form):
     STATUS_CHOICES = [
-        ("", "Any status"),
-        (c.EnrolmentStatus.ENROLLED, "Enrolled"),
-        (c.EnrolmentStatus.SCREEN_FAILURE, "Screen failure"),
-        (c.CasebookStatus.IN_PROGRESS, "Casebook in progress"),
-        (c.CasebookStatus.COMPLETE, "Casebook complete"),
-        (c.CasebookStatus.LOCKED, "Casebook locked"),
+        ("", _("Any status")),
+        (c.EnrolmentStatus.ENROLLED, _("Enrolled")),
+        (c.EnrolmentStatus.SCREEN_FAILURE, _("Screen failure")),
+        (c.CasebookStatus.IN_PROGRESS, _("Casebook in progress")),
+        (c.CasebookStatus.COMPLETE, _("Casebook complete")),
+        (c.CasebookStatus.LOCKED, _("Casebook locked")),
     ]
-    q = forms.CharField(required=False, label="Search", max_length=40)
-    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES)
+    q = forms.CharField(required=False, label=_("Search"), max_length=40)
+    status = forms.ChoiceField(required=False, choices=STATUS_CHOICES, label=_("Status"))
+    center = forms.ModelChoiceField(
+        queryset=Center.objects.none(),
+        required=False,
+        empty_label=_("All centres"),
+        label=_("Centre"),
+    )
+    sort = forms.CharField(required=False, max_length=20)
+
+    def __init__(self, *args, centers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Offered only to roles that see several centres (the view passes them); a site
+        # user's list is their own centre's already.
+        if centers is None:
+            del self.fields["center"]
+        else:
+            self.fields["center"].queryset = centers
+
+
+class HistoryFilterForm(forms.Form):
+    """The history page's filter: one part (or events of the whole casebook) and a date range."""
+
+    part = forms.ChoiceField(required=False, label=_("Part"))
+    date_from = forms.DateField(
+        required=False, label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["part"].choices = [("", _("All parts")), *c.Section.choices]
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("“To” must not be before “From”."))
+        return cleaned

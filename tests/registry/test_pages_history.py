@@ -1,9 +1,13 @@
 """The patient history page: every field change with old → new and reason, and events."""
 
-from django.urls import reverse
+from datetime import timedelta
 
-from registry import services
+from django.urls import reverse
+from django.utils import timezone
+
+from registry import selectors, services
 from registry.models import Baseline
+from registry.presenters import history_rows
 from tests.builders import build_casebook, lock_casebook
 from tests.factories import TEST_PASSWORD
 
@@ -84,3 +88,62 @@ def test_history_of_other_centre_is_404(client, coordinator_a, coordinator_b):
     patient = build_casebook(coordinator_a)
     client.force_login(coordinator_b)
     assert client.get(reverse("registry:history", args=[patient.study_id])).status_code == 404
+
+
+def test_history_filtered_by_part_shows_only_that_part(client, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    client.force_login(coordinator_a)
+    url = reverse("registry:history", args=[patient.study_id])
+    html = client.get(url, {"part": "first_line"}).content.decode()
+    assert "First-line therapy" in html
+    assert "Baseline" not in html.split("<tbody>", 1)[1]
+    assert "1 entry" in html
+
+
+def test_history_filtered_by_dates_keeps_the_days_inside_the_range(client, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    today = timezone.now().date()
+    client.force_login(coordinator_a)
+    url = reverse("registry:history", args=[patient.study_id])
+    inside = client.get(url, {"date_from": today.isoformat(), "date_to": today.isoformat()})
+    before = client.get(url, {"date_to": (today - timedelta(days=1)).isoformat()})
+    assert "No changes match." not in inside.content.decode()
+    assert "No changes match." in before.content.decode()
+
+
+def test_history_date_range_backwards_is_refused_next_to_the_field(client, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    client.force_login(coordinator_a)
+    url = reverse("registry:history", args=[patient.study_id])
+    response = client.get(url, {"date_from": "2024-05-02", "date_to": "2024-05-01"})
+    assert response.status_code == 200
+    assert "“To” must not be before “From”." in response.content.decode()
+
+
+def test_history_is_paged_fifty_entries_a_page(client, coordinator_a, settings):
+    patient = build_casebook(coordinator_a)
+    for weight in range(66, 126):  # 60 changes of the weight, each a history entry
+        record = Baseline.objects.get(patient=patient)
+        services.crf_record_save(
+            user=coordinator_a,
+            patient=patient,
+            section="baseline",
+            data={"weight_kg": weight},
+            record_id=None,
+            expected_version=record.version,
+        )
+    client.force_login(coordinator_a)
+    url = reverse("registry:history", args=[patient.study_id])
+    first = client.get(url).content.decode()
+    assert first.count('<tr class="kind-') == 50
+    assert "Page 1 of 2" in first
+    second = client.get(url, {"page": 2}).content.decode()
+    total = len(history_rows(selectors.patient_history(patient, identifiers=True)))
+    assert second.count('<tr class="kind-') == total - 50
+
+
+def test_history_of_another_centre_is_404_even_filtered(client, coordinator_a, coordinator_b):
+    patient = build_casebook(coordinator_a)
+    client.force_login(coordinator_b)
+    url = reverse("registry:history", args=[patient.study_id])
+    assert client.get(url, {"part": "baseline"}).status_code == 404
