@@ -17,28 +17,71 @@ from core.errors import ApplicationError
 from registry import choices as c
 from registry import services
 from registry.forms import PatientSearchForm, RegistrationForm
-from registry.models import Patient
+from registry.models import Center, Patient
 from registry.selectors import patients_visible_to
 from registry.views.errors import attach, raise_for, require_editor
 
 PAGE_SIZE = 25
 
+# The list's sortable columns: the key in ?sort= (with "-" for descending) and its ordering.
+# Ties end on centre and sequence so every order is total and paging never repeats a row.
+SORTS: dict[str, tuple[str, ...]] = {
+    "study_id": ("center__code", "sequence"),
+    "registered": ("registration_date",),
+    "status": ("enrolment_status", "casebook_status"),
+    "completeness": ("parts_complete",),
+    "updated": ("updated_at",),
+}
+DEFAULT_SORT = "study_id"
+
+
+def sort_order(sort: str) -> tuple[str, list[str]]:
+    """The sort key actually used (an unknown one falls back to the study id) and its fields."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        return DEFAULT_SORT, [*SORTS[DEFAULT_SORT]]
+    fields = [*SORTS[key], "center__code", "sequence"]
+    return sort, [f"-{f}" for f in fields] if descending else fields
+
+
+def sort_headers(request: HttpRequest, current: str) -> dict[str, dict]:
+    """For each sortable column: the link that sorts by it and its aria-sort state."""
+    headers = {}
+    for key in SORTS:
+        params = request.GET.copy()
+        params.pop("page", None)
+        if current == key:
+            state, params["sort"] = "ascending", f"-{key}"
+        elif current == f"-{key}":
+            state, params["sort"] = "descending", key
+        else:
+            state, params["sort"] = "none", key
+        headers[key] = {"url": "?" + params.urlencode(), "aria_sort": state}
+    return headers
+
 
 @login_required
 def patient_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    search = PatientSearchForm(request.GET or None)
+    several_centres = permissions.sees_all_centers(user)
+    search = PatientSearchForm(
+        request.GET or None,
+        centers=Center.objects.order_by("code") if several_centres else None,
+    )
     # All of a site user's patients are their own centre's; admins see every identifier.
     may_search_identifiers = permissions.sees_identifiers_in_lists(user)
     patients = patients_visible_to(user).annotate(
         parts_complete=Count("completions", distinct=True)
     )
+    sort = DEFAULT_SORT
     if search.is_valid():
         query = search.cleaned_data["q"].strip()
         if query:
             condition = Q(study_id__icontains=query)
             if may_search_identifiers:
-                condition |= Q(mrn__iexact=query) | Q(initials__iexact=query)
+                # Part of an MRN is enough (the scoping above keeps site staff to their centre).
+                condition |= Q(mrn__icontains=query) | Q(initials__iexact=query)
             patients = patients.filter(condition)
         status = search.cleaned_data["status"]
         if status in c.EnrolmentStatus.values:
@@ -47,11 +90,16 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             patients = patients.filter(
                 enrolment_status=c.EnrolmentStatus.ENROLLED, casebook_status=status
             )
-    page = Paginator(patients.order_by("center__code", "sequence"), PAGE_SIZE).get_page(
+        if search.cleaned_data.get("center"):
+            patients = patients.filter(center=search.cleaned_data["center"])
+        sort = search.cleaned_data["sort"] or DEFAULT_SORT
+    sort, ordering = sort_order(sort)
+    page = Paginator(patients.select_related("center").order_by(*ordering), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     query_without_page = request.GET.copy()
     query_without_page.pop("page", None)
+    filtered = any(request.GET.get(name) for name in ("q", "status", "center"))
     return render(
         request,
         "registry/patient_list.html",
@@ -62,6 +110,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "parts_total": len(c.Section.values),
             "querystring": query_without_page.urlencode(),
             "can_register": permissions.can_edit_crf(user),
+            "sort_headers": sort_headers(request, sort),
+            "filtered": filtered,
         },
     )
 

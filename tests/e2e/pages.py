@@ -28,10 +28,12 @@ class Page:
     name: str
     path: str
     roles: frozenset[str]
+    # Selectors whose first match must lie inside the phone's width (not scrolled away).
+    on_screen: tuple[str, ...] = ()
 
 
 PAGES: tuple[Page, ...] = (
-    Page("patient list", "/", EVERYONE),
+    Page("patient list", "/", EVERYONE, ("td[data-label=Status]", "td[data-label=Completeness]")),
     Page("patient list, filtered and sorted", "/?status=in_progress&sort=-study_id", EVERYONE),
     Page("register a patient", "/patients/register/", CRF_EDITORS),
     Page("casebook in progress", "/patients/{open}/", EVERYONE),

@@ -86,7 +86,13 @@ def build_study() -> tuple[StudyIds, dict]:
     return ids, users
 
 
-def check(page, url: str, label: str) -> list[str]:
+ON_SCREEN = """selector => {
+  const box = document.querySelector(selector)?.getBoundingClientRect();
+  return box ? box.width > 0 && box.left >= 0 && box.right <= window.innerWidth : null;
+}"""
+
+
+def check(page, url: str, label: str, on_screen: tuple[str, ...] = ()) -> list[str]:
     problems = []
     response = page.goto(url)
     if response is None or response.status != 200:
@@ -96,6 +102,9 @@ def check(page, url: str, label: str) -> list[str]:
         problems.append(f"{label}: {measured['scrollWidth']} px wide")
     if measured["header"] > HEADER_MAX_PX:
         problems.append(f"{label}: header {measured['header']:.0f} px high")
+    for selector in on_screen:
+        if not page.evaluate(ON_SCREEN, selector):
+            problems.append(f"{label}: {selector} is not on screen")
     page.add_script_tag(content=AXE_SOURCE)
     problems += [f"{label}: axe {violation}" for violation in page.evaluate(AXE_RUN)]
     return problems
@@ -117,7 +126,7 @@ def test_every_page_fits_a_phone_and_passes_axe_for_every_role(browser, live_ser
             for shown in PAGES:
                 if role in shown.roles:
                     url = base + shown.path.format(**vars(ids))
-                    problems += check(page, url, f"{shown.name} as {role}")
+                    problems += check(page, url, f"{shown.name} as {role}", shown.on_screen)
     finally:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "every_page_last.png"), full_page=True)
