@@ -108,6 +108,8 @@ class AeTerm(models.TextChoices):
 
     Every member names its label: a member without one would be labelled from its Python
     name ("Alt Increased"), which pages, exports and SPSS value labels would then show.
+    Declared in alphabetical order of the term with "Other, specify" last, the order every
+    consumer (form, API schema, SPSS value labels) shows them in.
     """
 
     ACUTE_INTERSTITIAL_PNEUMONITIS = (
@@ -115,8 +117,8 @@ class AeTerm(models.TextChoices):
         "Acute interstitial pneumonitis",
     )
     ADRENAL_INSUFFICIENCY = "Adrenal insufficiency", "Adrenal insufficiency"
-    ALOPECIA = "Alopecia", "Alopecia"
     ALT_INCREASED = "Alanine aminotransferase increased", "Alanine aminotransferase increased"
+    ALOPECIA = "Alopecia", "Alopecia"
     ANEMIA = "Anemia", "Anemia"
     ANOREXIA = "Anorexia", "Anorexia (decreased appetite)"
     ARTHRALGIA = "Arthralgia", "Arthralgia"
@@ -126,6 +128,7 @@ class AeTerm(models.TextChoices):
     COUGH = "Cough", "Cough"
     DIARRHEA = "Diarrhea", "Diarrhea"
     DYSPNEA = "Dyspnea", "Dyspnea"
+    SEVERE_SKIN_REACTION = "Erythema multiforme", "Erythema multiforme (severe skin reaction)"
     FATIGUE = "Fatigue", "Fatigue"
     FEVER = "Fever", "Fever (pyrexia)"
     HEPATITIS = "Hepatitis", "Hepatitis"
@@ -148,7 +151,6 @@ class AeTerm(models.TextChoices):
     PRURITUS = "Pruritus", "Pruritus"
     PULMONARY_FIBROSIS = "Pulmonary fibrosis", "Pulmonary fibrosis"
     RASH_MACULO_PAPULAR = "Rash maculo-papular", "Rash maculo-papular"
-    SEVERE_SKIN_REACTION = "Erythema multiforme", "Erythema multiforme (severe skin reaction)"
     THYROIDITIS = "Thyroiditis", "Thyroiditis"
     TYPE_1_DIABETES = "Type 1 diabetes mellitus", "Type 1 diabetes mellitus"
     VOMITING = "Vomiting", "Vomiting"

@@ -17,3 +17,10 @@ def test_the_form_lists_terms_alphabetically_with_other_last():
     labels = [str(label) for value, label in AdverseEventForm().fields["term"].choices if value]
     assert labels[-1] == "Other, specify"
     assert labels[:-1] == sorted(labels[:-1])
+
+
+def test_terms_are_declared_alphabetically_with_other_last():
+    # The API schema's enum and the SPSS value labels take the declaration order.
+    values = [term.value for term in c.AeTerm]
+    assert values[-1] == "Other, specify"
+    assert values[:-1] == sorted(values[:-1])
