@@ -20,6 +20,7 @@ def _urls(patient) -> dict[str, str]:
     return {
         "casebook": reverse("registry:casebook", args=[sid]),
         "history": reverse("registry:history", args=[sid]),
+        "casebook_print": reverse("registry:casebook_print", args=[sid]),
         "casebook_complete": reverse("registry:casebook_complete", args=[sid]),
         "sign": reverse("registry:sign", args=[sid]),
         "unlock": reverse("registry:unlock", args=[sid]),
@@ -36,6 +37,7 @@ def _urls(patient) -> dict[str, str]:
 PATIENT_PAGES = [
     "casebook",
     "history",
+    "casebook_print",
     "casebook_complete",
     "sign",
     "unlock",
