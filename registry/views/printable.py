@@ -13,7 +13,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
 
 from core import permissions
 from registry import choices as c
@@ -42,7 +41,6 @@ def page_counter_css() -> str:
 
 
 @login_required
-@require_GET
 # The page header's text depends on the patient: one inline <style> carrying the request's nonce.
 @csp_update({"style-src": [NONCE]})
 def casebook_print(request: HttpRequest, study_id: str) -> HttpResponse:
