@@ -2,33 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from analytics import services
 from registry import services as registry_services
 from tests.builders import build_casebook
-from tests.conftest import service_missing
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not shutil.which(CHROMIUM):
-        service_missing("Chromium")
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
-    # (building and locking casebooks) are ordinary synchronous calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_pi_dashboard_shows_a_new_run_without_reloading(
@@ -42,6 +23,8 @@ def test_pi_dashboard_shows_a_new_run_without_reloading(
         user=data_manager, patient=first, password=TEST_PASSWORD, meaning=meaning
     )
 
+    # The session's one Chromium (tests/e2e/conftest.py): a second Playwright in the same
+    # thread would clash with its event loop.
     page = browser.new_page()
     page.goto(f"{live_server.url}/login/?next=/analytics/")
     page.fill("#id_username", pi_user.username)

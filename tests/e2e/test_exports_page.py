@@ -2,14 +2,11 @@
 
 import io
 import json
-import os
 import zipfile
 from datetime import date
 
 import pytest
 
-from tests.conftest import service_missing
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS
 from tests.exchange.conftest import seed_patient
 from tests.factories import TEST_PASSWORD
 
@@ -17,23 +14,11 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def browser_page(monkeypatch):
-    if not os.path.exists(CHROMIUM):
-        service_missing("Chromium at /usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        service_missing("Playwright for Python")
-    # Playwright's sync API runs an event loop; Django's ORM refuses such a thread by default.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=CHROMIUM_ARGS,
-        )
-        context = browser.new_context(accept_downloads=True)
-        yield context.new_page()
-        browser.close()
+def browser_page(browser):
+    # A context of the session's one Chromium (tests/e2e/conftest.py) that accepts downloads.
+    context = browser.new_context(accept_downloads=True)
+    yield context.new_page()
+    context.close()
 
 
 @pytest.mark.django_db(transaction=True)
