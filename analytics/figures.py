@@ -7,6 +7,7 @@ changes, so each figure is rendered once per run and cached.
 
 from __future__ import annotations
 
+import html
 import io
 import math
 import re
@@ -45,6 +46,34 @@ def event_word(endpoint: str, label: str | None = None) -> str:
     return EVENT_WORDS.get(endpoint, (label or endpoint).lower())
 
 
+_STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
+_STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
+
+
+def _as_presentation_attributes(match: re.Match) -> str:
+    attributes = []
+    for declaration in match.group(1).split(";"):
+        name, _, value = declaration.partition(":")
+        if name.strip() and value.strip():
+            attributes.append(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"')
+    return "".join(attributes)
+
+
+def csp_safe_svg(text: str) -> str:
+    """Matplotlib's SVG with its inline styles turned into SVG presentation attributes.
+
+    Matplotlib writes ``style="fill: …; stroke: …"`` on every shape and text and a <style>
+    element for line joins. The pages' Content Security Policy allows no inline style, so a
+    browser ignores all of them and draws every shape black. Presentation attributes
+    (``fill="…"``) carry the same properties and are not styles to the CSP.
+    """
+    text = _STYLE_ELEMENT.sub("", text)
+    text = _STYLE_ATTRIBUTE.sub(_as_presentation_attributes, text)
+    # What the dropped <style> said for every element ("*{stroke-linejoin: round; …}"),
+    # inherited from the root instead.
+    return text.replace("<svg", '<svg stroke-linejoin="round" stroke-linecap="butt"', 1)
+
+
 def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05)
@@ -53,7 +82,7 @@ def _svg(fig: Figure) -> str:
     text = text[text.index("<svg") :]
     # Let CSS size the figure; the viewBox keeps its proportions.
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
-    return text
+    return csp_safe_svg(text)
 
 
 def _step(curve: list[dict], key: str) -> tuple[list[float], list[float]]:

@@ -10,7 +10,8 @@ from django.core.cache import cache
 from analytics import figures
 from analytics.models import AnalysisRun
 
-FIGURE_CACHE_VERSION = 4
+# 5: inline styles became presentation attributes (the CSP refused them: black figures).
+FIGURE_CACHE_VERSION = 5
 # Table 1 labels of the contract's columns (analysis-contract.md section 1).
 COLUMN_LABELS = {
     "age_years": "Age, years",
