@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from quality import services as quality_services
 from registry.views.printable import css_string, page_counter_css
-from tests.builders import build_casebook, lock_casebook
+from tests.builders import build_casebook, lock_casebook, register_patient
 from tests.factories import TEST_PASSWORD
 
 
@@ -64,3 +64,11 @@ def test_css_string_cannot_close_the_style_element_or_the_string():
 
 def test_page_counter_reads_page_n_of_m():
     assert page_counter_css() == '"Page " counter(page) " of " counter(pages) ""'
+
+
+def test_printout_of_a_screen_failure_names_the_failed_criterion(client, coordinator_a):
+    patient = register_patient(coordinator_a, inc_extensive_stage=False)
+    html = _print(client, coordinator_a, patient).content.decode()
+    assert "Screen failure" in html
+    assert "Inclusion 2: extensive stage (answered no)" in html
+    assert "2. Baseline" not in html  # no casebook parts for a screen failure
