@@ -46,6 +46,11 @@ urlpatterns = [
     path("patients/<str:study_id>/", casebook.casebook, name="casebook"),
     path("patients/<str:study_id>/history/", history.patient_history, name="history"),
     path("patients/<str:study_id>/print/", printable.casebook_print, name="casebook_print"),
+    path(
+        "patients/<str:study_id>/print/page.css",
+        printable.casebook_print_css,
+        name="casebook_print_css",
+    ),
     path("patients/<str:study_id>/complete/", workflow.casebook_complete, name="casebook_complete"),
     path("patients/<str:study_id>/sign/", workflow.casebook_sign, name="sign"),
     path(

@@ -4,14 +4,11 @@ the patient, the print date and "page n of m" (CSS @page margin boxes)."""
 
 from __future__ import annotations
 
-from csp.constants import NONCE
-from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
 from core import permissions
@@ -23,9 +20,9 @@ from registry.presenters import derived_values, history_rows, record_rows, secti
 
 
 def css_string(text: str) -> str:
-    """``text`` as a CSS string literal, safe inside a <style> element."""
+    """``text`` as one CSS string literal: quotes, backslashes and line breaks escaped, and
+    "<" as a CSS escape too, so the text can never end the string or a style element."""
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
-    # "<" as a CSS escape: no "</style>" can close the element early.
     return '"' + escaped.replace("<", "\\3c ") + '"'
 
 
@@ -40,25 +37,23 @@ def page_counter_css() -> str:
     )
 
 
+def _print_header(request: HttpRequest, patient) -> tuple[str, str]:
+    """The running header: study and patient on the left, print date and user on the right."""
+    left = f"{settings.STUDY_TITLE} · {patient.study_id}"
+    right = _("Printed %(when)s UTC by %(user)s") % {
+        "when": timezone.now().strftime("%Y-%m-%d %H:%M"),
+        "user": request.user.username,
+    }
+    return left, right
+
+
 @login_required
-# The page header's text depends on the patient: one inline <style> carrying the request's nonce.
-@csp_update({"style-src": [NONCE]})
 def casebook_print(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = selectors.patient_get_for(request.user, study_id)
     sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     book = load_casebook(patient)
     enrolled = patient.enrolment_status == c.EnrolmentStatus.ENROLLED
-    printed_at = timezone.now()
-    header_left = f"{settings.STUDY_TITLE} · {patient.study_id}"
-    header_right = _("Printed %(when)s UTC by %(user)s") % {
-        "when": printed_at.strftime("%Y-%m-%d %H:%M"),
-        "user": request.user.username,
-    }
-    page_css = (
-        f"@page {{ @top-left {{ content: {css_string(header_left)}; }} "
-        f"@top-right {{ content: {css_string(header_right)}; }} "
-        f"@bottom-right {{ content: {page_counter_css()}; }} }}"
-    )
+    header_left, header_right = _print_header(request, patient)
     history = history_rows(selectors.patient_history(patient, identifiers=sees_identifiers))
     done, total = book.completeness()
     return render(
@@ -74,11 +69,26 @@ def casebook_print(request: HttpRequest, study_id: str) -> HttpResponse:
             .select_related("signed_by", "voided_by")
             .order_by("signed_at"),
             "history": history,
-            "printed_at": printed_at,
-            "page_css": mark_safe(page_css),  # noqa: S308 - every text in it went through css_string
             "header_left": header_left,
             "header_right": header_right,
             "done": done,
             "total": total,
         },
     )
+
+
+@login_required
+def casebook_print_css(request: HttpRequest, study_id: str) -> HttpResponse:
+    """The printed pages' margin boxes for one patient, as a stylesheet of its own: the pages'
+    CSP allows no inline <style>, and the header's text depends on the patient."""
+    patient = selectors.patient_get_for(request.user, study_id)
+    left, right = _print_header(request, patient)
+    css = (
+        f"@page {{\n  @top-left {{ content: {css_string(left)}; }}\n"
+        f"  @top-right {{ content: {css_string(right)}; }}\n"
+        f"  @bottom-right {{ content: {page_counter_css()}; }}\n}}\n"
+    )
+    response = HttpResponse(css, content_type="text/css; charset=utf-8")
+    # It names the patient and the reader: never kept by a shared cache or the browser.
+    response["Cache-Control"] = "no-store, private"
+    return response

@@ -48,14 +48,26 @@ def test_pi_printout_has_no_identifiers(client, coordinator_a, investigator_a, p
     assert patient.study_id in html
 
 
-def test_page_header_is_in_a_nonced_style_element(client, coordinator_a):
+def test_page_header_stylesheet_names_study_patient_and_counts_pages(client, coordinator_a):
     patient = build_casebook(coordinator_a)
-    response = _print(client, coordinator_a, patient)
-    html = response.content.decode()
-    assert '@top-left { content: "Atezolizumab' in html
-    assert "counter(page)" in html and "counter(pages)" in html
-    nonce = html.split('<style nonce="', 1)[1].split('"', 1)[0]
-    assert f"'nonce-{nonce}'" in response.headers["Content-Security-Policy"]
+    html = _print(client, coordinator_a, patient).content.decode()
+    css_url = reverse("registry:casebook_print_css", args=[patient.study_id])
+    assert f'<link rel="stylesheet" href="{css_url}">' in html
+    response = client.get(css_url)
+    css = response.content.decode()
+    assert response["Content-Type"].startswith("text/css")
+    assert response["Cache-Control"] == "no-store, private"
+    assert '@top-left { content: "Atezolizumab beyond first-line progression in ' in css
+    assert f'· {patient.study_id}"' in css
+    assert '@top-right { content: "Printed ' in css and ' UTC by alice"' in css
+    assert '"Page " counter(page) " of " counter(pages) ""' in css
+
+
+def test_other_centre_gets_404_for_the_page_header_stylesheet(client, coordinator_a, coordinator_b):
+    patient = build_casebook(coordinator_a)
+    client.force_login(coordinator_b)
+    url = reverse("registry:casebook_print_css", args=[patient.study_id])
+    assert client.get(url).status_code == 404
 
 
 def test_css_string_cannot_close_the_style_element_or_the_string():
