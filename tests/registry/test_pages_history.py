@@ -147,3 +147,15 @@ def test_history_of_another_centre_is_404_even_filtered(client, coordinator_a, c
     client.force_login(coordinator_b)
     url = reverse("registry:history", args=[patient.study_id])
     assert client.get(url, {"part": "baseline"}).status_code == 404
+
+
+def test_a_record_created_with_many_fields_folds_its_list(client, coordinator_a):
+    patient = build_casebook(coordinator_a)
+    html = _history(client, coordinator_a, patient)
+    rows = history_rows(selectors.patient_history(patient, identifiers=True))
+    baseline = next(r for r in rows if r.record == "Baseline" and r.action == "Created")
+    assert len(baseline.changes) > 4
+    # One folded list per long entry, its values still in the page.
+    assert f"<summary>{len(baseline.changes)} fields</summary>" in html
+    folded = html.split('<details class="history-fields">')
+    assert any("Pack-years" in part.split("</details>")[0] for part in folded[1:])
