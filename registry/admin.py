@@ -43,6 +43,7 @@ from registry.models import (
     SecondLineTherapy,
     SectionCompletion,
     Signature,
+    SignatureVoid,
     TumourAssessment,
     User,
 )
@@ -446,12 +447,14 @@ admin.site.register(FollowUp, RepeatingCrfAdmin)
 class ReadOnlyScopedAdmin(IdentifierLookupGuard, admin.ModelAdmin):
     """Workflow records (completions, signatures, audit events): written only by services."""
 
+    patient_path = "patient"  # how a row reaches its patient, for centre scoping
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         visible = patients_visible_to(request.user).values("pk")
         if permissions.sees_all_centers(request.user):
             return queryset
-        return queryset.filter(patient__in=visible)
+        return queryset.filter(**{f"{self.patient_path}__in": visible})
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -484,7 +487,14 @@ class SectionCompletionAdmin(ReadOnlyScopedAdmin):
 @admin.register(Signature)
 class SignatureAdmin(ReadOnlyScopedAdmin):
     list_display = ("patient", "signed_by", "signed_at", "voided_at", "voided_by")
-    list_select_related = ("patient", "signed_by", "voided_by")
+    list_select_related = ("patient", "signed_by", "void__voided_by")
+
+
+@admin.register(SignatureVoid)
+class SignatureVoidAdmin(ReadOnlyScopedAdmin):
+    list_display = ("signature", "voided_by", "voided_at", "reason")
+    list_select_related = ("signature__patient", "signature__signed_by", "voided_by")
+    patient_path = "signature__patient"
 
 
 @admin.register(AuditEvent)

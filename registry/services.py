@@ -30,6 +30,7 @@ from registry.models import (
     Patient,
     SectionCompletion,
     Signature,
+    SignatureVoid,
     User,
 )
 from registry.selectors import patients_visible_to
@@ -669,6 +670,10 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
                 f"Casebook {patient.study_id} cannot be locked yet: {'; '.join(blockers)}",
                 fields={"__all__": blockers},
             )
+        if Signature.objects.filter(patient=patient).valid().exists():
+            # The status machine makes this unreachable; the database no longer can (a void
+            # is a row of its own), so the service keeps one standing signature per casebook.
+            raise ApplicationError("The casebook already carries a valid signature.")
         now = timezone.now()
         signature = Signature.objects.create(
             patient=patient, signed_by=user, signed_at=now, meaning=SIGNATURE_MEANING
@@ -709,8 +714,10 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
         if not patient.is_locked:
             raise ApplicationError("The casebook is not locked.")
         now = timezone.now()
-        Signature.objects.filter(patient=patient, voided_at__isnull=True).update(
-            voided_at=now, voided_by=user, void_reason=reason
+        # The signature row stays as signed; its withdrawal is a row of its own.
+        SignatureVoid.objects.bulk_create(
+            SignatureVoid(signature=signature, voided_by=user, voided_at=now, reason=reason)
+            for signature in Signature.objects.filter(patient=patient).valid()
         )
         Patient.objects.filter(pk=patient.pk).update(
             casebook_status=c.CasebookStatus.COMPLETE, version=F("version") + 1

@@ -441,9 +441,6 @@ def write_batch(books, generator: User, *, lock: bool, history: bool) -> None:
                 "signed_by_id": user,
                 "signed_at": now,
                 "meaning": SIGNATURE_MEANING,
-                "voided_at": None,
-                "voided_by_id": None,
-                "void_reason": "",
             }
             for p in patients
         ],
