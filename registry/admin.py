@@ -25,10 +25,12 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import permissions
 from core.security.passwords_state import password_change_require
+from core.security.two_factor import two_factor_reset
 from registry import choices as c
 from registry import services
 from registry.models import (
@@ -545,6 +547,19 @@ class RegistryUserAdmin(AdministratorOnly, UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Registry role", {"fields": ("role", "center")}),
     )
+
+    actions = ["reset_two_factor"]
+
+    @admin.action(description=_("Reset two-factor sign-in (enrol again at the next sign-in)"))
+    def reset_two_factor(self, request, queryset) -> None:
+        for user in queryset:
+            removed = two_factor_reset(administrator=request.user, user=user, request=request)
+            self.message_user(
+                request,
+                _("%(user)s: two-factor sign-in reset (%(count)d device(s) removed).")
+                % {"user": user.get_username(), "count": removed},
+                messages.SUCCESS,
+            )
 
     # A password an administrator typed is known to two people: the user replaces it at the
     # next sign-in (core.security.middleware.PasswordChangeRequiredMiddleware).

@@ -914,6 +914,7 @@ class AuditEvent(models.Model):
         QUERY_REOPEN = "query_reopen", "Query re-opened"
         SDV_VERIFY = "sdv_verify", "Verified against source"
         SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
+        AUDIT_EXPORT = "audit_export", "Audit trail exported"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

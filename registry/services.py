@@ -732,3 +732,13 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
             )
         )
     return patient
+
+
+def audit_trail_export_record(*, user: User, filters: dict[str, str]) -> AuditEvent:
+    """Record that ``user`` took the audit trail out of the registry, with the filters used:
+    an inspector can see who read the trail and what they asked for (issue 13)."""
+    return AuditEvent.objects.create(
+        user=user,
+        action=AuditEvent.Action.AUDIT_EXPORT,
+        detail={"filters": {name: value for name, value in filters.items() if value}},
+    )
