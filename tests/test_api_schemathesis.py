@@ -1,14 +1,17 @@
 """Property-based API testing against the live OpenAPI schema (schemathesis).
 
-The schema is fetched from the running Django application (WSGI, in process, on
-the test database: PostgreSQL in CI) and every operation is called with
-generated valid and invalid data, alternately as a site coordinator and as an admin (the
-query operations take turns among a coordinator, a data manager, who raises, closes and
-re-opens queries, and an admin). Checks: no 5xx, and every answer (status, headers, body)
-conforms to the schema. Path parameters (and a new query's patient) are steered to real
-patients, records, exports and queries most of the time, and well-formed Idempotency-Keys
-are made unique, so the generated bodies reach the services instead of stopping at a 404
-or a 422.
+The schema is fetched from the running Django application (WSGI, in process, on the test
+database: PostgreSQL in CI) and every operation is called with generated valid and invalid
+data, alternately as a site coordinator and as an admin (the query operations take turns
+among a coordinator, a data manager, who raises, closes and re-opens queries, and an admin).
+Checks: no 5xx, and every answer (status, headers, body) conforms to the schema. Path
+parameters (and a new query's patient) are steered to real patients, records, exports and
+queries most of the time, and well-formed Idempotency-Keys are made unique, so the generated
+bodies reach the services instead of stopping at a 404 or a 422.
+
+A second, stateful phase chains the operations (create a patient, then read, change and
+delete its records with the ids the answers gave) as a coordinator and as an admin, with the
+links schemathesis infers from the schema.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.stateful import dependencies
 
 from analytics.services import plan_seed_demo
 from core.api import tokens as api_services
@@ -35,7 +39,11 @@ from tests.factories import CenterFactory, UserFactory
 
 pytestmark = pytest.mark.schemathesis
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 12
+# The stateful phase: scenarios per role, and calls per scenario.
+STATEFUL_SCENARIOS = 12
+STATEFUL_STEPS = 8
+STATEFUL_CALLS: list[str] = []
 CALLS: list[int] = []
 
 
@@ -201,14 +209,10 @@ def test_api_conforms_to_its_schema(case, api_schema):
     if case.operation.path.startswith("/api/v1/queries/"):
         role = _steer_query(case, state)
     _steer(case, state, role)
-    from schemathesis.checks import CHECKS
-
-    # A valid-by-schema body may still break a clinical rule (400): not a defect.
-    excluded = [CHECKS.get_one("positive_data_acceptance")]
     CALLS.append(case.operation.label)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {state['tokens'][role]}"},
-        excluded_checks=excluded,
+        excluded_checks=_excluded_checks(),
     )
 
 
@@ -217,4 +221,56 @@ def test_schemathesis_run_was_large_enough():
     if not CALLS:
         pytest.skip("the schemathesis run did not take place in this session")
     print(f"schemathesis: {len(CALLS)} requests over {len(set(CALLS))} operations")
-    assert len(CALLS) >= 300
+    assert len(CALLS) >= 450
+
+
+def _excluded_checks():
+    from schemathesis.checks import CHECKS
+
+    # A valid-by-schema body may still break a clinical rule (400): not a defect.
+    return [CHECKS.get_one("positive_data_acceptance")]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "admin"])
+def test_api_holds_through_chained_calls(api_schema, role):
+    """Scenarios of dependent calls: each takes ids from earlier answers (a patient the POST
+    created, a record listed or created under it, an export or run just requested), so the
+    later operations act on real data that this very run made, as the role would."""
+    load_all_checks()
+    # Links between operations inferred from the schema (producer answers -> consumer
+    # parameters): the schema itself declares none. 45 today; fewer means inference broke.
+    assert dependencies.inject_links(api_schema) >= 40
+    token = api_schema.registry_state["tokens"][role]
+    excluded = _excluded_checks()
+
+    class Scenario(api_schema.as_state_machine()):
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case):
+            STATEFUL_CALLS.append(case.operation.label)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # The headers say which credentials were ours: the auth checks replay without them.
+            case.validate_response(
+                response,
+                excluded_checks=excluded,
+                headers=kwargs.get("headers"),
+                transport_kwargs=kwargs,
+            )
+
+    before = len(STATEFUL_CALLS)
+    Scenario.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )
+    made = STATEFUL_CALLS[before:]
+    print(f"schemathesis stateful ({role}): {len(made)} calls over {len(set(made))} operations")
+    # Enough calls, and some of them reached operations only a link can feed well.
+    assert len(made) >= STATEFUL_SCENARIOS * 2
+    assert any("{record_id}" in label or "{study_id}/" in label for label in made), made
