@@ -21,7 +21,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from analytics.curves import add_subgroup_curves
-from analytics.datasets import build_analysis_tables, empty_patient_table
+from analytics.datasets import (
+    analysis_rows_refresh,
+    build_analysis_tables,
+    empty_patient_table,
+)
 from analytics.models import AnalysisPlan, AnalysisRun
 from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
@@ -138,6 +142,10 @@ def run_enqueue(
 
 def on_casebook_locked(sender, *, patient, user, event, **kwargs) -> None:
     run_enqueue(trigger=AnalysisRun.Trigger.LOCK, user=user, event=event)
+
+
+def on_casebook_lock_changed(sender, *, patient_ids, **kwargs) -> None:
+    analysis_rows_refresh(patient_ids)
 
 
 def on_casebook_unlocked(sender, *, patient, user, event, **kwargs) -> None:

@@ -682,6 +682,7 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             casebook_status=c.CasebookStatus.LOCKED, version=F("version") + 1
         )
         patient.refresh_from_db()
+        signals.casebook_lock_changed.send(sender=Patient, patient_ids=[patient.pk])
         event = AuditEvent.objects.create(
             user=user,
             patient=patient,
@@ -723,6 +724,7 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
             casebook_status=c.CasebookStatus.COMPLETE, version=F("version") + 1
         )
         patient.refresh_from_db()
+        signals.casebook_lock_changed.send(sender=Patient, patient_ids=[patient.pk])
         event = AuditEvent.objects.create(
             user=user, patient=patient, action=AuditEvent.Action.UNLOCK, reason=reason
         )

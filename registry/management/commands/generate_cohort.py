@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from core.roles import Role
 from registry import choices as c
-from registry import rules
+from registry import rules, signals
 from registry.casebook import section_records
 from registry.models import (
     CRF_MODELS,
@@ -466,5 +466,6 @@ def write_batch(books, generator: User, *, lock: bool, history: bool) -> None:
     Patient.objects.filter(pk__in=[p.pk for p in patients]).update(
         casebook_status=c.CasebookStatus.LOCKED
     )
+    signals.casebook_lock_changed.send(sender=Patient, patient_ids=[p.pk for p in patients])
     for p in patients:
         p.casebook_status = c.CasebookStatus.LOCKED
