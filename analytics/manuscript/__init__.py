@@ -25,6 +25,6 @@ tables-and-methods.docx; ``methods.txt``; ``README.txt`` (label, hashes, file li
 A frozen data cut calls it with its stored bundle and tables and the flow counts it stored.
 """
 
-from analytics.manuscript.pack import PackTables, manuscript_files, manuscript_zip
+from analytics.manuscript.pack import PackTables, manuscript_files, manuscript_zip, zip_files
 
-__all__ = ["PackTables", "manuscript_files", "manuscript_zip"]
+__all__ = ["PackTables", "manuscript_files", "manuscript_zip", "zip_files"]

@@ -172,6 +172,9 @@ def swimmer_lanes(patients: pd.DataFrame, treatment: pd.DataFrame | None) -> tup
     frame = patients[["study_id", "os_months", "os_event", "pfs_months", "pfs_event"]].copy()
     if treatment is not None and len(treatment):
         frame = frame.merge(treatment[["study_id", "months", "ongoing"]], on="study_id", how="left")
+        # Ongoing treatment (no end date) runs to the last follow-up.
+        ongoing = frame["ongoing"].fillna(False).astype(bool)
+        frame["months"] = frame["months"].where(~ongoing, frame["os_months"])
         what = _("bars: time on second-line treatment")
     else:
         frame["months"] = frame["pfs_months"]
@@ -319,9 +322,8 @@ def _readme(bundle: dict, label: str, dataset_sha256: str, names: list[str]) -> 
     return "\n".join(lines)
 
 
-def manuscript_zip(bundle: dict, tables_in, **kwargs) -> bytes:
-    """``manuscript_files`` in one ZIP (fixed entry times: same inputs, same bytes)."""
-    files = manuscript_files(bundle, tables_in, **kwargs)
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """Pack files as one ZIP (fixed entry times: same files, same bytes)."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
@@ -329,3 +331,8 @@ def manuscript_zip(bundle: dict, tables_in, **kwargs) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, files[name])
     return buf.getvalue()
+
+
+def manuscript_zip(bundle: dict, tables_in, **kwargs) -> bytes:
+    """``manuscript_files`` in one ZIP."""
+    return zip_files(manuscript_files(bundle, tables_in, **kwargs))
