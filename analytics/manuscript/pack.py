@@ -18,7 +18,7 @@ from analytics import labels
 from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.manuscript import figures, tables
 from analytics.manuscript.methods import methods_paragraph
-from analytics.manuscript.style import fmt_hr_ci, fmt_median_ci, fmt_p
+from analytics.manuscript.style import fmt_hr_ci, fmt_p, median_with_ci
 from analytics.stats.covariates import derive_covariate
 
 # Zip entries carry this fixed time so the same inputs give the same ZIP bytes.
@@ -54,9 +54,9 @@ def _km_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
     out = {}
     for letter, (name, entry) in zip("abcdefgh", (bundle.get("km") or {}).items(), strict=False):
         label = labels.endpoint_label(bundle, name)
-        median_text, clipped = fmt_median_ci(entry.get("median"), entry.get("ci"))
+        median_text, clipped = median_with_ci(entry.get("median"), entry.get("ci"))
         lines = [
-            _("Median %(text)s months") % {"text": median_text},
+            _("Median %(text)s") % {"text": median_text},
             _("%(events)d events in %(n)d patients") % {"events": entry["events"], "n": entry["n"]},
         ]
         if clipped:
@@ -84,7 +84,7 @@ def _subgroup_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
         series, lines, clipped_any = [], [], False
         for g in sub["groups"]:
             name = labels.in_words(g["label"])
-            text, clipped = fmt_median_ci(g.get("median"), g.get("ci"))
+            text, clipped = median_with_ci(g.get("median"), g.get("ci"))
             clipped_any = clipped_any or clipped
             series.append({**g, "label": name})
             lines.append(_("%(group)s: median %(text)s") % {"group": name, "text": text})

@@ -98,3 +98,10 @@ def fmt_median_ci(median: float | None, ci: list | None) -> tuple[str, bool]:
     low = ("0.00*" if clipped else fmt_months(lo)) if lo is not None else "NE"
     high = fmt_months(hi) if hi is not None else "NE"
     return f"{fmt_months(median)} ({low}–{high})", clipped
+
+
+def median_with_ci(median: float | None, ci: list | None) -> tuple[str, bool]:
+    """'18.86 months (95% CI 15.34–22.38)' for a figure panel; returns (text, clipped)."""
+    text, clipped = fmt_median_ci(median, ci)
+    value, _, interval = text.partition(" (")
+    return f"{value} months (95% CI {interval}", clipped
