@@ -34,7 +34,7 @@ logging.getLogger("fontTools").setLevel(logging.WARNING)
 FORMATS = ("svg", "png", "pdf")
 # A swimmer plot is read lane by lane: beyond this many patients it shows the longest.
 SWIMMER_MAX = 60
-# Above this many bars a waterfall is drawn as a filled outline (same picture, fast).
+# Above this many patients a waterfall shows each group's ordered profile, side by side.
 WATERFALL_BARS_MAX = 400
 
 
@@ -112,7 +112,7 @@ def km_figure(
     """
     n_rows = len(series)
     risk_mm = 5.0 + 3.2 * n_rows
-    title_lines = textwrap.wrap(title, 52) or [""]
+    title_lines = textwrap.wrap(title, 52, break_on_hyphens=False) or [""]
     # Title and statistics above the panel, where no curve can run through them.
     header_mm = 2.0 + 3.6 * len(title_lines) + 2.9 * len(stats_lines) + 2.0
     height_mm = 52.0 + risk_mm + header_mm
@@ -336,33 +336,44 @@ def waterfall_figure(
 ) -> Figure:
     """Depth of response per patient, largest shrinkage first, coloured by group (0/1/NaN).
 
-    dpr: % maximum shrinkage of the target sum (negative = growth).
+    dpr: % maximum shrinkage of the target sum (negative = growth). Up to
+    WATERFALL_BARS_MAX patients one bar each in one ordering; beyond, bars would be thinner
+    than a hairline and one colour would hide the other, so each group gets its own ordered
+    profile side by side (group 1, then group 0), drawn as a filled outline.
     """
     ok = ~np.isnan(dpr)
     values, groups = dpr[ok], group[ok]
-    order = np.argsort(-values, kind="stable")
-    values, groups = values[order], groups[order]
     fig = _figure(style.SINGLE_COLUMN_MM, 62.0)
     with plt.rc_context(style.RC):
         ax = fig.add_axes((0.17, 0.2, 0.8, 0.66))
-        x = np.arange(len(values))
-        for value, colour, name in (
+        parts = [
             (1.0, style.COLOURS[0], group_labels[1]),
             (0.0, style.COLOURS[1], group_labels[0]),
-        ):
-            sel = groups == value
-            if len(values) <= WATERFALL_BARS_MAX:
+        ]
+        if len(values) <= WATERFALL_BARS_MAX:
+            order = np.argsort(-values, kind="stable")
+            values, groups = values[order], groups[order]
+            x = np.arange(len(values))
+            for value, colour, name in parts:
+                sel = groups == value
                 ax.bar(x[sel], values[sel], width=0.8, color=colour, label=name, linewidth=0)
-            else:
-                heights = np.where(sel, values, 0.0)
-                ax.fill_between(x, 0, heights, step="mid", color=colour, label=name, linewidth=0)
-        missing = np.isnan(groups)
-        if missing.any():
-            ax.bar(x[missing], values[missing], width=0.8, color="#999999", label=_("Unknown"))
+            missing = np.isnan(groups)
+            if missing.any():
+                ax.bar(x[missing], values[missing], width=0.8, color="#999999", label=_("Unknown"))
+            width = len(values)
+        else:
+            start = 0
+            gap = max(len(values) // 50, 1)
+            for value, colour, name in parts:
+                own = np.sort(values[groups == value])[::-1]
+                x = np.arange(start, start + len(own))
+                ax.fill_between(x, 0, own, color=colour, label=name, linewidth=0)
+                start += len(own) + gap
+            width = start - gap
         ax.axhline(0, color=style.SINGLE, linewidth=0.5)
         ax.axhline(30, color=style.MUTED, linewidth=0.5, linestyle="--")
         ax.text(
-            len(values) - 0.5,
+            width - 0.5,
             31,
             _("30% (partial response)"),
             ha="right",
@@ -370,7 +381,7 @@ def waterfall_figure(
             fontsize=style.FONT_PT - 2,
             color=style.MUTED,
         )
-        ax.set_xlim(-0.8, max(len(values) - 0.2, 1))
+        ax.set_xlim(-0.8, max(width - 0.2, 1))
         ax.set_xticks([])
         ax.set_xlabel(_("Patients, ordered by depth of response (n = %(n)d)") % {"n": len(values)})
         ax.set_ylabel(_("Depth of response, %"))
@@ -465,14 +476,20 @@ def swimmer_figure(
     return fig
 
 
+def _box_mm(text: str) -> float:
+    """Height of a flow box in mm: 3.6 mm a line of 7 pt text, 1.5 mm padding each side."""
+    return 3.6 * (text.count("\n") + 1) + 3.0
+
+
 def flow_figure(steps: list[dict], *, title: str, footer: str) -> Figure:
     """A STROBE/CONSORT-style flow: main boxes top to bottom, exclusions to the right.
 
     steps: [{"text": main box text, "side": side box text or ""}]; the last step may hold
-    several boxes in "split" (one per endpoint).
+    several boxes in "split" (one per endpoint). Each gap is as tall as its side box needs.
     """
-    n = len(steps)
-    height_mm = 20.0 + 19.0 * n
+    heights = [max(_box_mm(t) for t in (step.get("split") or [step["text"]])) for step in steps]
+    gaps = [max(_box_mm(step["side"]) + 4.0, 9.0) if step.get("side") else 9.0 for step in steps]
+    height_mm = 14.0 + sum(heights) + sum(gaps[:-1]) + 8.0
     fig = _figure(style.DOUBLE_COLUMN_MM * 0.8, height_mm)
     with plt.rc_context(style.RC):
         ax = fig.add_axes((0, 0, 1, 1))
@@ -481,16 +498,10 @@ def flow_figure(steps: list[dict], *, title: str, footer: str) -> Figure:
         ax.axis("off")
 
         def box(x: float, y: float, w: float, text: str) -> None:
-            lines = text.count("\n") + 1
-            h = 3.6 * lines + 3
+            h = _box_mm(text)
             ax.add_patch(
                 Rectangle(
-                    (x, y - h / 2),
-                    w,
-                    h,
-                    facecolor="white",
-                    edgecolor=style.SINGLE,
-                    linewidth=0.6,
+                    (x, y - h / 2), w, h, facecolor="white", edgecolor=style.SINGLE, linewidth=0.6
                 )
             )
             ax.text(
@@ -503,7 +514,11 @@ def flow_figure(steps: list[dict], *, title: str, footer: str) -> Figure:
                 linespacing=1.25,
             )
 
-        ys = [height_mm - 16.0 - 19.0 * i for i in range(n)]
+        # Box centres from the top: each box, then the gap where its exclusion box sits.
+        ys, top = [], height_mm - 14.0
+        for h, gap in zip(heights, gaps, strict=True):
+            ys.append(top - h / 2)
+            top -= h + gap
         for i, step in enumerate(steps):
             y = ys[i]
             split = step.get("split")
@@ -513,8 +528,9 @@ def flow_figure(steps: list[dict], *, title: str, footer: str) -> Figure:
                     box(0.05 + j * (w + 0.02), y, w, text)
             else:
                 box(0.05, y, 0.42, step["text"])
+            bottom = y - heights[i] / 2
             if step.get("side"):
-                mid = (y + ys[i + 1]) / 2 if i + 1 < n else y - 9
+                mid = bottom - gaps[i] / 2
                 ax.annotate(
                     "",
                     xy=(0.53, mid),
@@ -522,11 +538,11 @@ def flow_figure(steps: list[dict], *, title: str, footer: str) -> Figure:
                     arrowprops={"arrowstyle": "->", "linewidth": 0.6},
                 )
                 box(0.53, mid, 0.44, step["side"])
-            if i + 1 < n:
+            if i + 1 < len(steps):
                 ax.annotate(
                     "",
-                    xy=(0.26, ys[i + 1] + 5.5),
-                    xytext=(0.26, y - 4.5),
+                    xy=(0.26, ys[i + 1] + heights[i + 1] / 2),
+                    xytext=(0.26, bottom),
                     arrowprops={"arrowstyle": "->", "linewidth": 0.6},
                 )
         ax.text(0.01, height_mm - 2, title, fontweight="bold", va="top")
