@@ -4,6 +4,7 @@ figure previews, and downloads the manuscript pack as one ZIP."""
 from __future__ import annotations
 
 import io
+import time
 import zipfile
 
 import pytest
@@ -42,10 +43,15 @@ def test_pi_downloads_the_manuscript_pack_from_the_publication_page(
     assert f"analysis run #{run.pk}" in page.locator("#pack-source").inner_text()
     assert page.locator(".pack-figure img").count() >= 6
     # every preview loaded (an SVG the browser could not draw has no natural width)
-    page.wait_for_function(
-        "[...document.querySelectorAll('.pack-figure img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)"
-    )
+    # (polled from here: wait_for_function evaluates a string, which the page's CSP forbids)
+    images = page.locator(".pack-figure img")
+    for i in range(images.count()):
+        image = images.nth(i)
+        image.scroll_into_view_if_needed()
+        deadline = time.monotonic() + 30
+        while not image.evaluate("i => i.complete && i.naturalWidth > 0"):
+            assert time.monotonic() < deadline, f"figure {i} did not load"
+            page.wait_for_timeout(200)
     assert page.locator("#table-3-adverse-events tbody tr").count() > 0
     # 390 px: nothing wider than the screen (tables scroll inside their own box)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
