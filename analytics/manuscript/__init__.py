@@ -14,6 +14,8 @@ Entry points (no database access: the caller passes everything)::
         flow=selectors.publication_flow(),  # registered/screen failures/enrolled/locked counts,
                                             # or None (the flow starts at the locked casebooks)
         treatment=selectors.second_line_treatment(),  # study_id, months, ongoing; or None
+        formats=("svg", "png", "pdf"),   # figure formats (optional)
+        ci_band=True,                    # Kaplan–Meier confidence bands (optional)
     )                        # -> {"figures/figure-1a-km-os.svg": b"...", ...}
     data = manuscript_zip(bundle, tables, label=..., dataset_sha256=..., flow=..., treatment=...)
 

@@ -48,7 +48,7 @@ def _prepare(bundle: dict, patients: pd.DataFrame) -> dict:
     return out
 
 
-def _km_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
+def _km_figures(bundle: dict, footer: str, ci_band: bool) -> dict[str, figures.Figure]:
     plan = bundle.get("plan") or {}
     step = plan.get("at_risk_step")
     out = {}
@@ -69,11 +69,12 @@ def _km_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
             stats_lines=lines,
             footer=footer,
             at_risk_step=step,
+            ci_band=ci_band,
         )
     return out
 
 
-def _subgroup_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
+def _subgroup_figures(bundle: dict, footer: str, ci_band: bool) -> dict[str, figures.Figure]:
     plan = bundle.get("plan") or {}
     cox = bundle.get("cox") or {}
     hr_by_key = {u["key"]: u for u in cox.get("univariate") or []}
@@ -111,6 +112,7 @@ def _subgroup_figures(bundle: dict, footer: str) -> dict[str, figures.Figure]:
             stats_lines=lines,
             footer=footer,
             at_risk_step=plan.get("at_risk_step"),
+            ci_band=ci_band,
         )
     return out
 
@@ -251,15 +253,17 @@ def manuscript_files(
     flow: dict | None = None,
     treatment: pd.DataFrame | None = None,
     formats: tuple[str, ...] = figures.FORMATS,
+    ci_band: bool = True,
 ) -> dict[str, bytes]:
-    """Every figure (SVG, PNG 300 dpi, PDF), table (DOCX, XLSX, CSV) and the methods text."""
+    """Every figure (SVG, PNG 300 dpi, PDF), table (DOCX, XLSX, CSV) and the methods text;
+    ``ci_band=False`` draws the Kaplan–Meier curves without their confidence bands."""
     patients = tables_in.patients
     prepared = _prepare(bundle, patients)
     footer = figures.footer_text(label, dataset_sha256)
     out: dict[str, bytes] = {}
     drawn: dict[str, figures.Figure] = {}
-    drawn.update(_km_figures(prepared, footer))
-    drawn.update(_subgroup_figures(prepared, footer))
+    drawn.update(_km_figures(prepared, footer, ci_band))
+    drawn.update(_subgroup_figures(prepared, footer, ci_band))
     cox = prepared.get("cox") or {}
     if cox.get("univariate"):
         event = labels.event_word(cox["endpoint"], labels.endpoint_label(prepared, cox["endpoint"]))

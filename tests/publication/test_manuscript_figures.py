@@ -108,3 +108,16 @@ def test_a_median_ci_below_zero_is_shown_as_zero_with_a_note(demo_bundle, demo_t
     svg = _svg(pack, "figure-1b-km-pfs")
     assert "0.00*–12.56" in svg and "-1.26" not in svg and "−1.26" not in svg
     assert "lower limit below 0, shown as 0" in svg
+
+
+def test_the_confidence_band_is_optional(demo_pack, demo_bundle, demo_tables):
+    assert "PolyCollection" in _svg(demo_pack, "figure-1a-km-os")
+    pack = manuscript_files(
+        demo_bundle,
+        demo_tables,
+        label="cut",
+        dataset_sha256="0" * 64,
+        formats=("svg",),
+        ci_band=False,
+    )
+    assert "PolyCollection" not in _svg(pack, "figure-1a-km-os")
