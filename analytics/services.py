@@ -20,7 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 
-from analytics.curves import add_subgroup_curves
+from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.datasets import (
     analysis_rows_refresh,
     build_analysis_tables,
@@ -251,7 +251,8 @@ def _compute(run_id: int, engine: Callable) -> str:
         _progress(run_id, 40, "computing the analyses")
         started = time.perf_counter()
         bundle = engine(tables.patients, tables.adverse_events, plan.plan)
-        bundle = to_jsonable(add_subgroup_curves(bundle, tables.patients, plan.plan))
+        bundle = add_subgroup_curves(bundle, tables.patients, plan.plan)
+        bundle = to_jsonable(add_censor_marks(bundle, tables.patients, plan.plan))
         timings["engine"] = round(time.perf_counter() - started, 4)
         _progress(run_id, 90, "storing the results")
         started = time.perf_counter()
