@@ -881,6 +881,8 @@ class AuditEvent(models.Model):
         QUERY_REOPEN = "query_reopen", "Query re-opened"
         SDV_VERIFY = "sdv_verify", "Verified against source"
         SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
+        CUT_FREEZE = "cut_freeze", "Data cut frozen"
+        CUT_DOWNLOAD = "cut_download", "Data cut downloaded"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(
