@@ -1,4 +1,26 @@
+from django.urls import path
+
+from publication.views import cuts
+
 app_name = "publication"
 
 # The Publication page and the data-cut pages (issue 12).
-urlpatterns: list = []
+urlpatterns: list = [
+    path("cuts/", cuts.cut_list, name="cut_list"),
+    path("cuts/compare/", cuts.cut_compare, name="cut_compare"),
+    path("cuts/<int:cut_id>/", cuts.cut_detail, name="cut_detail"),
+    path("cuts/<int:cut_id>/bundle.json", cuts.cut_bundle, name="cut_bundle"),
+    path(
+        "cuts/<int:cut_id>/patients.csv",
+        cuts.cut_table,
+        {"table": "patients"},
+        name="cut_patients_csv",
+    ),
+    path(
+        "cuts/<int:cut_id>/adverse-events.csv",
+        cuts.cut_table,
+        {"table": "adverse-events"},
+        name="cut_adverse_events_csv",
+    ),
+    path("cuts/<int:cut_id>/kit.zip", cuts.cut_kit, name="cut_kit"),
+]
