@@ -64,19 +64,34 @@ def cut_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _clipped(ci: list | None) -> tuple[list, bool]:
+    """A median's CI for display: never below 0 (contract §7: the "spss" interval can reach
+    below 0; the bundle keeps the raw value, the page clips it and says so)."""
+    lower, upper = (ci or [None, None])[:2]
+    if lower is not None and lower < 0:
+        return [0.0, upper], True
+    return [lower, upper], False
+
+
 def _summary(bundle: dict) -> dict:
-    km = [
-        {
-            "label": entry.get("label", name),
-            "n": entry.get("n"),
-            "events": entry.get("events"),
-            "median": entry.get("median"),
-            "ci": entry.get("ci") or [None, None],
-        }
-        for name, entry in (bundle.get("km") or {}).items()
-    ]
+    km = []
+    any_clipped = False
+    for name, entry in (bundle.get("km") or {}).items():
+        ci, clipped = _clipped(entry.get("ci"))
+        any_clipped = any_clipped or clipped
+        km.append(
+            {
+                "label": entry.get("label", name),
+                "n": entry.get("n"),
+                "events": entry.get("events"),
+                "median": entry.get("median"),
+                "ci": ci,
+                "clipped": clipped,
+                "method": entry.get("ci_method", ""),
+            }
+        )
     multi = (bundle.get("cox") or {}).get("multivariable") or {}
-    return {"km": km, "followup": bundle.get("followup") or {}, "multi": multi}
+    return {"km": km, "clipped": any_clipped, "multi": multi}
 
 
 @login_required

@@ -132,3 +132,14 @@ def test_an_unknown_cut_is_404(client):
 def test_signed_out_visitors_are_sent_to_sign_in(client, cut):
     response = client.get(reverse("publication:cut_detail", args=[cut.pk]))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_a_median_ci_below_zero_is_shown_clipped_with_a_footnote(client, cut):
+    from publication.views.cuts import _summary
+
+    bundle = {"km": {"os": {"label": "OS", "n": 5, "events": 3, "median": 2.0, "ci": [-1.2, 5.0]}}}
+    summary = _summary(bundle)
+    assert summary["km"][0]["ci"] == [0.0, 5.0] and summary["clipped"]
+    page = signed_in(client, people.pi_user()).get(reverse("publication:cut_detail", args=[cut.pk]))
+    lower = cut.bundle["km"]["os"]["ci"][0]
+    assert ("shown clipped at 0" in page.content.decode()) == (lower is not None and lower < 0)
