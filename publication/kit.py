@@ -22,6 +22,8 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.stats.compare import _row_kind
+from analytics.stats.tables import _bin_labels
 from exchange import deid
 from publication.models import DataCut
 from publication.services import cut_adverse_events, cut_patients, tables_to_csv
@@ -112,6 +114,21 @@ def expected_values(bundle: dict) -> dict[str, Any]:
             out[f"response.{name}.n"], out[f"response.{name}.pct"] = entry["n"], entry["pct"]
             lo, hi = entry["ci"]
             out[f"response.{name}.ci_lower"], out[f"response.{name}.ci_upper"] = lo, hi
+    for row in bundle.get("table1") or []:
+        path = f"table1.{row['variable']}"
+        if "missing" in row:
+            out[f"{path}.missing"] = row["missing"]
+        if "median" in row:
+            for k in ("n", "median", "q1", "q3"):
+                out[f"{path}.{k}"] = row[k]
+        else:
+            level = _level_text(row["level"])
+            out[f"{path}.{level}.n"], out[f"{path}.{level}.pct"] = row["n"], row["pct"]
+    for row in bundle.get("ae_table") or []:
+        name = {"any": "_any", "immune_related": "_immune_related"}.get(row["kind"], row["term"])
+        for part in ("any_grade", "grade_3_5"):
+            out[f"ae.{name}.{part}.n"] = row[part]["n"]
+            out[f"ae.{name}.{part}.pct"] = row[part]["pct"]
     for comparison in bundle.get("comparisons") or []:
         for row in comparison["rows"]:
             path = f"compare.{comparison['by']}.{row['variable']}"
@@ -125,6 +142,13 @@ def expected_values(bundle: dict) -> dict[str, Any]:
                     out[f"{path}.q1_{k}"] = row["q1"][k]
                     out[f"{path}.q3_{k}"] = row["q3"][k]
     return out
+
+
+def _level_text(level: Any) -> str:
+    """A Table 1 level as the script writes it: whole numbers without a decimal point."""
+    if isinstance(level, float) and level.is_integer():
+        return str(int(level))
+    return str(level)
 
 
 def _tolerance(path: str) -> tuple[float, float]:
@@ -219,6 +243,48 @@ def _comparison_calls(plan: dict, bundle: dict) -> list[str]:
     return calls
 
 
+def _table1_spec(item: Any) -> dict:
+    return {"column": item} if isinstance(item, str) else dict(item)
+
+
+def _table1_calls(plan: dict, cut: DataCut) -> list[str]:
+    """One R call per Table 1 item, of the kind the engine's rules give it on this data."""
+    keys = {c["key"] for c in plan["covariates"]}
+    patients = cut_patients(cut)
+    calls = []
+    for item in plan["table1"]:
+        if isinstance(item, str) and item in keys:
+            calls.append(f'  list(variable = {_r(item)}, kind = "binary", x = cv[[{_r(item)}]])')
+            continue
+        spec = _table1_spec(item)
+        variable = spec.get("variable", spec["column"])
+        col = _column(spec["column"])
+        kind = _row_kind(patients, spec)
+        if kind == "binned":
+            labels = _bin_labels(spec["breaks"])
+            calls.append(
+                f'  list(variable = {_r(variable)}, kind = "binned", '
+                f"x = as.numeric({col}), labels = {_r(labels)})"
+            )
+        elif kind in ("continuous", "binary"):
+            calls.append(
+                f"  list(variable = {_r(variable)}, kind = {_r(kind)}, x = as.numeric({col}))"
+            )
+        else:
+            calls.append(f'  list(variable = {_r(variable)}, kind = "categorical", x = {col})')
+    return calls
+
+
+def _breaks_of(plan: dict) -> str:
+    parts = []
+    for item in plan["table1"]:
+        spec = _table1_spec(item)
+        if "breaks" in spec:
+            variable = spec.get("variable", spec["column"])
+            parts.append(f"{_r(variable)} = {_r(spec['breaks'])}")
+    return ", ".join(parts)
+
+
 def plan_section(cut: DataCut) -> str:
     """The R code that states the cut's plan (normalised, defaults spelled out)."""
     plan = cut.bundle["plan"]
@@ -258,6 +324,14 @@ def plan_section(cut: DataCut) -> str:
         f"{json.dumps(plan['firth'])}):",
         f"firth_univariate <- {_r(firth_uni)}",
         f"firth_multivariable <- {_r(firth_multi)}",
+        "table1_rows <- list(",
+        ",\n".join(_table1_calls(plan, cut)),
+        ")",
+        f"breaks_of <- list({_breaks_of(plan)})",
+        f"has_ae_table <- {_r(cut.bundle.get('ae_table') is not None)}",
+        "ae_groups <- list(",
+        ",\n".join(f"  {_r(g)} = {_r(list(t))}" for g, t in plan["ae_groups"].items()),
+        ")",
         "comparison_rows <- list(",
         ",\n".join(_comparison_calls(plan, cut.bundle)),
         ")",
@@ -359,7 +433,10 @@ when any differs (listing them).
   multivariable model's terms are selected again in R by the plan's rule;
 - second-line ORR and DCR with Clopper–Pearson intervals (`binom.test`);
 - the baseline comparisons: χ² without continuity correction or Fisher's exact test,
-  Wilcoxon rank-sum / t / Welch test, medians and quartiles (type 6).
+  Wilcoxon rank-sum / t / Welch test, medians and quartiles (type 6);
+- Table 1 (counts and % of all patients per level or bin, medians and quartiles of type 6,
+  missing) and the adverse-event table (patients with an event per term or plan group, at
+  any grade and at a worst grade of 3–5, each patient once per term).
 
 ## Files
 

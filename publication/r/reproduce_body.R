@@ -257,6 +257,68 @@ compare_row <- function(by, variable, kind, x) {
 }
 for (row in comparison_rows) do.call(compare_row, row)
 
+# Table 1: binary rows count level 1, categorical rows every level, binned rows each bin
+# ([a, b) intervals), continuous rows median and quartiles (type 6); % of all patients.
+N <- nrow(p)
+level_text <- function(v) {
+  if (is.numeric(v)) ifelse(v == round(v), as.character(round(v)), as.character(v)) else v
+}
+table1_row <- function(variable, kind, x, labels = NULL) {
+  path <- paste0("table1.", variable)
+  put(paste0(path, ".missing"), sum(is.na(x)))
+  if (kind == "continuous") {
+    v <- x[!is.na(x)]
+    put(paste0(path, ".n"), length(v))
+    if (length(v)) {
+      q <- unname(quantile(v, c(0.5, 0.25, 0.75), type = 6))
+      put(paste0(path, ".median"), q[1])
+      put(paste0(path, ".q1"), q[2])
+      put(paste0(path, ".q3"), q[3])
+    }
+  } else if (kind == "binary") {
+    n <- sum(x == 1, na.rm = TRUE)
+    put(paste0(path, ".1.n"), n)
+    put(paste0(path, ".1.pct"), pct(n, N))
+  } else if (kind == "binned") {
+    counts <- tabulate(findInterval(x[!is.na(x)], breaks_of[[variable]]) + 1,
+                       nbins = length(labels))
+    for (j in seq_along(labels)) {
+      put(paste0(path, ".", labels[j], ".n"), counts[j])
+      put(paste0(path, ".", labels[j], ".pct"), pct(counts[j], N))
+    }
+  } else {
+    v <- level_text(x[!is.na(x)])
+    for (level in unique(v)) {
+      put(paste0(path, ".", level, ".n"), sum(v == level))
+      put(paste0(path, ".", level, ".pct"), pct(sum(v == level), N))
+    }
+  }
+}
+for (row in table1_rows) do.call(table1_row, row)
+
+# Adverse events: patients with an event of a term (or plan group) at any grade and with a
+# worst grade of 3-5, each patient counted once per term; % of all patients.
+if (has_ae_table) {
+  ae <- read.csv(file.path(kit, "data", "adverse_events.csv"), stringsAsFactors = FALSE,
+                 na.strings = "", colClasses = c(study_id = "character", term = "character"))
+  member_of <- c()
+  for (g in names(ae_groups)) for (t in ae_groups[[g]]) member_of[tolower(t)] <- g
+  shown <- ifelse(tolower(ae$term) %in% names(member_of), member_of[tolower(ae$term)], ae$term)
+  ae_put <- function(name, rows) {
+    rows <- rows & !is.na(rows)
+    path <- paste0("ae.", name)
+    n <- length(unique(ae$study_id[rows]))
+    g <- length(unique(ae$study_id[rows & ae$grade >= 3]))
+    put(paste0(path, ".any_grade.n"), n)
+    put(paste0(path, ".any_grade.pct"), pct(n, N))
+    put(paste0(path, ".grade_3_5.n"), g)
+    put(paste0(path, ".grade_3_5.pct"), pct(g, N))
+  }
+  ae_put("_any", rep(TRUE, nrow(ae)))
+  for (name in union(unique(shown), names(ae_groups))) ae_put(name, shown == name)
+  ae_put("_immune_related", ae$immune_related == 1)
+}
+
 # ---- write the results and compare them with the bundle (expected.csv) -----------------------
 fmt <- function(v) {
   if (is.character(v)) return(v)

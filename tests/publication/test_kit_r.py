@@ -84,6 +84,12 @@ def test_demo_cut_kit_reproduces_every_number_in_r(tmp_path):
         "cox.multi.dpr_hi.firth.hr",
         "cox.multi.lr.chi2",
         "cox.multi.ph.global.p",
+        "table1.age_years.q3",
+        "table1.ecog.1.pct",
+        "table1.bmi.>= 24.n",
+        "ae._any.grade_3_5.n",
+        "ae.Pneumonitis.any_grade.n",
+        "ae._immune_related.any_grade.pct",
     ):
         assert rows[path]["ok"] == "TRUE" and rows[path]["r"] != ""
     assert rows["cox.multi.keys"]["r"] == "liver,ltr,dpr_hi"
