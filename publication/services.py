@@ -26,6 +26,7 @@ from analytics.stats.bundle import dataset_sha256
 from analytics.stats.cli import read_table
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
+from core.validators import first_control_character
 from publication.models import DataCut
 from registry.models import AuditEvent, User
 
@@ -99,8 +100,8 @@ def _validated_name(name: object) -> str:
     name = " ".join(name.split())
     if len(name) > NAME_MAX:
         raise field_error("name", f"at most {NAME_MAX} characters (this one has {len(name)}).")
-    if "\x00" in name:
-        raise field_error("name", "null characters are not allowed.")
+    if where := first_control_character(name):
+        raise field_error("name", f"control characters are not allowed (found {where}).")
     return name
 
 
@@ -112,8 +113,8 @@ def _validated_note(note: object) -> str:
     note = note.strip()
     if len(note) > NOTE_MAX:
         raise field_error("note", f"at most {NOTE_MAX} characters (this one has {len(note)}).")
-    if "\x00" in note:
-        raise field_error("note", "null characters are not allowed.")
+    if where := first_control_character(note):
+        raise field_error("note", f"control characters are not allowed (found {where}).")
     return note
 
 

@@ -72,7 +72,7 @@ def test_a_second_cut_with_the_same_name_is_refused_naming_the_field(pi):
     assert DataCut.objects.count() == 1
 
 
-@pytest.mark.parametrize("name", ["", "   ", "x" * 101, None])
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101, None, "v1\x00", "v\ud8001"])
 def test_a_blank_or_too_long_name_is_refused(pi, name):
     with pytest.raises(ApplicationError) as refused:
         services.cut_freeze(user=pi, name=name)
