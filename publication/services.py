@@ -296,6 +296,8 @@ _WORDS = {
     "table1": "Table 1",
     "ae_table": "adverse events",
     "covariates": "covariate",
+    "terms": "",
+    "groups": "",
     "median": "median",
     "ci": "CI",
     "hr": "HR",
@@ -324,18 +326,18 @@ _IDENTITY_KEYS = ("by", "key", "endpoint", "kind", "term", "variable", "level", 
 
 
 def _identity(item: dict) -> tuple[str, str]:
-    """How a list element is recognised in the other cut (path part) and named (words)."""
+    """How a list element is recognised in the other cut (path part) and named (words):
+    its label when it has one, else its term, variable or key (with the level of a Table 1
+    row and the endpoint of a subgroup)."""
     parts = [f"{k}={item[k]}" for k in _IDENTITY_KEYS if k in item and item[k] is not None]
+    if item.get("label") is not None:
+        return ",".join(parts), str(item["label"])
     words = [
         str(item[k])
-        for k in ("label", "term", "variable", "key", "level", "endpoint")
+        for k in ("term", "variable", "key", "level", "endpoint")
         if item.get(k) is not None
     ]
-    seen: list[str] = []
-    for w in words:
-        if w not in seen:
-            seen.append(w)
-    return ",".join(parts), " ".join(seen)
+    return ",".join(parts), " ".join(words)
 
 
 def bundle_numbers(bundle: dict) -> dict[str, tuple[str, float]]:
