@@ -130,8 +130,9 @@ def test_bundle_numbers_name_rows_by_key_and_label(pi):
     assert words == "Overall survival median"
     assert value == cut.bundle["km"]["os"]["median"]
     ltr = next(p for p in numbers if p.startswith("cox.univariate[key=ltr") and p.endswith(".hr"))
-    assert numbers[ltr][1] == next(
-        u["hr"] for u in cut.bundle["cox"]["univariate"] if u["key"] == "ltr"
+    assert numbers[ltr] == (
+        "univariate Cox LTR vs STR HR",
+        next(u["hr"] for u in cut.bundle["cox"]["univariate"] if u["key"] == "ltr"),
     )
 
 
