@@ -65,3 +65,16 @@ class DataCut(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # Written once by services.cut_freeze; on PostgreSQL the trigger also stops raw SQL.
+        if not self._state.adding:
+            raise FrozenCutError(f"data cut {self.name!r} is frozen: it is never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise FrozenCutError(f"data cut {self.name!r} is frozen: it is never deleted")
+
+
+class FrozenCutError(Exception):
+    """A frozen cut was about to be changed or deleted through the ORM."""

@@ -9,7 +9,7 @@ from analytics.models import AnalysisRun
 from analytics.stats import __version__ as engine_version
 from core.errors import ApplicationError, ErrorCode
 from publication import services
-from publication.models import DataCut
+from publication.models import DataCut, FrozenCutError
 from registry import services as registry_services
 from registry.models import AuditEvent, Patient
 from tests import people
@@ -151,3 +151,13 @@ def test_a_cut_cannot_be_changed_or_deleted_in_the_database(pi):
             operation()
     cut.refresh_from_db()
     assert cut.note == "" and cut.bundle["n_patients"] == 28
+
+
+def test_the_model_refuses_to_save_or_delete_a_frozen_cut_on_any_database(pi):
+    cut = services.cut_freeze(user=pi, name="Manuscript v1")
+    cut.note = "edited"
+    with pytest.raises(FrozenCutError):
+        cut.save()
+    with pytest.raises(FrozenCutError):
+        cut.delete()
+    assert DataCut.objects.get().note == ""
