@@ -143,3 +143,13 @@ def test_a_median_ci_below_zero_is_shown_clipped_with_a_footnote(client, cut):
     page = signed_in(client, people.pi_user()).get(reverse("publication:cut_detail", args=[cut.pk]))
     lower = cut.bundle["km"]["os"]["ci"][0]
     assert ("shown clipped at 0" in page.content.decode()) == (lower is not None and lower < 0)
+
+
+@pytest.mark.parametrize("query", [{"a": "999", "b": "1"}, {"a": "abc", "b": ""}])
+def test_comparing_an_unknown_cut_shows_the_form_error(client, cut, query):
+    response = signed_in(client, people.pi_user()).get(reverse("publication:cut_compare"), query)
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode() or "required" in (
+        response.content.decode()
+    )
+    assert "Numbers that moved" not in response.content.decode()
