@@ -37,6 +37,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.utils import timezone  # noqa: E402
+
 from analytics import services as analytics_services  # noqa: E402
 from analytics.datasets import AnalysisTables, _ae_frame, _patient_frame  # noqa: E402
 from analytics.models import AnalysisPlan  # noqa: E402
@@ -64,7 +66,7 @@ def measure(n: int, run_r: bool) -> None:
     )
     freeze = time.perf_counter() - started
     cut.pk = 1
-    cut.created_at = django.utils.timezone.now()
+    cut.created_at = timezone.now()
 
     started = time.perf_counter()
     data = kit.kit_zip(cut)
