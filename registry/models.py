@@ -915,6 +915,8 @@ class AuditEvent(models.Model):
         SDV_VERIFY = "sdv_verify", "Verified against source"
         SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
         AUDIT_EXPORT = "audit_export", "Audit trail exported"
+        CUT_FREEZE = "cut_freeze", "Data cut frozen"
+        CUT_DOWNLOAD = "cut_download", "Data cut downloaded"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

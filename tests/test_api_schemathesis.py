@@ -33,9 +33,10 @@ from analytics.services import plan_seed_demo
 from core.api import tokens as api_services
 from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from exchange import services as export_services
+from publication import services as cut_services
 from quality import services as query_services
-from tests.builders import build_casebook, register_patient
-from tests.factories import CenterFactory, UserFactory
+from tests.builders import build_casebook, lock_casebook, register_patient
+from tests.factories import TEST_PASSWORD, CenterFactory, UserFactory
 
 pytestmark = pytest.mark.schemathesis
 
@@ -66,6 +67,11 @@ def api_schema(db, settings, tmp_path):
     # A current analysis plan, so the analysis operations get past "no plan yet" (its run
     # stays queued: after-commit hooks do not fire inside the test transaction).
     plan_seed_demo()
+    # A locked casebook and a data cut of it, so the cut operations answer with a cut (and
+    # its kit) too, and a freeze gets past "nothing locked".
+    investigator = UserFactory(username="st-inv", role="investigator", center=center_a)
+    lock_casebook(build_casebook(coordinator, complete=True), investigator, TEST_PASSWORD)
+    cut = cut_services.cut_freeze(user=admin, name="Schemathesis cut")
     # A finished export per role, so the download operation answers with its ZIP too.
     exports = {
         name: export_services.export_run(
@@ -102,6 +108,7 @@ def api_schema(db, settings, tmp_path):
         "foreign": foreign,
         "exports": exports,
         "queries": queries,
+        "cut": cut,
         "turn": itertools.count(),
         "query_turn": itertools.count(),
         "keys": itertools.count(),
@@ -153,6 +160,8 @@ def _steer(case, state, role: str) -> None:
     params = {} if _negative_path(case) else (case.path_parameters or {})
     if _is_id(params.get("export_id")) and turn % 4 != 3:
         params["export_id"] = state["exports"][role].pk
+    if _is_id(params.get("cut_id")) and turn % 4 != 3:
+        params["cut_id"] = state["cut"].pk
     # Only well-typed values are replaced: a negative case must stay negative.
     if isinstance(params.get("study_id"), str) and turn % 4 != 3:
         patient = state["own"][turn % 3] if turn % 4 != 2 else state["foreign"]
