@@ -49,6 +49,10 @@ class DataCut(models.Model):
     locked_patients = models.JSONField(
         help_text="[{study_id, version, lock_event, locked_at}] of every locked casebook."
     )
+    # What the manuscript pack draws besides the tables, as it stood at the freeze: the flow
+    # diagram's counts and the second-line treatment durations of the swimmer plot.
+    flow = models.JSONField(default=dict, blank=True)
+    treatment_csv = models.TextField(blank=True)
     n_locked = models.PositiveIntegerField()
     n_analysed = models.PositiveIntegerField(help_text="Rows of the patient table.")
     n_adverse_events = models.PositiveIntegerField()

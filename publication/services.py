@@ -18,6 +18,7 @@ import pandas as pd
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from analytics import selectors as analytics_selectors
 from analytics import services as analytics_services
 from analytics.datasets import AnalysisTables, build_analysis_tables, locked_patients
 from analytics.models import AnalysisPlan, AnalysisRun
@@ -55,6 +56,30 @@ def cut_patients(cut: DataCut) -> pd.DataFrame:
 
 def cut_adverse_events(cut: DataCut) -> pd.DataFrame:
     return read_table(io.StringIO(cut.adverse_events_csv), "adverse-event")
+
+
+def cut_manuscript_inputs(cut: DataCut) -> dict[str, Any]:
+    """What ``analytics.manuscript.manuscript_files`` needs, all from what the cut froze: the
+    pack of a cut is the same whenever it is drawn, whatever was locked since."""
+    treatment = (
+        pd.read_csv(io.StringIO(cut.treatment_csv), dtype={"study_id": str})
+        if cut.treatment_csv
+        else None
+    )
+    if treatment is not None:
+        treatment["ongoing"] = treatment["ongoing"].astype(bool)
+    return {
+        "bundle": cut.bundle,
+        "tables": AnalysisTables(
+            patients=cut_patients(cut),
+            adverse_events=cut_adverse_events(cut),
+            n_locked=cut.n_locked,
+        ),
+        "label": cut.name,
+        "dataset_sha256": cut.dataset_sha256,
+        "flow": cut.flow or None,
+        "treatment": treatment,
+    }
 
 
 def _locked_patient_list() -> list[dict[str, Any]]:
@@ -178,6 +203,8 @@ def cut_build(
         bundle=bundle,
         bundle_from_run=run,
         locked_patients=locked,
+        flow=analytics_selectors.publication_flow(),
+        treatment_csv=tables_to_csv(analytics_selectors.second_line_treatment()),
         n_locked=tables.n_locked,
         n_analysed=tables.n_analysed,
         n_adverse_events=len(tables.adverse_events),

@@ -26,4 +26,7 @@ urlpatterns: list = [
         name="cut_adverse_events_csv",
     ),
     path("cuts/<int:cut_id>/kit.zip", cuts.cut_kit, name="cut_kit"),
+    path("cuts/<int:cut_id>/pack/", pack.publication_page, name="cut_pack"),
+    path("cuts/<int:cut_id>/pack/download.zip", pack.publication_zip, name="cut_pack_zip"),
+    path("cuts/<int:cut_id>/pack/files/<path:name>", pack.publication_file, name="cut_pack_file"),
 ]
