@@ -1,0 +1,95 @@
+"""Write a checked plan through the registry services, in the caller's transaction.
+
+Each patient is registered (``patient_register``) or has its registration updated, then
+each new or changed record is saved with ``crf_record_save``: the services check the
+centre, the lock, the model and the cross-part rules once more and write the history
+with the importing user and the import's reason. A refusal raises, and the caller's one
+transaction rolls the whole file back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from core.errors import ApplicationError
+from exchange.imports.columns import MISSING_SUFFIX
+from exchange.imports.plan import SAVE_ORDER, PatientPlan, RecordPlan
+from registry import choices as c
+from registry import services
+from registry.models import Patient, User
+
+
+def _changed_data(record: RecordPlan) -> dict:
+    if record.existing is None:
+        return dict(record.data)
+    names = {n[: -len(MISSING_SUFFIX)] if n.endswith(MISSING_SUFFIX) else n for n in record.changed}
+    data = {n: v for n, v in record.data.items() if n in names and n != "missing_codes"}
+    if "missing_codes" in record.data:
+        data["missing_codes"] = record.data["missing_codes"]
+    return data
+
+
+def _fail(plan: PatientPlan, record: RecordPlan, error: ApplicationError) -> ApplicationError:
+    return ApplicationError(
+        f"{plan.key} ({record.sheet_label}, row {record.row}): {error.message}",
+        code=error.code,
+        fields=error.fields,
+    )
+
+
+def apply_patient(*, user: User, plan: PatientPlan, reason: str) -> Patient:
+    """Write one patient's new and changed records; its (new) registry patient."""
+    order = {section: i for i, section in enumerate(SAVE_ORDER)}
+    records = sorted(plan.changed_records, key=lambda r: order[r.section])
+    patient = plan.existing
+    for record in records:
+        try:
+            if record.section == c.Section.REGISTRATION and patient is None:
+                patient = services.patient_register(
+                    user=user, center=plan.center, data=dict(record.data), reason=reason
+                )
+                continue
+            if record.section == c.Section.REGISTRATION:
+                data = _changed_data(record)
+                data.pop("missing_codes", None)
+                patient = services.crf_record_save(
+                    user=user,
+                    patient=patient,
+                    section=c.Section.REGISTRATION,
+                    data=data,
+                    expected_version=Patient.objects.get(pk=patient.pk).version,
+                    reason=reason,
+                )
+                continue
+            existing = record.existing
+            services.crf_record_save(
+                user=user,
+                patient=patient,
+                section=record.section,
+                data=_changed_data(record),
+                record_id=existing.pk if existing is not None else None,
+                expected_version=existing.version if existing is not None else None,
+                reason=reason,
+            )
+        except ApplicationError as error:
+            raise _fail(plan, record, error) from None
+    return patient
+
+
+def apply(
+    *,
+    user: User,
+    plans: list[PatientPlan],
+    reason: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, str]:
+    """Write every plan (the caller chose which); file study id → registry study id."""
+    ids: dict[str, str] = {}
+    total = len(plans)
+    for done, plan in enumerate(plans, start=1):
+        if plan.changed_records:
+            patient = apply_patient(user=user, plan=plan, reason=reason)
+            ids[plan.key] = patient.study_id
+        if progress and (done % 200 == 0 or done == total):
+            progress(done, total)
+    return ids
