@@ -389,3 +389,8 @@ IMPORT_ROOT = Path(env_str("IMPORT_ROOT", str(VAR_DIR / "imports")))
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
 # The preview keeps this many problems and changes for the page and the API (counts are exact).
 IMPORT_PREVIEW_MAX_ITEMS = env_int("IMPORT_PREVIEW_MAX_ITEMS", 5000, minimum=10)
+# The import upload (page and API) may send a file up to IMPORT_MAX_BYTES, plus the form.
+UPLOAD_BODY_LIMITS = {
+    "/imports/": IMPORT_MAX_BYTES + 64 * 1024,
+    "/api/v1/imports/": IMPORT_MAX_BYTES + 64 * 1024,
+}

@@ -552,18 +552,18 @@ class Planner:
             )
         return plan
 
-    def _values(self, row: _Row, key: str) -> tuple[dict[str, Any], dict[str, str], bool]:
-        """(field values, missing codes given, all cells readable) of one row."""
+    def _values(self, row: _Row, key: str) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+        """(field values, missing codes given, fields whose cell is unreadable) of one row."""
         data: dict[str, Any] = {}
         codes: dict[str, str] = {}
-        ok = True
+        bad: list[str] = []
         for column in row.layout.fields:
             if column.name not in row.values:
                 continue
             try:
                 data[column.field_name] = parse(column, row.values[column.name])
             except CellError as error:
-                ok = False
+                bad.append(column.field_name)
                 self._problem(ERROR, row, column.name, str(error), key)
         for name in row.layout.codable:
             column = f"{name}{MISSING_SUFFIX}"
@@ -572,11 +572,11 @@ class Planner:
             try:
                 code = parse_missing_code(row.values[column])
             except CellError as error:
-                ok = False
+                bad.append(name)
                 self._problem(ERROR, row, column, str(error), key)
                 continue
             codes[name] = code
-        return data, codes, ok
+        return data, codes, bad
 
     def _registration(self, plan, book, rows, taken, mrns_in_file) -> Patient | None:
         key = plan.key
@@ -585,7 +585,7 @@ class Planner:
             patient = copy.copy(existing)
             return patient
         row = rows[0]
-        data, _codes, ok = self._values(row, key)
+        data, _codes, bad = self._values(row, key)
         if existing is None:
             patient = Patient(center=plan.center, sequence=0, study_id="", **data)
             failed = patient.failed_criterion()
@@ -593,15 +593,13 @@ class Planner:
                 c.EnrolmentStatus.SCREEN_FAILURE if failed else c.EnrolmentStatus.ENROLLED
             )
             patient.screen_failure_reason = failed
-            exclude = ["center", "study_id", "sequence"]
+            exclude = ["center", "study_id", "sequence", *bad]
         else:
             patient = copy.copy(existing)
             for name, value in data.items():
                 setattr(patient, name, value)
-            exclude = ["center"]
+            exclude = ["center", *bad]
         record = RecordPlan(row.layout, row.sheet_label, row.number, data, existing, patient)
-        if not ok:
-            return None
         self._full_clean(patient, exclude, row, key)
         mrn = patient.mrn
         owner = taken.get((plan.center.pk, mrn))
@@ -663,9 +661,7 @@ class Planner:
         layout = row.layout
         model = layout.model
         attr = SECTION_ATTR[layout.section]
-        data, codes, ok = self._values(row, plan.key)
-        if not ok:
-            return None
+        data, codes, bad = self._values(row, plan.key)
         if layout.repeating:
             stored = getattr(working, attr)
             target = _match(layout, stored, row, data)
@@ -694,7 +690,7 @@ class Planner:
         target.missing_codes = self._codes(layout, original, data, codes)
         data["missing_codes"] = target.missing_codes
         record = RecordPlan(layout, row.sheet_label, row.number, data, original, target)
-        self._full_clean(target, ["patient"], row, plan.key)
+        self._full_clean(target, ["patient", *bad], row, plan.key)
         if original is not None:
             record.changed = _changed(original, target, data)
         return record
