@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from core.errors import ApplicationError
 from exchange.imports.columns import MISSING_SUFFIX
-from exchange.imports.plan import SAVE_ORDER, PatientPlan, RecordPlan
+from exchange.imports.plan import NO_AE, SAVE_ORDER, PatientPlan, RecordPlan
 from registry import choices as c
 from registry import services
 from registry.models import Patient, User
@@ -26,6 +26,13 @@ def _changed_data(record: RecordPlan) -> dict:
     data = {n: v for n, v in record.data.items() if n in names and n != "missing_codes"}
     if "missing_codes" in record.data:
         data["missing_codes"] = record.data["missing_codes"]
+    return data
+
+
+def _registration_data(record: RecordPlan, *, changed_only: bool = False) -> dict:
+    data = _changed_data(record) if changed_only else dict(record.data)
+    data.pop("missing_codes", None)
+    data.pop(NO_AE, None)
     return data
 
 
@@ -46,12 +53,13 @@ def apply_patient(*, user: User, plan: PatientPlan, reason: str) -> Patient:
         try:
             if record.section == c.Section.REGISTRATION and patient is None:
                 patient = services.patient_register(
-                    user=user, center=plan.center, data=dict(record.data), reason=reason
+                    user=user, center=plan.center, data=_registration_data(record), reason=reason
                 )
                 continue
             if record.section == c.Section.REGISTRATION:
-                data = _changed_data(record)
-                data.pop("missing_codes", None)
+                data = _registration_data(record, changed_only=True)
+                if not data:
+                    continue  # only the no-adverse-events confirmation changed
                 patient = services.crf_record_save(
                     user=user,
                     patient=patient,
@@ -73,6 +81,16 @@ def apply_patient(*, user: User, plan: PatientPlan, reason: str) -> Patient:
             )
         except ApplicationError as error:
             raise _fail(plan, record, error) from None
+    if plan.no_adverse_events is not None and plan.valid:
+        current = Patient.objects.get(pk=patient.pk)
+        if current.no_adverse_events != plan.no_adverse_events:
+            registration = next(r for r in plan.records if r.section == c.Section.REGISTRATION)
+            try:
+                services.adverse_events_none_confirm(
+                    user=user, patient=current, confirmed=plan.no_adverse_events, reason=reason
+                )
+            except ApplicationError as error:
+                raise _fail(plan, registration, error) from None
     return patient
 
 

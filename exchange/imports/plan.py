@@ -28,6 +28,7 @@ from exchange.imports.columns import (
     INSTANCE,
     MISSING_SUFFIX,
     CellError,
+    FieldColumn,
     SheetLayout,
     as_text,
     blank,
@@ -65,6 +66,8 @@ NATURAL_KEY = {
     c.Section.FOLLOW_UP: ("contact_date",),
 }
 CHUNK = 500
+NO_AE = "no_adverse_events"
+NO_AE_COLUMN = FieldColumn(NO_AE, Patient._meta.get_field(NO_AE))
 
 
 @dataclass
@@ -112,6 +115,7 @@ class PatientPlan:
     records: list[RecordPlan] = field(default_factory=list)
     errors: int = 0
     conflict: bool = False
+    no_adverse_events: bool | None = None  # the file's confirmation; None: not given
 
     @property
     def changed_records(self) -> list[RecordPlan]:
@@ -530,6 +534,22 @@ class Planner:
                 record = self._record(plan, book, working, patient, row)
                 if record is not None:
                     plan.records.append(record)
+        if plan.no_adverse_events and working.adverse_events and not screen_failure:
+            registration = next(r for r in plan.records if r.section == c.Section.REGISTRATION)
+            self.problems.append(
+                Problem(
+                    ERROR,
+                    registration.sheet_label,
+                    registration.row,
+                    NO_AE,
+                    NO_AE,
+                    _(
+                        "Adverse events are recorded for this patient; delete them first if "
+                        "none occurred."
+                    ),
+                    key,
+                )
+            )
         self._cross_part(plan, working)
         plan.errors = sum(1 for p in self.problems[before:] if p.severity == ERROR)
         if existing is not None and existing.is_locked and plan.changed_records:
@@ -586,6 +606,7 @@ class Planner:
             return patient
         row = rows[0]
         data, _codes, bad = self._values(row, key)
+        no_adverse_events = self._no_adverse_events(row, key)
         if existing is None:
             patient = Patient(center=plan.center, sequence=0, study_id="", **data)
             failed = patient.failed_criterion()
@@ -645,8 +666,24 @@ class Planner:
                         % {"criterion": patient.failed_criterion()},
                         key,
                     )
+        if no_adverse_events is not None:
+            # Not a registration field the service takes: confirmed after the records
+            # (adverse_events_none_confirm), told apart in the plan.
+            plan.no_adverse_events = no_adverse_events
+            patient.no_adverse_events = no_adverse_events
+            if existing is not None and existing.no_adverse_events != no_adverse_events:
+                record.changed.append(NO_AE)
         plan.records.append(record)
         return patient
+
+    def _no_adverse_events(self, row: _Row, key: str) -> bool | None:
+        if blank(row.values.get(NO_AE)):
+            return None
+        try:
+            return parse(NO_AE_COLUMN, row.values[NO_AE])
+        except CellError as error:
+            self._problem(ERROR, row, NO_AE, str(error), key)
+            return None
 
     def _full_clean(self, instance, exclude, row: _Row, key: str) -> None:
         try:

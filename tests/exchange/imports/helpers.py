@@ -39,7 +39,7 @@ class Workbook:
     def set(self, sheet: str, row_index: int, column: str, value) -> None:
         """Set ``column`` of the ``row_index``-th data row (0-based)."""
         col = self.header(sheet).index(column) + 1
-        self.book[sheet].cell(row=3 + row_index, column=col, value=value)
+        self.book[sheet].cell(row=3 + row_index, column=col).value = value
 
     def append(self, sheet: str, values: dict) -> None:
         header = self.header(sheet)
