@@ -9,6 +9,7 @@ transaction rolls the whole file back.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 
 from core.errors import ApplicationError
@@ -94,6 +95,9 @@ def apply_patient(*, user: User, plan: PatientPlan, reason: str) -> Patient:
     return patient
 
 
+BULK_CHUNK = 1000
+
+
 def apply(
     *,
     user: User,
@@ -101,13 +105,41 @@ def apply(
     reason: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, str]:
-    """Write every plan (the caller chose which); file study id → registry study id."""
+    """Write every plan (the caller chose which); file study id → registry study id.
+
+    New patients are registered with their whole casebooks by the registry's bulk service
+    (per centre, in file study id order, so their registry ids follow that order); changes
+    to stored patients go record by record through ``crf_record_save``.
+    """
     ids: dict[str, str] = {}
     total = len(plans)
-    for done, plan in enumerate(plans, start=1):
-        if plan.changed_records:
+    done = 0
+    new_by_center: dict[int, list[PatientPlan]] = defaultdict(list)
+    for plan in plans:
+        if plan.existing is None:
+            new_by_center[plan.center.pk].append(plan)
+    for group in new_by_center.values():
+        for start in range(0, len(group), BULK_CHUNK):
+            chunk = group[start : start + BULK_CHUNK]
+            try:
+                patients = services.casebooks_register_bulk(
+                    user=user, center=chunk[0].center, books=[p.book for p in chunk], reason=reason
+                )
+            except ApplicationError as error:
+                raise ApplicationError(
+                    f"{error.message}", code=error.code, fields=error.fields
+                ) from None
+            for plan, patient in zip(chunk, patients, strict=True):
+                ids[plan.key] = patient.study_id
+            done += len(chunk)
+            if progress:
+                progress(done, total)
+    for plan in plans:
+        if plan.existing is not None and plan.changed_records:
             patient = apply_patient(user=user, plan=plan, reason=reason)
             ids[plan.key] = patient.study_id
-        if progress and (done % 200 == 0 or done == total):
-            progress(done, total)
+        if plan.existing is not None:
+            done += 1
+            if progress and (done % 200 == 0 or done == total):
+                progress(done, total)
     return ids

@@ -116,6 +116,7 @@ class PatientPlan:
     errors: int = 0
     conflict: bool = False
     no_adverse_events: bool | None = None  # the file's confirmation; None: not given
+    book: Casebook | None = None  # the casebook as the file leaves it (checked)
 
     @property
     def changed_records(self) -> list[RecordPlan]:
@@ -506,6 +507,7 @@ class Planner:
         if patient is None:
             return None
         working = Casebook(patient=patient, completed_sections=set(book.completed_sections))
+        plan.book = working
         parts_rows = [r for name, rs in rows.items() if name != "registration" for r in rs]
         screen_failure = patient.enrolment_status == c.EnrolmentStatus.SCREEN_FAILURE
         for layout in layouts()[1:]:
@@ -687,7 +689,11 @@ class Planner:
 
     def _full_clean(self, instance, exclude, row: _Row, key: str) -> None:
         try:
-            instance.full_clean(exclude=exclude)
+            # As the bulk service and generate_cohort: uniqueness and check constraints are
+            # checked by the services and the database at commit (here they would cost
+            # several queries per record); each has a validator or clean() twin with the
+            # form's message, which runs here.
+            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 column = _column_of(row.layout, name)
