@@ -190,9 +190,9 @@ def _steer_upload(case) -> None:
     """The import upload is multipart: a negative case whose body is not an object (a list,
     null) cannot be encoded as a form by the WSGI client (it crashes before any request),
     so it is sent as an empty form instead, still missing its required file (→ 400)."""
-    if case.operation.path == "/api/v1/imports/" and case.method.upper() == "POST":
-        if not isinstance(case.body, dict):
-            case.body = {}
+    upload = case.operation.path == "/api/v1/imports/" and case.method.upper() == "POST"
+    if upload and not isinstance(case.body, dict):
+        case.body = {}
 
 
 @schema.parametrize()
