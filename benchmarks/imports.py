@@ -90,7 +90,12 @@ def make_file(n: int, centres: int, seed: int, out: Path) -> dict:
         username="bench_importer", defaults={"role": Role.DATA_MANAGER, "center": None}
     )
     call_command(
-        "generate_cohort", patients=n, centers=centres, seed=seed, no_history=True, stdout=io.StringIO()
+        "generate_cohort",
+        patients=n,
+        centers=centres,
+        seed=seed,
+        no_history=True,
+        stdout=io.StringIO(),
     )
     counts = {
         "patients": Patient.objects.count(),
