@@ -127,74 +127,85 @@ class PatientPlan:
         return self.errors == 0 and not self.conflict
 
 
-@dataclass
+COUNT_KEYS = (
+    "patients_created",
+    "patients_updated",
+    "patients_unchanged",
+    "patients_invalid",
+    "records_created",
+    "records_updated",
+    "records_unchanged",
+)
+
+
 class Preview:
-    patients: list[PatientPlan]
-    problems: list[Problem]
-    structural: bool = False  # a missing sheet or column: no row was checked
+    """What the file would do, summed up chunk by chunk so the patients' plans need not all
+    be held at once: counts, the first ``limit`` changes, and a hash of every change."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.problems: list[Problem] = []
+        self.structural = False  # a missing sheet or column: no row was checked
+        self._counts = dict.fromkeys(COUNT_KEYS, 0)
+        self._changes: list[dict] = []
+        self._digest = hashlib.sha256()
+
+    def add(self, plans: Iterable[PatientPlan]) -> None:
+        counts = self._counts
+        for plan in plans:
+            if not plan.valid:
+                counts["patients_invalid"] += 1
+            elif plan.existing is None:
+                counts["patients_created"] += 1
+            elif plan.changed_records:
+                counts["patients_updated"] += 1
+            else:
+                counts["patients_unchanged"] += 1
+            if plan.valid:
+                for record in plan.records:
+                    if record.existing is None:
+                        counts["records_created"] += 1
+                    elif record.changed:
+                        counts["records_updated"] += 1
+                    else:
+                        counts["records_unchanged"] += 1
+            for change in _plan_changes(plan):
+                self._digest.update(json.dumps(change, sort_keys=True, default=str).encode())
+                if self.limit is None or len(self._changes) < self.limit:
+                    self._changes.append(change)
 
     @property
     def error_count(self) -> int:
         return sum(1 for p in self.problems if p.severity != WARNING)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(
-            (
-                "patients_created",
-                "patients_updated",
-                "patients_unchanged",
-                "patients_invalid",
-                "records_created",
-                "records_updated",
-                "records_unchanged",
-            ),
-            0,
-        )
-        for plan in self.patients:
-            if not plan.valid:
-                counts["patients_invalid"] += 1
-                continue
-            if plan.existing is None:
-                counts["patients_created"] += 1
-            elif plan.changed_records:
-                counts["patients_updated"] += 1
-            else:
-                counts["patients_unchanged"] += 1
-            for record in plan.records:
-                if record.existing is None:
-                    counts["records_created"] += 1
-                elif record.changed:
-                    counts["records_updated"] += 1
-                else:
-                    counts["records_unchanged"] += 1
+        counts = dict(self._counts)
         counts["errors"] = self.error_count
         counts["warnings"] = len(self.problems) - self.error_count
         return counts
 
     def changes(self) -> list[dict]:
-        out = []
-        for plan in self.patients:
-            for record in plan.changed_records:
-                out.append(
-                    {
-                        "study_id": plan.key,
-                        "registry_id": plan.existing.study_id if plan.existing else "",
-                        "valid": plan.valid,
-                        "sheet": record.sheet_label,
-                        "row": record.row,
-                        "action": "update" if record.existing is not None else "create",
-                        "fields": [
-                            [name, _shown(record.existing, name), _shown(record.working, name)]
-                            for name in _change_columns(record)
-                        ],
-                    }
-                )
-        return out
+        return list(self._changes)
 
     def digest(self) -> str:
         """What the commit would write, as one hash: a commit refuses if it changed since."""
-        blob = json.dumps(self.changes(), sort_keys=True, default=str).encode()
-        return hashlib.sha256(blob).hexdigest()
+        return self._digest.hexdigest()
+
+
+def _plan_changes(plan: PatientPlan) -> Iterable[dict]:
+    for record in plan.changed_records:
+        yield {
+            "study_id": plan.key,
+            "registry_id": plan.existing.study_id if plan.existing else "",
+            "valid": plan.valid,
+            "sheet": record.sheet_label,
+            "row": record.row,
+            "action": "update" if record.existing is not None else "create",
+            "fields": [
+                [name, _shown(record.existing, name), _shown(record.working, name)]
+                for name in _change_columns(record)
+            ],
+        }
 
 
 def _change_columns(record: RecordPlan) -> list[str]:
@@ -426,9 +437,20 @@ class Planner:
         return center
 
     # -- the whole file --------------------------------------------------------------------
-    def build(self, result: ReadResult) -> Preview:
+    def build(
+        self,
+        result: ReadResult,
+        *,
+        limit: int | None = None,
+        consume: Callable[[list[PatientPlan]], None] | None = None,
+    ) -> Preview:
+        """The preview of the file; ``consume`` gets each chunk of patients' plans (the
+        commit writes them) before they are let go."""
+        preview = Preview(limit)
+        preview.problems = self.problems
         if not self._check_shape(result):
-            return Preview([], self.problems, structural=True)
+            preview.structural = True
+            return preview
         grouped = self._group(result)
         keys = sorted(grouped)
         visible = {p.study_id: p for p in patients_visible_to(self.user).filter(study_id__in=keys)}
@@ -437,13 +459,13 @@ class Planner:
                 "study_id", flat=True
             )
         )
-        plans: list[PatientPlan] = []
         mrns_in_file: dict[tuple[str, str], str] = {}
         for start in range(0, len(keys), CHUNK):
             chunk = keys[start : start + CHUNK]
             existing = [visible[k] for k in chunk if k in visible]
             books = {book.patient.study_id: book for book in load_casebooks(existing)}
             taken = self._stored_mrns(chunk, grouped)
+            plans: list[PatientPlan] = []
             for key in chunk:
                 rows = grouped[key]
                 if key in hidden:
@@ -459,8 +481,12 @@ class Planner:
                 plan = self._patient(key, rows, books.get(key), taken, mrns_in_file)
                 if plan is not None:
                     plans.append(plan)
+                del grouped[key]  # its rows are in the plan now
+            preview.add(plans)
+            if consume is not None:
+                consume(plans)
             self.progress(min(start + CHUNK, len(keys)), len(keys))
-        return Preview(plans, self.problems)
+        return preview
 
     def _stored_mrns(self, chunk: list[str], grouped) -> dict[tuple[int, str], str]:
         """(centre id, MRN) → study id of stored patients whose MRN a new row repeats."""

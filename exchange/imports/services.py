@@ -154,13 +154,14 @@ def _progress(job_id: int):
     return report
 
 
-def build_preview(job: ImportJob, *, progress=None) -> Preview:
-    """Read the job's file and plan it (raises readers.UnreadableFile)."""
+def build_preview(job: ImportJob, *, progress=None, consume=None) -> Preview:
+    """Read the job's file and plan it (raises readers.UnreadableFile); ``consume`` gets the
+    plans chunk by chunk (the commit)."""
     result = readers.read(Path(job.file_path), job.file_format)
     planner = Planner(
         user=job.created_by, center=job.center, file_name=job.file_name, progress=progress
     )
-    return planner.build(result)
+    return planner.build(result, limit=settings.IMPORT_PREVIEW_MAX_ITEMS, consume=consume)
 
 
 def import_run(*, job_id: int) -> ImportJob | None:
@@ -203,7 +204,7 @@ def _preview(job_id: int) -> None:
         status=ImportJob.Status.PREVIEWED,
         counts=preview.counts(),
         problems=[p.as_dict() for p in preview.problems[:limit]],
-        changes=preview.changes()[:limit],
+        changes=preview.changes(),
         digest=preview.digest(),
         finished_at=timezone.now(),
     )
@@ -236,8 +237,17 @@ def _commit(job_id: int) -> None:
 
 def commit_job(job: ImportJob, *, progress=None) -> tuple[dict[str, str], dict]:
     """Plan the file again and write it in one transaction; (study ids, counts)."""
+    reason = import_reason(job.file_name, job.file_sha256)
+    ids: dict[str, str] = {}
+
+    def write(plans) -> None:
+        # Chunk by chunk inside the one transaction: a chunk's plans are written, then let
+        # go (flat memory); a difference from the preview found later rolls it all back.
+        valid = [plan for plan in plans if plan.valid]
+        ids.update(commit.apply(user=job.created_by, plans=valid, reason=reason))
+
     with transaction.atomic():
-        preview = build_preview(job)
+        preview = build_preview(job, progress=progress, consume=write)
         if preview.digest() != job.digest:
             raise ApplicationError(
                 _("The registry or the file changed since the preview; preview the file again."),
@@ -247,13 +257,6 @@ def commit_job(job: ImportJob, *, progress=None) -> tuple[dict[str, str], dict]:
             raise ApplicationError(
                 _("The file has %(n)d problems; nothing was imported.") % {"n": preview.error_count}
             )
-        plans = [plan for plan in preview.patients if plan.valid]
-        ids = commit.apply(
-            user=job.created_by,
-            plans=plans,
-            reason=import_reason(job.file_name, job.file_sha256),
-            progress=progress,
-        )
     counts = preview.counts()
     counts["committed"] = True
     return ids, counts
