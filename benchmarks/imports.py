@@ -150,6 +150,9 @@ def main() -> None:
     parser.add_argument("--centers", type=int, default=6)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--file", default="", help="where to keep the template (default: var/)")
+    parser.add_argument(
+        "--reuse-file", action="store_true", help="keep a template made by an earlier run"
+    )
     parser.add_argument("--measure", choices=["preview", "commit"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     _setup()
@@ -164,7 +167,11 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     started = time.perf_counter()
-    counts = make_file(args.patients, args.centers, args.seed, path)
+    if args.reuse_file and path.exists():
+        _empty_registry()
+        counts = {"reused": True}
+    else:
+        counts = make_file(args.patients, args.centers, args.seed, path)
     print(
         f"database: {engine}; file {path.name}: {path.stat().st_size / 1e6:.1f} MB, "
         f"{json.dumps(counts)} (made in {time.perf_counter() - started:.0f} s)"

@@ -96,3 +96,13 @@ def test_pending_import_never_sent_is_sent_by_the_sweep(
 def test_a_duplicate_message_does_nothing(previewed):
     _patient, job = previewed
     assert services.import_run(job_id=job.pk) is None  # previewed: nothing to claim
+
+
+def test_beat_and_worker_start_up_run_the_import_sweep(settings):
+    from config.celery import SWEEP_TASKS, app
+    from exchange import tasks  # noqa: F401 - registers the task, as a worker does
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-imports"]
+    assert entry["task"] == "exchange.sweep_imports" and entry["task"] in app.tasks
+    assert entry["schedule"] < settings.WORK_HEARTBEAT_TIMEOUT
+    assert "exchange.sweep_imports" in SWEEP_TASKS
