@@ -271,19 +271,26 @@ def _read_redcap(path: Path) -> ReadResult:
             % {"file": label}
         )
     redcap = RedcapLayout([layout.table for layout in layouts()])
+    given = set(source.header)
     sheets: dict[str, Sheet] = {}
     for layout in layouts():
         table = layout.table
         header = ["study_id", "center"] + ([INSTANCE] if layout.repeating else [])
         plan = []
         for _table, column, name in redcap._fields_of(table):
+            if name not in given:
+                continue  # reported as a missing column by the plan, never read as blank
             header.append(column.name)
             decode = None
             if column.type == "code":
                 decode = dict(enumerate((code for code, _l in column.choices), 1))
             plan.append((column.name, name, decode))
         if layout.name == "baseline":
-            header += [name for name, _label in METS_CHECKBOX]
+            header += [
+                name
+                for i, (name, _label) in enumerate(METS_CHECKBOX, 1)
+                if f"bl_mets___{i}" in given
+            ]
         sheet = Sheet(layout.name, f"{label} ({PREFIX[layout.name]}_…)", header)
         index = header_index(header)
         present = [name for name in header[2:] if name != INSTANCE]
@@ -305,7 +312,8 @@ def _read_redcap(path: Path) -> ReadResult:
                 values[column_name] = value
             if layout.name == "baseline":
                 for i, (name, _label) in enumerate(METS_CHECKBOX, 1):
-                    values[name] = row.get(f"bl_mets___{i}")
+                    if f"bl_mets___{i}" in given:
+                        values[name] = row.get(f"bl_mets___{i}")
             if all(blank(values.get(name)) for name in present):
                 continue  # this record has nothing of this instrument
             sheet.rows.append((number, Row(index, (values.get(name) for name in header))))

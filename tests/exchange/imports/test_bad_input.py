@@ -158,3 +158,18 @@ def test_cli_exit_codes(coordinator_a, filled, tmp_path):
     assert Baseline.objects.get().height_cm == 170
     call_command("import_casebooks", str(filled), user=coordinator_a.username, stdout=out)
     assert Baseline.objects.get().height_cm == 171
+
+
+def test_redcap_file_without_a_field_column_names_it_and_blanks_nothing(coordinator_a, tmp_path):
+    from exchange.redcap import RedcapLayout
+    from exchange.imports.columns import layouts
+
+    header = RedcapLayout([layout.table for layout in layouts()]).header
+    header = [name for name in header if name != "bl_weight_kg"]
+    path = tmp_path / "records.csv"
+    path.write_text(",".join(header) + "\n", encoding="utf-8")
+    job = preview(coordinator_a, path)
+    assert any(
+        p["column"] == "weight_kg" and "The column weight_kg is missing" in p["message"]
+        for p in errors(job)
+    )
