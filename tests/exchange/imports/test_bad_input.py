@@ -161,8 +161,8 @@ def test_cli_exit_codes(coordinator_a, filled, tmp_path):
 
 
 def test_redcap_file_without_a_field_column_names_it_and_blanks_nothing(coordinator_a, tmp_path):
-    from exchange.redcap import RedcapLayout
     from exchange.imports.columns import layouts
+    from exchange.redcap import RedcapLayout
 
     header = RedcapLayout([layout.table for layout in layouts()]).header
     header = [name for name in header if name != "bl_weight_kg"]
