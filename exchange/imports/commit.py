@@ -121,14 +121,9 @@ def apply(
     for group in new_by_center.values():
         for start in range(0, len(group), BULK_CHUNK):
             chunk = group[start : start + BULK_CHUNK]
-            try:
-                patients = services.casebooks_register_bulk(
-                    user=user, center=chunk[0].center, books=[p.book for p in chunk], reason=reason
-                )
-            except ApplicationError as error:
-                raise ApplicationError(
-                    f"{error.message}", code=error.code, fields=error.fields
-                ) from None
+            patients = services.casebooks_register_bulk(
+                user=user, center=chunk[0].center, books=[p.book for p in chunk], reason=reason
+            )
             for plan, patient in zip(chunk, patients, strict=True):
                 ids[plan.key] = patient.study_id
             done += len(chunk)

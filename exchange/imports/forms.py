@@ -45,6 +45,8 @@ class TemplateForm(forms.Form):
         centers = Center.objects.all()
         if permissions.is_site_staff(user):
             centers = centers.filter(pk=user.center_id)
+        if not permissions.sees_identifiers_in_lists(user):
+            centers = centers.none()  # a pre-filled template holds identifiers
         self.fields["center"].choices = [("", _("Nothing (an empty template)"))] + [
             (center.code, str(center)) for center in centers
         ]

@@ -864,7 +864,3 @@ def _changed(original, working, data: dict) -> list[str]:
         if getattr(original, name) != getattr(working, name):
             names.append(name)
     return names
-
-
-def provisional_patients(plans: Iterable[PatientPlan]) -> list[PatientPlan]:
-    return [p for p in plans if p.existing is None]
