@@ -106,3 +106,12 @@ def test_beat_and_worker_start_up_run_the_import_sweep(settings):
     assert entry["task"] == "exchange.sweep_imports" and entry["task"] in app.tasks
     assert entry["schedule"] < settings.WORK_HEARTBEAT_TIMEOUT
     assert "exchange.sweep_imports" in SWEEP_TASKS
+
+
+def test_a_stalled_import_commit_shows_in_healthz(client, previewed):
+    _patient, job = previewed
+    _stale(job, ImportJob.Status.COMMITTING)
+    body = client.get("/healthz").json()
+    backlog = body["checks"]["backlog"]
+    assert backlog["imports"]["running"] == 1 and backlog["imports"]["stalled"] == 1
+    assert backlog["ok"] is False
