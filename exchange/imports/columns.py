@@ -204,16 +204,19 @@ def parse(column: FieldColumn, value: Any) -> Any:
         return parse_date(value)
     if isinstance(model_field, models.DecimalField):
         try:
-            return Decimal(as_text(value))
+            number = Decimal(as_text(value))
         except InvalidOperation:
             raise CellError(_("%(value)r is not a number.") % {"value": value}) from None
+        if not number.is_finite():
+            raise CellError(_("%(value)r is not a number.") % {"value": value})
+        return number
     if isinstance(model_field, models.IntegerField):
         text = as_text(value)
         try:
             number = Decimal(text)
         except InvalidOperation:
             raise CellError(_("%(value)r is not a whole number.") % {"value": value}) from None
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():
             raise CellError(_("%(value)r is not a whole number.") % {"value": value})
         return int(number)
     try:
