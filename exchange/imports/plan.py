@@ -256,6 +256,7 @@ class Planner:
         self.progress = progress or (lambda done, total: None)
         self.problems: list[Problem] = []
         self.centers = {center.code: center for center in Center.objects.all()}
+        self.row_errors: dict[str, int] = defaultdict(int)
 
     # -- problems ----------------------------------------------------------------------------
     def _problem(self, severity, row: _Row | None, column: str, message: str, key="", sheet=""):
@@ -358,6 +359,7 @@ class Planner:
                             _("%(value)r is not a record number (1, 2, …).") % {"value": instance},
                             key,
                         )
+                        self.row_errors[key] += 1
                         continue
                     identity = (key, int(instance))
                 if not layout.repeating or len(identity) == 2:
@@ -370,6 +372,7 @@ class Planner:
                             % {"id": " / ".join(map(str, identity)), "row": seen[identity]},
                             key,
                         )
+                        self.row_errors[key] += 1
                         continue
                     seen[identity] = number
                 grouped[key][layout.name].append(row)
@@ -580,6 +583,8 @@ class Planner:
             )
         self._cross_part(plan, working)
         plan.errors = sum(1 for p in self.problems[before:] if p.severity == ERROR)
+        # Rows of this patient refused while grouping (a duplicate, a bad record number).
+        plan.errors += self.row_errors.get(key, 0)
         if existing is not None and existing.is_locked and plan.changed_records:
             plan.conflict = True
             first = plan.changed_records[0]

@@ -186,3 +186,20 @@ def test_missing_data_codes_are_imported_with_a_comment(coordinator_a, tmp_path)
     assert baseline.missing_codes == {
         "ecog": {"code": "unknown", "comment": "Imported from t.xlsx"}
     }
+
+
+def test_a_patient_with_a_duplicate_row_is_skipped_whole(coordinator_a, tmp_path):
+    path = template(tmp_path / "t.xlsx")
+    book = Workbook(path)
+    book.append("registration", _new_patient_row("GOOD"))
+    book.append("registration", _new_patient_row("TWICE"))
+    baseline = {"study_id": "TWICE", **builders.baseline()}
+    baseline.update({k: int(v) for k, v in baseline.items() if isinstance(v, bool)})
+    book.append("baseline", baseline)
+    book.append("baseline", baseline)
+    book.save()
+    job = preview(coordinator_a, path, skip_invalid_patients=True)
+    assert [(p["study_id"], p["row"]) for p in errors(job)] == [("TWICE", 4)]
+    assert job.counts["patients_invalid"] == 1 and job.counts["patients_created"] == 1
+    commit(coordinator_a, job)
+    assert list(Patient.objects.values_list("mrn", flat=True)) == ["M-GOOD"]
