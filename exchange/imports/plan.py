@@ -147,6 +147,7 @@ class Preview:
         self.problems: list[Problem] = []
         self.structural = False  # a missing sheet or column: no row was checked
         self._counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.invalid_without_plan = 0  # patients refused before their rows were checked
         self._changes: list[dict] = []
         self._digest = hashlib.sha256()
 
@@ -180,6 +181,7 @@ class Preview:
 
     def counts(self) -> dict[str, int]:
         counts = dict(self._counts)
+        counts["patients_invalid"] += self.invalid_without_plan
         counts["errors"] = self.error_count
         counts["warnings"] = len(self.problems) - self.error_count
         return counts
@@ -480,10 +482,13 @@ class Planner:
                         _("No patient %(id)s at a centre you may import into.") % {"id": key},
                         key,
                     )
+                    preview.invalid_without_plan += 1
                     continue
                 plan = self._patient(key, rows, books.get(key), taken, mrns_in_file)
                 if plan is not None:
                     plans.append(plan)
+                else:
+                    preview.invalid_without_plan += 1
                 del grouped[key]  # its rows are in the plan now
             preview.add(plans)
             if consume is not None:

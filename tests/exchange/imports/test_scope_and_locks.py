@@ -63,6 +63,7 @@ def test_data_manager_imports_for_any_centre_through_the_centre_column(
     book.save()
     job = preview(data_manager, path)
     assert [(p["study_id"], p["column"]) for p in errors(job)] == [("X3", "center")]
+    assert job.counts["patients_invalid"] == 1 and job.counts["patients_created"] == 2
     job = preview(data_manager, path, skip_invalid_patients=True)
     job = commit(data_manager, job)
     assert job.status == ImportJob.Status.DONE, job.error
