@@ -197,15 +197,9 @@ def _substitute(book, record) -> None:
 # -- registration ---------------------------------------------------------------------------
 
 
-def patient_register(
-    *, user: User, center: Center | None = None, data: dict[str, Any], reason: str = "Registered"
-) -> Patient:
-    """Register a screened patient; an ineligible one is recorded as a screen failure.
-
-    ``reason``: the history's change reason (an import names its file and hash).
-    """
+def patient_register(*, user: User, center: Center | None = None, data: dict[str, Any]) -> Patient:
+    """Register a screened patient; an ineligible one is recorded as a screen failure."""
     _require_crf_editor(user)
-    _check_reason_length(reason)
     if permissions.is_site_staff(user):
         if center is not None and center.pk != user.center_id:
             raise ApplicationError(
@@ -237,7 +231,7 @@ def patient_register(
         except ValidationError as error:
             raise _invalid(_field_errors(error)) from None
         _validate_registration_rules(patient)
-        _set_audit_context(patient, user, reason)
+        _set_audit_context(patient, user, "Registered")
         try:
             patient.save()
         except IntegrityError:

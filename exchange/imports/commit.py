@@ -1,10 +1,11 @@
 """Write a checked plan through the registry services, in the caller's transaction.
 
-Each patient is registered (``patient_register``) or has its registration updated, then
-each new or changed record is saved with ``crf_record_save``: the services check the
-centre, the lock, the model and the cross-part rules once more and write the history
-with the importing user and the import's reason. A refusal raises, and the caller's one
-transaction rolls the whole file back.
+New patients are registered with their whole casebooks by
+``registry.services.casebooks_register_bulk``; a stored patient has its registration
+updated and each new or changed record saved with ``crf_record_save``. Either way the
+services check the centre, the lock, the model and the cross-part rules once more and
+write the history with the importing user and the import's reason. A refusal raises, and
+the caller's one transaction rolls the whole file back.
 """
 
 from __future__ import annotations
@@ -46,17 +47,12 @@ def _fail(plan: PatientPlan, record: RecordPlan, error: ApplicationError) -> App
 
 
 def apply_patient(*, user: User, plan: PatientPlan, reason: str) -> Patient:
-    """Write one patient's new and changed records; its (new) registry patient."""
+    """Write a stored patient's new and changed records, record by record."""
     order = {section: i for i, section in enumerate(SAVE_ORDER)}
     records = sorted(plan.changed_records, key=lambda r: order[r.section])
     patient = plan.existing
     for record in records:
         try:
-            if record.section == c.Section.REGISTRATION and patient is None:
-                patient = services.patient_register(
-                    user=user, center=plan.center, data=_registration_data(record), reason=reason
-                )
-                continue
             if record.section == c.Section.REGISTRATION:
                 data = _registration_data(record, changed_only=True)
                 if not data:
