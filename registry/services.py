@@ -799,7 +799,7 @@ def casebooks_register_bulk(
             patient.screen_failure_reason = failed
             patient.casebook_status = c.CasebookStatus.IN_PROGRESS
             parts = [r for s in SECTION_ATTR for r in section_records(book, s)]
-            if failed and parts:
+            if failed and (parts or patient.no_adverse_events):
                 raise ApplicationError(
                     f"{patient.study_id}: a screen failure has no casebook to fill ({failed})."
                 )
