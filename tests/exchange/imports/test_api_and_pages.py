@@ -147,3 +147,14 @@ def test_empty_template_has_field_names_labels_and_dropdowns(client, coordinator
     assert validations["C3:C20000"].startswith("lists!$")
     assert [row[0] for row in sheet.iter_rows(min_row=3, values_only=True)] == []
     assert services.import_reason("x" * 50 + ".xlsx", "0" * 64).endswith("sha256 " + "0" * 64)
+
+
+def test_upload_paths_take_bodies_over_the_general_limit(coordinator_a, tmp_path, settings):
+    settings.MAX_BODY_BYTES = 2048
+    settings.UPLOAD_BODY_LIMITS = {"/api/v1/imports/": 10 * 1024 * 1024}
+    path = template(tmp_path / "big.xlsx")
+    assert path.stat().st_size > 2048
+    client = token_client(coordinator_a)
+    assert _upload(client, path).status_code == 202
+    too_big = client.post(reverse("api:export-list"), {"reason": "x" * 4096}, format="json")
+    assert_error(too_big, 413, "payload_too_large")
