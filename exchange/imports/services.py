@@ -179,7 +179,12 @@ def import_run(*, job_id: int) -> ImportJob | None:
             rows = ImportJob.objects.filter(pk=job_id, status=running)
             with outbox.heartbeat(rows, every=settings.WORK_HEARTBEAT_TIMEOUT / 4):
                 step(job_id)
-            return ImportJob.objects.get(pk=job_id)
+            job = ImportJob.objects.get(pk=job_id)
+            if job.status in (ImportJob.Status.DONE, ImportJob.Status.FAILED):
+                # The file holds identifiers: kept only while a commit may still need it
+                # (its name, size and SHA-256 stay on the job and in the history's reason).
+                Path(job.file_path).unlink(missing_ok=True)
+            return job
     return None
 
 

@@ -64,3 +64,19 @@ def test_new_patient_gets_a_registry_study_id(coordinator_a, tmp_path):
     patient = Patient.objects.get(mrn="H123")
     assert job.study_ids == {"HOSP-17": patient.study_id}
     assert patient.sex == "F" and patient.center == coordinator_a.center
+
+
+def test_the_uploaded_file_is_deleted_once_imported(coordinator_a, tmp_path):
+    from pathlib import Path
+
+    patient = builders.build_casebook(coordinator_a)
+    path = template(tmp_path / "t.xlsx", Patient.objects.filter(pk=patient.pk))
+    book = Workbook(path)
+    book.set("baseline", 0, "weight_kg", 66)
+    book.save()
+    job = preview(coordinator_a, path)
+    assert Path(job.file_path).is_file()  # the commit reads it again
+    job = commit(coordinator_a, job)
+    assert job.status == ImportJob.Status.DONE
+    assert not Path(job.file_path).exists()
+    assert len(job.file_sha256) == 64
