@@ -20,6 +20,7 @@ urlpatterns = [
     path("audit/export/", registry_audit.audit_export, name="audit-export"),
     path("admin/", admin.site.urls),
     path("exports/", include("exchange.urls")),
+    path("imports/", include("exchange.imports.urls")),
     path("publication/", include("publication.urls")),
     path("analytics/", include("analytics.urls")),
     path("quality/", include("quality.urls")),
