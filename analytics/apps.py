@@ -17,3 +17,7 @@ class AnalyticsConfig(AppConfig):
         signals.casebook_unlocked.connect(
             services.on_casebook_unlocked, dispatch_uid="analytics.on_casebook_unlocked"
         )
+        # In the lock's own transaction: the stored analysis rows follow the lock (issue 16).
+        signals.casebook_lock_changed.connect(
+            services.on_casebook_lock_changed, dispatch_uid="analytics.on_casebook_lock_changed"
+        )

@@ -1,19 +1,25 @@
 """The engine's two input tables, built from the locked casebooks only.
 
-Two builders, one definition. ``build_analysis_tables_from_casebooks`` is the definition:
-``registry.casebook.load_casebooks`` and ``Casebook.analysis_row`` per patient (the rules
-of registry.derived). ``build_analysis_tables`` computes the same tables column-wise with
-pandas from one ``values_list`` query per CRF table — about 1 ms less per patient, which is
-most of a run at 100,000 patients — and tests/analytics/test_datasets.py holds it to the
-definition (equal tables, equal dataset hash). Both cost a fixed number of queries.
+One definition, one fast builder, one store. ``build_analysis_tables_from_casebooks`` is the
+definition: ``registry.casebook.load_casebooks`` and ``Casebook.analysis_row`` per patient
+(the rules of registry.derived). ``build_analysis_tables_column_wise`` computes the same
+tables column-wise with pandas from one ``values_list`` query per CRF table, for any set of
+locked patients. Each lock writes its patient's rows with it into ``AnalysisRow`` and
+``AnalysisAdverseEventRow``, in the lock's own transaction, and each unlock removes them
+(issue 16), so ``build_analysis_tables`` — what a run reads — is two narrow queries however
+many casebooks there are. tests/analytics/test_datasets.py and test_analysis_rows.py hold
+all three equal (equal tables, equal dataset hash).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import pandas as pd
+from django.db import connection, transaction
 
+from analytics.models import AnalysisAdverseEventRow, AnalysisRow
 from analytics.stats.bundle import dataset_sha256
 from registry import choices as c
 from registry import derived
@@ -166,14 +172,32 @@ def _months(start: pd.Series, end: pd.Series) -> pd.Series:
     return (end - start).dt.days / DAYS_PER_MONTH
 
 
-def build_analysis_tables() -> AnalysisTables:
+def build_analysis_tables_column_wise(locked=None) -> AnalysisTables:
     """The same tables as ``build_analysis_tables_from_casebooks``, computed column-wise."""
-    locked = locked_patients()
+    computed = _column_wise(locked_patients() if locked is None else locked)
+    return AnalysisTables(
+        patients=_patient_frame(computed.patients),
+        adverse_events=_ae_frame(computed.adverse_events),
+        n_locked=len(computed.locked),
+    )
+
+
+@dataclass
+class _ColumnWise:
+    """The tables with the patient's primary key (``pid``) beside each row, and every locked
+    patient (analysed or not) with its ordering keys: what the store needs."""
+
+    patients: pd.DataFrame
+    adverse_events: pd.DataFrame
+    locked: pd.DataFrame
+
+
+def _column_wise(locked) -> _ColumnWise:
     ids = locked.values("pk")
     patients = _values(
         locked,
-        ["pk", "study_id", "center__code", "date_of_birth", "sex"],
-        ["pid", "study_id", "center", "dob", "sex"],
+        ["pk", "study_id", "center__code", "sequence", "date_of_birth", "sex"],
+        ["pid", "study_id", "center", "sequence", "dob", "sex"],
         # The patients' own order (centre, sequence), as load_casebooks reads them: without
         # it the database returns rows in any order and the two tables differ in row order.
         ordering=tuple(Patient._meta.ordering),
@@ -301,6 +325,7 @@ def build_analysis_tables() -> AnalysisTables:
 
     rows = pd.DataFrame(
         {
+            "pid": pid,
             "study_id": frame["study_id"],
             "center": frame["center"],
             "age_years": age,
@@ -325,7 +350,6 @@ def build_analysis_tables() -> AnalysisTables:
             "l2_best_response": best_response,
         }
     )
-    patient_table = _patient_frame(rows)
 
     # Adverse events of the analysed patients, in load_casebooks' order (patient, onset, pk).
     order = frame.set_index("pid")["order"]
@@ -336,6 +360,7 @@ def build_analysis_tables() -> AnalysisTables:
     starts = frame.set_index("pid")["index"]
     ae_rows = pd.DataFrame(
         {
+            "pid": events["pid"],
             "study_id": events["pid"].map(frame.set_index("pid")["study_id"]),
             "term": events["term"],
             "grade": events["grade"],
@@ -343,8 +368,149 @@ def build_analysis_tables() -> AnalysisTables:
             "onset_day": (events["onset"] - events["pid"].map(starts)).dt.days,
         }
     )
+    return _ColumnWise(
+        patients=rows,
+        adverse_events=ae_rows,
+        locked=patients[["pid", "study_id", "center", "sequence"]],
+    )
+
+
+# --- The stored rows (issue 16) -------------------------------------------------------------
+
+_ORDER = ("center", "sequence")
+_REBUILD_BATCH = 20_000  # patients per batch: bounds the memory of a rebuild at 1,000,000
+
+
+def build_analysis_tables() -> AnalysisTables:
+    """The tables a run computes on: the stored rows, a few queries whatever the cohort's size.
+
+    Should the stored rows not count one per locked casebook (an upgrade from a version
+    without them, or a status changed behind the services' back), they are rebuilt first.
+    """
+    with _one_snapshot():
+        if AnalysisRow.objects.count() == locked_patients().count():
+            return stored_analysis_tables()
+    analysis_rows_rebuild()
+    return stored_analysis_tables()
+
+
+@contextlib.contextmanager
+def _one_snapshot():
+    """Reads that see one moment of the database. A lock that commits between the patient
+    query and the adverse-event query must not give adverse events of a patient the
+    patient table lacks (the engine refuses them), nor an unlock the reverse."""
+    # Inside an outer transaction (a test's, a caller's) its isolation level holds.
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if connection.vendor == "postgresql" and outermost:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        yield
+
+
+def stored_analysis_tables() -> AnalysisTables:
+    with _one_snapshot():
+        patients = _values(
+            AnalysisRow.objects.all(), ["analysed", *PATIENT_COLUMNS], ordering=_ORDER
+        )
+        events = _values(
+            AnalysisAdverseEventRow.objects.all(), AE_COLUMNS, ordering=(*_ORDER, "position")
+        )
+    analysed = patients[patients["analysed"].astype(bool)].reset_index(drop=True)
     return AnalysisTables(
-        patients=patient_table,
-        adverse_events=_ae_frame(ae_rows),
-        n_locked=n_locked,
+        patients=_patient_frame(analysed),
+        adverse_events=_ae_frame(events),
+        n_locked=len(patients),
+    )
+
+
+def analysis_rows_refresh(patient_ids) -> None:
+    """Write anew the stored rows of these patients: rows for those now locked, none for the
+    others. Called inside the transaction of the lock or unlock that changed them."""
+    ids = list(patient_ids)
+    AnalysisAdverseEventRow.objects.filter(patient_id__in=ids).delete()
+    AnalysisRow.objects.filter(patient_id__in=ids).delete()
+    _store(_column_wise(locked_patients().filter(pk__in=ids)))
+
+
+@transaction.atomic
+def analysis_rows_rebuild() -> int:
+    """Replace every stored row by a rebuild from the locked casebooks; returns how many."""
+    if connection.vendor == "postgresql":
+        # Locks and unlocks that write their rows meanwhile wait for the rebuild to commit,
+        # then replace their patient's rows: no duplicate, none missing.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"LOCK TABLE {AnalysisRow._meta.db_table}, "
+                f"{AnalysisAdverseEventRow._meta.db_table} IN EXCLUSIVE MODE"
+            )
+    AnalysisAdverseEventRow.objects.all().delete()
+    AnalysisRow.objects.all().delete()
+    ids = list(locked_patients().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), _REBUILD_BATCH):
+        batch = ids[start : start + _REBUILD_BATCH]
+        _store(_column_wise(locked_patients().filter(pk__in=batch)))
+    return len(ids)
+
+
+def analysis_rows_differences() -> list[str]:
+    """How the stored rows differ from a full rebuild, in words (empty: they are equal)."""
+    stored, rebuilt = stored_analysis_tables(), build_analysis_tables_column_wise()
+    problems = []
+    if stored.n_locked != rebuilt.n_locked:
+        problems.append(f"locked casebooks: {stored.n_locked} stored, {rebuilt.n_locked} locked")
+    for name in ("patients", "adverse_events"):
+        mine, truth = getattr(stored, name), getattr(rebuilt, name)
+        missing = sorted(set(truth["study_id"]) - set(mine["study_id"]))
+        extra = sorted(set(mine["study_id"]) - set(truth["study_id"]))
+        if missing:
+            problems.append(f"{name}: no stored rows for {', '.join(missing[:20])}")
+        if extra:
+            problems.append(f"{name}: stored rows of {', '.join(extra[:20])} should not be")
+        if not missing and not extra:
+            try:
+                pd.testing.assert_frame_equal(mine, truth)
+            except AssertionError as difference:
+                problems.append(f"{name}: {difference}".replace("\n", " "))
+    return problems
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts with None for every kind of missing (NaN, NA, NaT)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _store(computed: _ColumnWise) -> None:
+    table = _patient_frame(computed.patients)
+    table["pid"] = computed.patients["pid"].to_numpy()
+    analysed = {row["pid"]: row for row in _records(table)}
+    rows = []
+    for patient in _records(computed.locked):
+        row = analysed.get(patient["pid"])
+        values = {column: row[column] for column in PATIENT_COLUMNS} if row else {}
+        rows.append(
+            AnalysisRow(
+                **{
+                    **values,
+                    "patient_id": patient["pid"],
+                    "study_id": patient["study_id"],
+                    "center": patient["center"],
+                    "sequence": patient["sequence"],
+                    "analysed": row is not None,
+                }
+            )
+        )
+    AnalysisRow.objects.bulk_create(rows, batch_size=5000)
+    events = _ae_frame(computed.adverse_events)
+    events["pid"] = computed.adverse_events["pid"].to_numpy()
+    order = computed.locked.set_index("pid")
+    events["center"] = events["pid"].map(order["center"])
+    events["sequence"] = events["pid"].map(order["sequence"])
+    events["position"] = events.groupby("pid").cumcount()
+    AnalysisAdverseEventRow.objects.bulk_create(
+        (
+            AnalysisAdverseEventRow(patient_id=event.pop("pid"), **event)
+            for event in _records(events)
+        ),
+        batch_size=5000,
     )

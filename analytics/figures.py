@@ -39,11 +39,6 @@ STYLE = {
 }
 # Colour-blind-safe (Okabe–Ito): dark blue and vermilion, then black for a single curve.
 COLOURS = ["#0b4f8a", "#c0392b", "#2e7d32", "#6a3d9a"]
-EVENT_WORDS = {"os": "death", "pfs": "progression or death"}
-
-
-def event_word(endpoint: str, label: str | None = None) -> str:
-    return EVENT_WORDS.get(endpoint, (label or endpoint).lower())
 
 
 _STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
@@ -106,9 +101,11 @@ def km_figure(
     note: str = "",
     at_risk_step: float | None = None,
 ) -> str:
-    """Step curves with shaded pointwise CI bands and a numbers-at-risk table under the axis.
+    """Step curves with censoring ticks, shaded pointwise CI bands and a numbers-at-risk
+    table under the axis.
 
-    series: [{"label", "curve": [{"t","s","lo","hi","at_risk"}], "at_risk": [{"t","n"}]}].
+    series: [{"label", "curve": [{"t","s","lo","hi","at_risk"}], "at_risk": [{"t","n"}],
+    "censored": [[t, s], …]}].
     """
     with plt.rc_context(STYLE):
         n_rows = len(series)
@@ -126,6 +123,17 @@ def km_figure(
             _, hi = _step(s["curve"], "hi")
             top.fill_between(ts, lo, hi, step="post", color=colour, alpha=0.13, linewidth=0)
             top.step(ts, ss, where="post", color=colour, linewidth=1.4, label=s["label"])
+            marks = s.get("censored") or []
+            if marks:
+                top.plot(
+                    [m[0] for m in marks],
+                    [m[1] for m in marks],
+                    linestyle="none",
+                    marker="|",
+                    markersize=5,
+                    markeredgewidth=0.9,
+                    color=colour,
+                )
         top.set_xlim(0, t_max * 1.02)
         top.set_ylim(0, 1.02)
         top.set_yticks([0, 0.25, 0.5, 0.75, 1.0])

@@ -164,3 +164,69 @@ class AnalysisRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+
+class AnalysisRow(models.Model):
+    """A locked casebook's row of the engine's patient table (analysis-contract.md section 1),
+    written in the transaction of its lock and removed in that of its unlock (issue 16).
+
+    A run reads this narrow table with one query instead of rebuilding every locked casebook
+    from its CRF parts. ``analysed`` is false for a locked casebook without a second-line start
+    (counted as locked, not analysed; its contract columns stay empty). ``manage.py
+    analysis_rows --verify`` proves the rows equal a full rebuild; ``--rebuild`` repairs them.
+    """
+
+    patient = models.OneToOneField(
+        "registry.Patient", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # The patients' own order (centre code, sequence): the tables' row order.
+    sequence = models.PositiveIntegerField()
+    analysed = models.BooleanField()
+    study_id = models.CharField(max_length=30)
+    center = models.CharField(max_length=10)
+    age_years = models.FloatField(null=True)
+    sex = models.CharField(max_length=1, null=True)
+    smoking = models.CharField(max_length=10, null=True)
+    bmi = models.FloatField(null=True)
+    ecog = models.SmallIntegerField(null=True)
+    brain_mets = models.SmallIntegerField(null=True)
+    liver_mets = models.SmallIntegerField(null=True)
+    prior_thoracic_rt = models.SmallIntegerField(null=True)
+    l2_radiotherapy = models.SmallIntegerField(null=True)
+    l2_antiangiogenic = models.SmallIntegerField(null=True)
+    l1_pfs_months = models.FloatField(null=True)
+    dpr_pct = models.FloatField(null=True)
+    os_months = models.FloatField(null=True)
+    os_event = models.SmallIntegerField(null=True)
+    pfs_months = models.FloatField(null=True)
+    pfs_event = models.SmallIntegerField(null=True)
+    l2_best_response = models.CharField(max_length=2, null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["center", "sequence"])]
+
+    def __str__(self) -> str:
+        return f"analysis row of {self.study_id}"
+
+
+class AnalysisAdverseEventRow(models.Model):
+    """A row of the engine's adverse-event table (contract section 2), kept like AnalysisRow."""
+
+    patient = models.ForeignKey(
+        "registry.Patient", on_delete=models.CASCADE, related_name="+", db_index=True
+    )
+    # The patient's order (as AnalysisRow's), then the definition's order within the patient.
+    center = models.CharField(max_length=10)
+    sequence = models.PositiveIntegerField()
+    position = models.PositiveIntegerField()
+    study_id = models.CharField(max_length=30)
+    term = models.CharField(max_length=80)
+    grade = models.SmallIntegerField(null=True)
+    immune_related = models.SmallIntegerField(null=True)
+    onset_day = models.IntegerField(null=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["center", "sequence", "position"])]
+
+    def __str__(self) -> str:
+        return f"adverse-event row {self.position} of {self.study_id}"

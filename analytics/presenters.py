@@ -6,27 +6,14 @@ import csv
 import io
 
 from django.core.cache import cache
+from django.utils.translation import gettext_lazy
 
-from analytics import figures
+from analytics import figures, labels
+from analytics.labels import endpoint_label, in_words
 from analytics.models import AnalysisRun
 
 # 5: inline styles became presentation attributes (the CSP refused them: black figures).
 FIGURE_CACHE_VERSION = 5
-# Table 1 labels of the contract's columns (analysis-contract.md section 1).
-COLUMN_LABELS = {
-    "age_years": "Age, years",
-    "sex": "Sex",
-    "smoking": "Smoking",
-    "bmi": "BMI, kg/m²",
-    "ecog": "ECOG performance status",
-    "brain_mets": "Brain metastasis",
-    "liver_mets": "Liver metastasis",
-    "prior_thoracic_rt": "Prior thoracic RT",
-    "l2_radiotherapy": "2L radiotherapy",
-    "l2_antiangiogenic": "2L anti-angiogenic",
-    "l1_pfs_months": "1L PFS, months",
-    "dpr_pct": "Depth of response, %",
-}
 TABLE1_CSV_COLUMNS = ["variable", "label", "level", "n", "pct", "median", "q1", "q3", "missing"]
 AE_CSV_COLUMNS = [
     "kind",
@@ -63,11 +50,42 @@ def fmt_median(v: float | None) -> str:
     return "NR" if v is None else f"{v:.2f}"
 
 
+def clip_median_ci(ci: list | None) -> tuple[list | None, bool]:
+    """A median's CI for display: a lower limit below 0 shown as 0 (contract §7: a symmetric
+    "spss" interval can reach below 0 months); the bundle keeps the raw value. Returns the
+    interval and whether it was clipped, so the page can say so in a footnote."""
+    if not ci or ci[0] is None or ci[0] >= 0:
+        return ci, False
+    return [0.0, ci[1]], True
+
+
+def fmt_median_ci(ci: list | None) -> str:
+    """'1.15–6.98', or '0.00*–12.56' when the lower limit was clipped at 0."""
+    shown, clipped = clip_median_ci(ci)
+    if not clipped:
+        return fmt_ci(shown)
+    upper = "NE" if shown[1] is None else f"{shown[1]:.2f}"
+    return f"0.00*–{upper}"
+
+
+CLIPPED_FOOTNOTE = gettext_lazy(
+    "* Lower limit of the median's confidence interval below 0 months, shown as 0 "
+    "(symmetric interval)."
+)
+
+
 def _km_note(entry: dict) -> str:
     return (
-        f"Median {fmt_median(entry['median'])} months (95% CI {fmt_ci(entry['ci'])}); "
+        f"Median {fmt_median(entry['median'])} months (95% CI {fmt_median_ci(entry['ci'])}); "
         f"{entry['events']} events in {entry['n']} patients"
     )
+
+
+def km_clipped(bundle: dict) -> bool:
+    """Whether any median CI of the bundle (overall or subgroup) is shown clipped."""
+    entries = list((bundle.get("km") or {}).values())
+    entries += [g for sub in bundle.get("subgroups") or [] for g in sub["groups"]]
+    return any(clip_median_ci(e.get("ci"))[1] for e in entries)
 
 
 def figures_for(run: AnalysisRun) -> dict:
@@ -96,7 +114,14 @@ def draw_figures(bundle: dict) -> dict:
                 "endpoint": name,
                 "label": label,
                 "svg": figures.km_figure(
-                    [{"label": label, "curve": entry["curve"], "at_risk": entry.get("at_risk")}],
+                    [
+                        {
+                            "label": label,
+                            "curve": entry["curve"],
+                            "at_risk": entry.get("at_risk"),
+                            "censored": entry.get("censored"),
+                        }
+                    ],
                     title=label,
                     ylabel=f"{label} (%)",
                     note=_km_note(entry),
@@ -106,7 +131,7 @@ def draw_figures(bundle: dict) -> dict:
         )
     endpoints = plan.get("endpoints") or {}
     for sub in bundle.get("subgroups") or []:
-        groups = [g for g in sub["groups"] if g.get("curve")]
+        groups = [{**g, "label": in_words(g["label"])} for g in sub["groups"] if g.get("curve")]
         if len(groups) != len(sub["groups"]):
             continue
         ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
@@ -125,7 +150,7 @@ def draw_figures(bundle: dict) -> dict:
                 "endpoint": sub["endpoint"],
                 "svg": figures.km_figure(
                     groups,
-                    title=f"{ep_label} by {_covariate_label(bundle, sub['key'])}",
+                    title=f"{ep_label} by {labels.covariate_label(bundle, sub['key']).lower()}",
                     ylabel=f"{ep_label} (%)",
                     note=note,
                     at_risk_step=step,
@@ -139,37 +164,25 @@ def draw_figures(bundle: dict) -> dict:
             out["forest"] = figures.forest_figure(
                 rows,
                 title=f"Cox regression, {endpoint_label(bundle, cox['endpoint'])}",
-                event=figures.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
+                event=labels.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
             )
     return out
-
-
-def _covariate_label(bundle: dict, key: str) -> str:
-    for cov in (bundle.get("plan") or {}).get("covariates") or []:
-        if cov.get("key") == key:
-            return cov.get("label", key)
-    return key
-
-
-def endpoint_label(bundle: dict, name: str) -> str:
-    endpoints = (bundle.get("plan") or {}).get("endpoints") or {}
-    return (endpoints.get(name) or {}).get("label", name)
 
 
 def hr_direction(bundle: dict) -> str:
     """ "HR > 1: higher hazard of death" (for the primary endpoint's event)."""
     cox = bundle.get("cox") or {}
     name = cox.get("endpoint", "os")
-    return f"HR > 1: higher hazard of {figures.event_word(name, endpoint_label(bundle, name))}"
+    return f"HR > 1: higher hazard of {labels.event_word(name, endpoint_label(bundle, name))}"
 
 
 def forest_rows(cox: dict) -> list[dict]:
-    labels = {u["key"]: u["label"] for u in cox.get("univariate") or []}
+    names = {u["key"]: u["label"] for u in cox.get("univariate") or []}
     rows = []
     for u in cox.get("univariate") or []:
         rows.append(
             {
-                "label": u["label"],
+                "label": in_words(u["label"]),
                 "hr": u.get("hr"),
                 "ci": u.get("ci") or [None, None],
                 "kind": "univariate",
@@ -180,7 +193,7 @@ def forest_rows(cox: dict) -> list[dict]:
     for t in mv.get("terms") or []:
         rows.append(
             {
-                "label": t.get("label") or labels.get(t["key"], t["key"]),
+                "label": in_words(t.get("label") or names.get(t["key"], t["key"])),
                 "hr": t.get("hr"),
                 "ci": t.get("ci") or [None, None],
                 "kind": "multivariable",
@@ -202,8 +215,8 @@ def cox_table(cox: dict | None) -> list[dict]:
         warnings = list(u.get("warnings") or []) + list((m or {}).get("warnings") or [])
         rows.append(
             {
-                "label": u["label"],
-                "comparison": u.get("comparison", ""),
+                "label": in_words(u["label"]),
+                "comparison": in_words(u.get("comparison", "")),
                 "n": u.get("n"),
                 "events": u.get("events"),
                 "uni": _hr_text(u),
@@ -225,7 +238,7 @@ def _hr_text(term: dict | None) -> str:
 def table1_display(bundle: dict) -> list[dict]:
     rows = []
     for r in bundle.get("table1") or []:
-        column = COLUMN_LABELS.get(r["variable"], r["variable"])
+        column = labels.variable_label(bundle, r["variable"])
         if "median" in r:
             value = (
                 f"{r['median']:.1f} ({r['q1']:.1f}–{r['q3']:.1f})"
@@ -234,7 +247,9 @@ def table1_display(bundle: dict) -> list[dict]:
             )
             label = f"{column}, median (IQR)"
         else:
-            label = r.get("label") or f"{column}: {r.get('level')}"
+            level = labels.level_label(bundle, r["variable"], r.get("level"), r.get("label"))
+            cov = labels.covariate(bundle, r["variable"])
+            label = level if cov is not None and r.get("level") == 1 else f"{column}: {level}"
             value = f"{r['n']} ({r['pct']:.1f})"
         rows.append({"label": label, "value": value, "missing": r.get("missing") or 0})
     return rows

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 from django.db.models import Count, Q, QuerySet
 
 from analytics.models import AnalysisRun
 from core import permissions
+from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
-from registry.models import AuditEvent, Center, User
+from registry.derived import DAYS_PER_MONTH
+from registry.models import AuditEvent, Center, Patient, SecondLineTherapy, User
 from registry.selectors import patients_visible_to
 
 
@@ -165,3 +168,86 @@ def changes_since(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
     if run.plan_id != previous.plan_id and run.plan and previous.plan:
         out.append(f"plan v{previous.plan.version} → v{run.plan.version}")
     return out or ["No change in the headline numbers."]
+
+
+# -- the manuscript pack (analytics.manuscript renders; these read what it is given) --------
+def run_for_publication() -> AnalysisRun | None:
+    """The run a manuscript pack shows: the latest marked final, else the latest complete."""
+    done = AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE).select_related(
+        "plan", "reused_from", "final_by"
+    )
+    final = done.filter(final_at__isnull=False).order_by("-final_at", "-pk").first()
+    return final or done.order_by("-finished_at", "-pk").first()
+
+
+def publication_flow() -> dict:
+    """Counts of the flow diagram over the whole registry, as they stand now: registered,
+    screen failures by the failed criterion, enrolled, locked. Study-wide on purpose (the
+    pack is a study-level document; only study-wide roles reach it)."""
+    patients = Patient.objects.order_by()
+    totals = patients.aggregate(
+        registered=Count("pk"),
+        enrolled=Count("pk", filter=Q(enrolment_status=c.EnrolmentStatus.ENROLLED)),
+        locked=Count("pk", filter=Q(casebook_status=c.CasebookStatus.LOCKED)),
+    )
+    failures = (
+        patients.filter(enrolment_status=c.EnrolmentStatus.SCREEN_FAILURE)
+        .values("screen_failure_reason")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "screen_failure_reason")
+    )
+    totals["screen_failures"] = [
+        {"reason": r["screen_failure_reason"] or "Reason not recorded", "n": r["n"]}
+        for r in failures
+    ]
+    return totals
+
+
+def second_line_treatment() -> pd.DataFrame:
+    """Per locked patient with a 2L start: months on 2L treatment (start to end date; blank
+    while ongoing) and whether treatment is ongoing (no end date)."""
+    rows = (
+        SecondLineTherapy.objects.filter(patient__casebook_status=c.CasebookStatus.LOCKED)
+        .order_by()
+        .values_list("patient__study_id", "start_date", "end_date")
+    )
+    frame = pd.DataFrame.from_records(list(rows), columns=["study_id", "start", "end"])
+    if frame.empty:
+        return pd.DataFrame(columns=["study_id", "months", "ongoing"])
+    start = pd.to_datetime(frame["start"])
+    end = pd.to_datetime(frame["end"])
+    # Ongoing treatment has no end: months stay blank and the pack draws the bar to the
+    # patient's last follow-up (the patient table's os_months), with an arrow.
+    return pd.DataFrame(
+        {
+            "study_id": frame["study_id"],
+            "months": (end - start).dt.days / DAYS_PER_MONTH,
+            "ongoing": end.isna(),
+        }
+    )
+
+
+def manuscript_inputs(run: AnalysisRun) -> dict:
+    """What ``analytics.manuscript.manuscript_files`` needs for a finished run: its bundle,
+    the tables it was computed from (rebuilt, and held to the run's dataset hash), the
+    flow counts and the 2L treatment durations. Raises ApplicationError(CONFLICT) when the
+    locked data changed since the run (its patient-level figures would not be its data)."""
+    from analytics.datasets import build_analysis_tables
+
+    tables = build_analysis_tables()
+    if tables.sha256() != run.dataset_sha256:
+        raise ApplicationError(
+            f"The locked data changed since analysis run #{run.pk}: a new run is computing "
+            "(or press Recompute on the dashboard); the pack is built from a run on the "
+            "current data.",
+            code=ErrorCode.CONFLICT,
+        )
+    label = f"Analysis run #{run.pk}" + (" (final)" if run.final_at else "")
+    return {
+        "bundle": run.result,
+        "tables": tables,
+        "label": label,
+        "dataset_sha256": run.dataset_sha256,
+        "flow": publication_flow(),
+        "treatment": second_line_treatment(),
+    }

@@ -20,8 +20,12 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 
-from analytics.curves import add_subgroup_curves
-from analytics.datasets import build_analysis_tables, empty_patient_table
+from analytics.curves import add_censor_marks, add_subgroup_curves
+from analytics.datasets import (
+    analysis_rows_refresh,
+    build_analysis_tables,
+    empty_patient_table,
+)
 from analytics.models import AnalysisPlan, AnalysisRun
 from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
@@ -140,6 +144,10 @@ def on_casebook_locked(sender, *, patient, user, event, **kwargs) -> None:
     run_enqueue(trigger=AnalysisRun.Trigger.LOCK, user=user, event=event)
 
 
+def on_casebook_lock_changed(sender, *, patient_ids, **kwargs) -> None:
+    analysis_rows_refresh(patient_ids)
+
+
 def on_casebook_unlocked(sender, *, patient, user, event, **kwargs) -> None:
     run_enqueue(trigger=AnalysisRun.Trigger.UNLOCK, user=user, event=event)
 
@@ -242,8 +250,7 @@ def _compute(run_id: int, engine: Callable) -> str:
             return "reused"
         _progress(run_id, 40, "computing the analyses")
         started = time.perf_counter()
-        bundle = engine(tables.patients, tables.adverse_events, plan.plan)
-        bundle = to_jsonable(add_subgroup_curves(bundle, tables.patients, plan.plan))
+        bundle = bundle_compute(tables, plan.plan, engine=engine)
         timings["engine"] = round(time.perf_counter() - started, 4)
         _progress(run_id, 90, "storing the results")
         started = time.perf_counter()
@@ -283,6 +290,15 @@ def _compute(run_id: int, engine: Callable) -> str:
         first_line = (str(exc).strip().splitlines() or [""])[0]
         _fail(run_id, f"{type(exc).__name__}: {first_line}".rstrip(": "))
         return "failed"
+
+
+def bundle_compute(tables, plan: dict, *, engine: Callable | None = None) -> dict:
+    """The stored bundle of a run (and of a data cut): the engine's result on the analysis
+    tables with the subgroup curves and censoring marks the figures draw, as plain JSON."""
+    engine = engine or analyze
+    bundle = engine(tables.patients, tables.adverse_events, plan)
+    bundle = add_subgroup_curves(bundle, tables.patients, plan)
+    return to_jsonable(add_censor_marks(bundle, tables.patients, plan))
 
 
 # -- the sweeper -----------------------------------------------------------------------------

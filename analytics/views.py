@@ -11,7 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import presenters, selectors, services
+from analytics import labels, presenters, selectors, services
 from analytics.forms import AnalysisPlanForm
 from analytics.models import AnalysisRun
 from core import permissions
@@ -58,13 +58,18 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     "name": name,
                     "label": entry.get("label", name),
                     "median": presenters.fmt_median(entry["median"]),
-                    "ci": presenters.fmt_ci(entry["ci"]),
+                    "ci": presenters.fmt_median_ci(entry["ci"]),
                     "events": entry["events"],
                     "n": entry["n"],
                 }
                 for name, entry in (bundle.get("km") or {}).items()
             ],
             followup=bundle.get("followup"),
+            ci_method=labels.ci_method_label((bundle.get("plan") or {}).get("km_ci")),
+            km_clipped=presenters.km_clipped(bundle),
+            cox_endpoint=labels.endpoint_label(
+                bundle, (bundle.get("cox") or {}).get("endpoint", "")
+            ),
         )
     return render(request, "analytics/dashboard.html", context)
 
@@ -160,7 +165,12 @@ def plan_edit(request: HttpRequest) -> HttpResponse:
     else:
         initial = json.dumps(current.plan, indent=2, ensure_ascii=False) if current else ""
         form = AnalysisPlanForm(initial={"plan": initial})
-    return render(request, "analytics/plan_form.html", {"form": form, "current": current})
+    context = {
+        "form": form,
+        "current": current,
+        "km_ci_options": [(value, str(words)) for value, words in labels.CI_METHODS.items()],
+    }
+    return render(request, "analytics/plan_form.html", context)
 
 
 def _done_run(request: HttpRequest, run_id: int) -> tuple[AnalysisRun, dict]:

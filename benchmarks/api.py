@@ -72,6 +72,7 @@ def setup_django(url: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     # Production settings refuse to start without a key; a benchmark has no secrets to keep.
     os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ.setdefault("EXPORT_PSEUDONYM_KEY", "benchmark-only-export-pseudonym-not-a-secret")
     import django
 
     django.setup()

@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+os.environ.setdefault("EXPORT_PSEUDONYM_KEY", "benchmark-only-export-pseudonym-not-a-secret")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "0"  # this process publishes; workers compute
 
 LOCAL = {"127.0.0.1", "localhost", "::1"}

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Production settings refuse to start without a key; a benchmark has no secrets to keep.
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+os.environ.setdefault("EXPORT_PSEUDONYM_KEY", "benchmark-only-export-pseudonym-not-a-secret")
 
 
 def _setup():

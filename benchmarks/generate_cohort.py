@@ -40,6 +40,7 @@ def main() -> None:
     # Production settings refuse to start without a key; a benchmark has no secrets to keep.
 
     os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+    os.environ.setdefault("EXPORT_PSEUDONYM_KEY", "benchmark-only-export-pseudonym-not-a-secret")
     import django
 
     django.setup()

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Production settings refuse to start without a key; a benchmark has no secrets to keep.
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
+os.environ.setdefault("EXPORT_PSEUDONYM_KEY", "benchmark-only-export-pseudonym-not-a-secret")
 os.environ["CELERY_TASK_ALWAYS_EAGER"] = "1"
 # The cohort is generated minutes before it is checked: without this, the rules that wait
 # for a casebook to be entered (missing parts…) would skip every patient and cost nothing.

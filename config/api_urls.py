@@ -3,6 +3,7 @@
 from analytics.api import urls as analytics_api
 from core.api import urls as core_api
 from exchange.api import urls as exchange_api
+from publication.api import urls as publication_api
 from quality.api import urls as quality_api
 from registry.api import urls as registry_api
 
@@ -14,4 +15,5 @@ urlpatterns = [
     *quality_api.urlpatterns,
     *analytics_api.urlpatterns,
     *exchange_api.urlpatterns,
+    *publication_api.urlpatterns,
 ]

@@ -26,7 +26,11 @@ def ping() -> str:
 # the rows of a dead worker (core/outbox.py). Celery beat runs them every
 # WORK_SWEEP_INTERVAL seconds; a worker runs them as soon as it starts, so work queued while
 # the broker or every worker was down starts without waiting for beat.
-SWEEP_TASKS = ("analytics.sweep_analysis_runs", "exchange.sweep_exports")
+SWEEP_TASKS = (
+    "analytics.sweep_analysis_runs",
+    "exchange.sweep_exports",
+    "exchange.sweep_imports",
+)
 
 
 @worker_ready.connect

@@ -23,7 +23,7 @@ from kombu.pidbox import Mailbox
 from analytics.models import AnalysisRun
 from config.celery import app
 from core.outbox import PUBLISH_TIMEOUT
-from exchange.models import ExportJob
+from exchange.models import ExportJob, ImportJob
 
 
 def _timed(check) -> dict:
@@ -81,25 +81,36 @@ def _backlog() -> dict:
     stale = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
 
     def summary(model, waiting, running) -> dict:
+        # A status, or several (an import waits and runs twice: preview, then commit).
+        waiting = [waiting] if isinstance(waiting, str) else list(waiting)
+        running = [running] if isinstance(running, str) else list(running)
         rows = model.objects.all()
         oldest = (
-            rows.filter(status=waiting).order_by("created_at").values_list("created_at", flat=True)
+            rows.filter(status__in=waiting)
+            .order_by("created_at")
+            .values_list("created_at", flat=True)
         ).first()
         return {
-            "waiting": rows.filter(status=waiting).count(),
-            "running": rows.filter(status=running).count(),
-            "stalled": rows.filter(status=running, heartbeat_at__lt=stale).count(),
+            "waiting": rows.filter(status__in=waiting).count(),
+            "running": rows.filter(status__in=running).count(),
+            "stalled": rows.filter(status__in=running, heartbeat_at__lt=stale).count(),
             "oldest_waiting_seconds": int((now - oldest).total_seconds()) if oldest else 0,
         }
 
     runs = summary(AnalysisRun, AnalysisRun.Status.QUEUED, AnalysisRun.Status.RUNNING)
     exports = summary(ExportJob, ExportJob.Status.PENDING, ExportJob.Status.RUNNING)
+    imports = summary(
+        ImportJob,
+        (ImportJob.Status.PENDING, ImportJob.Status.COMMIT_QUEUED),
+        (ImportJob.Status.PREVIEWING, ImportJob.Status.COMMITTING),
+    )
     # Work waiting longer than a heartbeat timeout plus two sweeps is not moving.
     limit = settings.WORK_HEARTBEAT_TIMEOUT + 2 * settings.WORK_SWEEP_INTERVAL
     moving = all(
-        part["oldest_waiting_seconds"] <= limit and not part["stalled"] for part in (runs, exports)
+        part["oldest_waiting_seconds"] <= limit and not part["stalled"]
+        for part in (runs, exports, imports)
     )
-    return {"analysis_runs": runs, "exports": exports, "moving": moving}
+    return {"analysis_runs": runs, "exports": exports, "imports": imports, "moving": moving}
 
 
 @never_cache

@@ -183,6 +183,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(WORK_SWEEP_INTERVAL),
     },
     "sweep-exports": {"task": "exchange.sweep_exports", "schedule": float(WORK_SWEEP_INTERVAL)},
+    "sweep-imports": {"task": "exchange.sweep_imports", "schedule": float(WORK_SWEEP_INTERVAL)},
     "run-quality-rules": {
         "task": "quality.run_rules",
         "schedule": float(QUALITY_RULES_INTERVAL),
@@ -388,3 +389,15 @@ TWO_FACTOR_EXEMPT_ROLES = [
     role.strip() for role in env_str("TWO_FACTOR_EXEMPT_ROLES", "").split(",") if role.strip()
 ]
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "ES-SCLC registry")
+
+# Imports (docs/imports.md): uploaded files are kept outside MEDIA_ROOT for the preview and
+# the commit; a file over IMPORT_MAX_BYTES is refused before it is read.
+IMPORT_ROOT = Path(env_str("IMPORT_ROOT", str(VAR_DIR / "imports")))
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+# The preview keeps this many problems and changes for the page and the API (counts are exact).
+IMPORT_PREVIEW_MAX_ITEMS = env_int("IMPORT_PREVIEW_MAX_ITEMS", 5000, minimum=10)
+# The import upload (page and API) may send a file up to IMPORT_MAX_BYTES, plus the form.
+UPLOAD_BODY_LIMITS = {
+    "/imports/": IMPORT_MAX_BYTES + 64 * 1024,
+    "/api/v1/imports/": IMPORT_MAX_BYTES + 64 * 1024,
+}

@@ -16,9 +16,11 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("core.security.urls")),  # security: 2FA, password change
     # security: the study-wide audit trail for inspectors (not a patient page of registry:)
+    path("audit/", registry_audit.audit_trail, name="audit-trail"),
     path("audit/export/", registry_audit.audit_export, name="audit-export"),
     path("admin/", admin.site.urls),
     path("exports/", include("exchange.urls")),
+    path("imports/", include("exchange.imports.urls")),
     path("publication/", include("publication.urls")),
     path("analytics/", include("analytics.urls")),
     path("quality/", include("quality.urls")),

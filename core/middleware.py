@@ -123,12 +123,14 @@ class HostileInputMiddleware:
             length = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return refusal(request, ErrorCode.INVALID, _("Content-Length is not a number."))
-        if length > settings.MAX_BODY_BYTES:
+        # File uploads (settings.UPLOAD_BODY_LIMITS: path → bytes) may be larger.
+        limit = settings.UPLOAD_BODY_LIMITS.get(request.path_info, settings.MAX_BODY_BYTES)
+        if length > limit:
             return refusal(
                 request,
                 ErrorCode.PAYLOAD_TOO_LARGE,
                 _("The body is %(size)s bytes; the limit is %(limit)s.")
-                % {"size": length, "limit": settings.MAX_BODY_BYTES},
+                % {"size": length, "limit": limit},
             )
         path = _path_text(request)
         if path is None:

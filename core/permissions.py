@@ -77,6 +77,12 @@ def can_see_dashboard(user: Any) -> bool:
     return _signed_in(user) and (user.is_superuser or user.role in _DASHBOARD_READERS)
 
 
+def can_use_data_cuts(user: Any) -> bool:
+    """Freeze, read, compare and download named data cuts: the dashboard's readers (PI, data
+    manager, admin), since a cut holds the whole study's analysis."""
+    return can_see_dashboard(user)
+
+
 def can_edit_plan(user: Any) -> bool:
     return _signed_in(user) and (user.is_superuser or user.role in _PLAN_EDITORS)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class PseudonymKey(models.Model):
@@ -99,3 +100,86 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} by {self.created_by} ({self.status})"
+
+
+class ImportJob(models.Model):
+    """One import: the uploaded file, its preview (problems and changes) and its commit.
+
+    The row is the outbox of both steps (core/outbox.py): the preview and the commit run in
+    a worker, claimed with a guarded update, with a heartbeat the sweep watches.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Preview queued")
+        PREVIEWING = "previewing", _("Checking the file")
+        PREVIEWED = "previewed", _("Preview ready")
+        COMMIT_QUEUED = "commit_queued", _("Import queued")
+        COMMITTING = "committing", _("Importing")
+        DONE = "done", _("Imported")
+        FAILED = "failed", _("Failed")
+
+    class Format(models.TextChoices):
+        XLSX = "xlsx", _("Registry XLSX template")
+        CSV_ZIP = "csv-zip", _("Export ZIP (CSV tables)")
+        REDCAP = "redcap", _("REDCap records CSV")
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="import_jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker claimed it.")
+    file_name = models.CharField(max_length=200)
+    file_path = models.CharField(max_length=500)
+    file_size = models.BigIntegerField()
+    file_sha256 = models.CharField(max_length=64)
+    file_format = models.CharField(max_length=10, choices=Format.choices)
+    center = models.ForeignKey(
+        "registry.Center",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The centre imported into (its rows only); empty: the centre column.",
+    )
+    skip_invalid_patients = models.BooleanField(
+        default=False, help_text="Import the patients without errors, report the rest."
+    )
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    problems = models.JSONField(default=list, blank=True, help_text="The first problems found.")
+    changes = models.JSONField(default=list, blank=True, help_text="The first changes found.")
+    digest = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the changes.")
+    study_ids = models.JSONField(
+        default=dict, blank=True, help_text="File study id → registry study id (after import)."
+    )
+    unreadable = models.BooleanField(default=False, help_text="The file could not be read.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.file_name} by {self.created_by} ({self.status})"
+
+    @property
+    def can_commit(self) -> bool:
+        """A finished preview with something to write and no error the import may not skip."""
+        if self.status != self.Status.PREVIEWED:
+            return False
+        counts = self.counts or {}
+        writes = counts.get("patients_created", 0) + counts.get("patients_updated", 0)
+        if writes == 0:
+            return False
+        return self.skip_invalid_patients or counts.get("errors", 0) == 0
+
+    @property
+    def progress_percent(self) -> int:
+        if not self.progress_total:
+            return 0
+        return min(100, round(100 * self.progress_done / self.progress_total))

@@ -8,6 +8,7 @@ written outside the request's transaction so they survive the error they report.
 from __future__ import annotations
 
 import secrets
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from core.errors import ApplicationError, ErrorCode
 from exchange import deid
 from exchange.models import ExportJob, PseudonymKey
 from exchange.tables import Options
-from exchange.writer import ExportSpec, sha256_of, write_export
+from exchange.writer import (
+    PARTIAL_SUFFIX,
+    WORK_DIR_MARK,
+    ExportSpec,
+    sha256_of,
+    write_export,
+)
 from registry import choices as c
 from registry.models import AuditEvent, Center, User
 from registry.selectors import patients_visible_to
@@ -317,13 +324,13 @@ def _write(job_id: int) -> ExportJob:
     return job
 
 
-def exports_sweep(*, now=None) -> dict[str, list[int]]:
+def exports_sweep(*, now=None) -> dict[str, list]:
     """Recover exports a worker lost and send jobs whose message did not go out.
 
     The same rules as the analysis runs' sweep (analytics.services.runs_sweep): a running job
     with a heartbeat older than WORK_HEARTBEAT_TIMEOUT goes back to pending (failed after
     WORK_MAX_ATTEMPTS claims); a pending job never sent, or sent that long ago and not
-    taken, is sent again.
+    taken, is sent again. Files that dead workers left behind are removed.
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT)
@@ -347,7 +354,51 @@ def exports_sweep(*, now=None) -> dict[str, list[int]]:
             transaction.on_commit(lambda pk=job.pk: _dispatch(pk))
     waiting = ExportJob.objects.filter(status=ExportJob.Status.PENDING)
     resent = outbox.resend_not_taken(waiting, cutoff=cutoff, dispatch=_dispatch, skip=requeued)
-    return {"requeued": requeued, "failed": failed, "resent": resent}
+    return {
+        "requeued": requeued,
+        "failed": failed,
+        "resent": resent,
+        "removed": _leftovers_remove(),
+    }
+
+
+def _leftover_job_id(entry: Path) -> int | None:
+    """The job a work folder or half-written ZIP of ``write_export`` belongs to, if it is one."""
+    if entry.is_dir() and WORK_DIR_MARK in entry.name:
+        head = entry.name.split(WORK_DIR_MARK, 1)[0]
+    elif entry.is_file() and entry.suffix == PARTIAL_SUFFIX:
+        head = entry.stem
+    else:
+        return None
+    job_id = head.split("-", 1)[0]
+    return int(job_id) if job_id.isdigit() else None
+
+
+def _leftovers_remove() -> list[str]:
+    """Delete what killed workers left in the export folder: work folders and half-written
+    ZIPs of jobs no worker is writing now (a running job's are left alone). They hold
+    patient data, so they must not wait for someone to notice them."""
+    root = Path(settings.EXPORT_ROOT)
+    if not root.is_dir():
+        return []
+    leftovers = {
+        entry: job_id for entry in root.iterdir() if (job_id := _leftover_job_id(entry)) is not None
+    }
+    writing = set(
+        ExportJob.objects.filter(
+            pk__in=set(leftovers.values()), status=ExportJob.Status.RUNNING
+        ).values_list("pk", flat=True)
+    )
+    removed = []
+    for entry, job_id in sorted(leftovers.items()):
+        if job_id in writing:
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry.name)
+    return removed
 
 
 def export_download(*, user: User, job_id: int) -> ExportJob:

@@ -357,6 +357,13 @@ ANALYSIS_PATIENT_COLUMNS: list[tuple[str, str, str, str]] = [
     ("os_event", "0/1", "", "1 = death, 0 = censored"),
     ("pfs_months", "number", "months", "2L start to progression/death or last assessment"),
     ("pfs_event", "0/1", "", "1 = progression or death, 0 = censored"),
+    (
+        "l2_best_response",
+        "code",
+        "",
+        "RECIST 1.1 best overall response on the 2L: CR, PR, SD, PD or NE; blank = no 2L "
+        "assessment",
+    ),
 ]
 ANALYSIS_AE_COLUMNS: list[tuple[str, str, str, str]] = [
     ("study_id", "string", "", "Pseudonymous patient id"),
@@ -371,6 +378,8 @@ def analysis_patient_row(book: Casebook, ctx: PatientContext, options: Options) 
     row = book.analysis_row()
     if row is None:
         return None
+    # Contract §7: the column the engine's response statistics read (ORR, DCR).
+    row["l2_best_response"] = book.l2_best_response()
     row["study_id"] = ctx.study_id
     row["center"] = ctx.center
     if not options.identified:

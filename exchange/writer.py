@@ -160,6 +160,11 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield items[start : start + size]
 
 
+# What a write in progress leaves in the export folder: a work folder and a half-written ZIP.
+WORK_DIR_MARK = "-work-"
+PARTIAL_SUFFIX = ".part"
+
+
 def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
     options = spec.options
     tables = tidy_tables(options)
@@ -173,7 +178,9 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
     )
     shift_key = deid.date_shift_key()
     risk_groups: Counter = Counter()
-    work = Path(tempfile.mkdtemp(prefix="export-", dir=out_path.parent))
+    # Named after the export's file, so that what a killed worker leaves behind can be told
+    # apart by job (exchange.services.exports_sweep removes it).
+    work = Path(tempfile.mkdtemp(prefix=f"{out_path.stem}{WORK_DIR_MARK}", dir=out_path.parent))
     try:
         outs: dict[str, _CsvOut] = {
             "analysis/patients.csv": _CsvOut(
@@ -234,7 +241,7 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
         }
         manifest["files_sha256"] = file_hashes
         _write_text(work / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
-        tmp_zip = out_path.with_suffix(".part")
+        tmp_zip = out_path.with_suffix(PARTIAL_SUFFIX)
         try:
             with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 for p in sorted(work.rglob("*")):

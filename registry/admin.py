@@ -25,10 +25,12 @@ from django.contrib.auth.admin import UserAdmin
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import permissions
 from core.security.passwords_state import password_change_require
+from core.security.two_factor import two_factor_reset
 from registry import choices as c
 from registry import services
 from registry.models import (
@@ -43,6 +45,7 @@ from registry.models import (
     SecondLineTherapy,
     SectionCompletion,
     Signature,
+    SignatureVoid,
     TumourAssessment,
     User,
 )
@@ -446,12 +449,14 @@ admin.site.register(FollowUp, RepeatingCrfAdmin)
 class ReadOnlyScopedAdmin(IdentifierLookupGuard, admin.ModelAdmin):
     """Workflow records (completions, signatures, audit events): written only by services."""
 
+    patient_path = "patient"  # how a row reaches its patient, for centre scoping
+
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         visible = patients_visible_to(request.user).values("pk")
         if permissions.sees_all_centers(request.user):
             return queryset
-        return queryset.filter(patient__in=visible)
+        return queryset.filter(**{f"{self.patient_path}__in": visible})
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -484,7 +489,14 @@ class SectionCompletionAdmin(ReadOnlyScopedAdmin):
 @admin.register(Signature)
 class SignatureAdmin(ReadOnlyScopedAdmin):
     list_display = ("patient", "signed_by", "signed_at", "voided_at", "voided_by")
-    list_select_related = ("patient", "signed_by", "voided_by")
+    list_select_related = ("patient", "signed_by", "void__voided_by")
+
+
+@admin.register(SignatureVoid)
+class SignatureVoidAdmin(ReadOnlyScopedAdmin):
+    list_display = ("signature", "voided_by", "voided_at", "reason")
+    list_select_related = ("signature__patient", "signature__signed_by", "voided_by")
+    patient_path = "signature__patient"
 
 
 @admin.register(AuditEvent)
@@ -535,6 +547,19 @@ class RegistryUserAdmin(AdministratorOnly, UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Registry role", {"fields": ("role", "center")}),
     )
+
+    actions = ["reset_two_factor"]
+
+    @admin.action(description=_("Reset two-factor sign-in (enrol again at the next sign-in)"))
+    def reset_two_factor(self, request, queryset) -> None:
+        for user in queryset:
+            removed = two_factor_reset(administrator=request.user, user=user, request=request)
+            self.message_user(
+                request,
+                _("%(user)s: two-factor sign-in reset (%(count)d device(s) removed).")
+                % {"user": user.get_username(), "count": removed},
+                messages.SUCCESS,
+            )
 
     # A password an administrator typed is known to two people: the user replaces it at the
     # next sign-in (core.security.middleware.PasswordChangeRequiredMiddleware).

@@ -820,8 +820,18 @@ class SectionCompletion(models.Model):
         return f"{self.patient} {self.section} complete"
 
 
+class SignatureQuerySet(models.QuerySet):
+    def valid(self) -> SignatureQuerySet:
+        """Signatures that still stand: no void row refers to them."""
+        return self.filter(void__isnull=True)
+
+
 class Signature(models.Model):
-    """An electronic signature applied when a casebook is locked (who, when, meaning)."""
+    """An electronic signature applied when a casebook is locked (who, when, meaning).
+
+    A signature row never changes: an unlock adds a ``SignatureVoid`` row that refers to it
+    (21 CFR Part 11: the record of the signature and of its withdrawal both stay).
+    """
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signatures")
     signed_by = models.ForeignKey(
@@ -829,32 +839,55 @@ class Signature(models.Model):
     )
     signed_at = models.DateTimeField()
     meaning = models.TextField(help_text="The statement the signer confirmed.")
-    voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="voided_signatures",
-    )
-    void_reason = models.TextField(blank=True)
+
+    objects = SignatureQuerySet.as_manager()
 
     class Meta:
         ordering = ["-signed_at"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["patient"],
-                condition=Q(voided_at__isnull=True),
-                name="one_valid_signature_per_casebook",
-            ),
-            models.CheckConstraint(
-                condition=Q(voided_at__isnull=True) | ~Q(void_reason=""),
-                name="voided_signature_has_reason",
-            ),
-        ]
 
     def __str__(self) -> str:
         return f"{self.patient} signed by {self.signed_by} at {self.signed_at:%Y-%m-%d %H:%M}"
+
+    def _void(self) -> SignatureVoid | None:
+        try:
+            return self.void
+        except SignatureVoid.DoesNotExist:
+            return None
+
+    @property
+    def voided_at(self):
+        void = self._void()
+        return void.voided_at if void else None
+
+    @property
+    def voided_by(self):
+        void = self._void()
+        return void.voided_by if void else None
+
+    @property
+    def void_reason(self) -> str:
+        void = self._void()
+        return void.reason if void else ""
+
+
+class SignatureVoid(models.Model):
+    """The withdrawal of a signature by an unlock: a row of its own, never an edit."""
+
+    signature = models.OneToOneField(Signature, on_delete=models.PROTECT, related_name="void")
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signature_voids"
+    )
+    voided_at = models.DateTimeField()
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-voided_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="signature_void_has_reason")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.signature} voided by {self.voided_by} at {self.voided_at:%Y-%m-%d %H:%M}"
 
 
 class AuditEvent(models.Model):
@@ -886,6 +919,9 @@ class AuditEvent(models.Model):
         QUERY_REOPEN = "query_reopen", "Query re-opened"
         SDV_VERIFY = "sdv_verify", "Verified against source"
         SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
+        AUDIT_EXPORT = "audit_export", "Audit trail exported"
+        CUT_FREEZE = "cut_freeze", "Data cut frozen"
+        CUT_DOWNLOAD = "cut_download", "Data cut downloaded"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     user = models.ForeignKey(

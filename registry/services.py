@@ -20,7 +20,7 @@ from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
 from registry import choices as c
 from registry import rules, signals
-from registry.casebook import SECTION_ATTR, load_casebook
+from registry.casebook import SECTION_ATTR, load_casebook, section_records
 from registry.models import (
     MODEL_BY_SECTION,
     REPEATING_SECTIONS,
@@ -30,6 +30,7 @@ from registry.models import (
     Patient,
     SectionCompletion,
     Signature,
+    SignatureVoid,
     User,
 )
 from registry.selectors import patients_visible_to
@@ -677,6 +678,10 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
                 f"Casebook {patient.study_id} cannot be locked yet: {'; '.join(blockers)}",
                 fields={"__all__": blockers},
             )
+        if Signature.objects.filter(patient=patient).valid().exists():
+            # The status machine makes this unreachable; the database no longer can (a void
+            # is a row of its own), so the service keeps one standing signature per casebook.
+            raise ApplicationError("The casebook already carries a valid signature.")
         now = timezone.now()
         signature = Signature.objects.create(
             patient=patient, signed_by=user, signed_at=now, meaning=SIGNATURE_MEANING
@@ -685,6 +690,7 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             casebook_status=c.CasebookStatus.LOCKED, version=F("version") + 1
         )
         patient.refresh_from_db()
+        signals.casebook_lock_changed.send(sender=Patient, patient_ids=[patient.pk])
         event = AuditEvent.objects.create(
             user=user,
             patient=patient,
@@ -717,13 +723,16 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
         if not patient.is_locked:
             raise ApplicationError("The casebook is not locked.")
         now = timezone.now()
-        Signature.objects.filter(patient=patient, voided_at__isnull=True).update(
-            voided_at=now, voided_by=user, void_reason=reason
+        # The signature row stays as signed; its withdrawal is a row of its own.
+        SignatureVoid.objects.bulk_create(
+            SignatureVoid(signature=signature, voided_by=user, voided_at=now, reason=reason)
+            for signature in Signature.objects.filter(patient=patient).valid()
         )
         Patient.objects.filter(pk=patient.pk).update(
             casebook_status=c.CasebookStatus.COMPLETE, version=F("version") + 1
         )
         patient.refresh_from_db()
+        signals.casebook_lock_changed.send(sender=Patient, patient_ids=[patient.pk])
         event = AuditEvent.objects.create(
             user=user, patient=patient, action=AuditEvent.Action.UNLOCK, reason=reason
         )
@@ -733,3 +742,138 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
             )
         )
     return patient
+
+
+def audit_trail_export_record(*, user: User, filters: dict[str, str]) -> AuditEvent:
+    """Record that ``user`` took the audit trail out of the registry, with the filters used:
+    an inspector can see who read the trail and what they asked for (issue 13)."""
+    return AuditEvent.objects.create(
+        user=user,
+        action=AuditEvent.Action.AUDIT_EXPORT,
+        detail={"filters": {name: value for name, value in filters.items() if value}},
+    )
+
+
+# -- many new casebooks at once (imports) -----------------------------------------------------
+
+
+def _bulk_validate(book) -> None:
+    """The services' validation of one unsaved casebook: each record, then the cross-part
+    rules. Uniqueness and check constraints are left to the database, which refuses them
+    on insert (one query per record here would cost more than the whole insert)."""
+    patient = book.patient
+    records = [patient, *(r for s in SECTION_ATTR for r in section_records(book, s))]
+    for record in records:
+        try:
+            record.full_clean(
+                exclude=["patient", "center", "study_id", "sequence"],
+                validate_unique=False,
+                validate_constraints=False,
+            )
+        except ValidationError as error:
+            fields = _field_errors(error)
+            name, messages = next(iter(fields.items()))
+            raise ApplicationError(
+                f"{record._meta.verbose_name} of {patient.study_id}: {name}: {messages[0]}",
+                fields=fields,
+            ) from None
+    violations = rules.casebook_violations(book)
+    if violations:
+        first = violations[0]
+        label = first.record._meta.get_field(first.field).verbose_name
+        raise ApplicationError(
+            f"{first.record._meta.verbose_name} of {patient.study_id}: {label} {first.message}",
+            fields={first.field: [first.message]},
+        )
+
+
+def casebooks_register_bulk(
+    *, user: User, center: Center, books: list, reason: str
+) -> list[Patient]:
+    """Register many new patients with their whole casebooks in one transaction (imports).
+
+    ``books`` are unsaved ``Casebook`` objects (records point at their unsaved patient).
+    The same rules as ``patient_register`` and ``crf_record_save`` — who may enter data and
+    where, study ids from the registry in the order given, eligibility (a screen failure
+    has no casebook), every record's validation and the cross-part rules — then the rows
+    are inserted in bulk, each with its history row (``user``, ``reason``), and a register
+    (or screen failure) audit event per patient.
+    """
+    from registry.bulk import BulkWriter
+
+    _require_crf_editor(user)
+    _check_reason_length(reason)
+    if permissions.is_site_staff(user) and center.pk != user.center_id:
+        raise ApplicationError(
+            "center: you can register patients at your own centre only.",
+            code=ErrorCode.FORBIDDEN,
+            fields={"center": ["You can register patients at your own centre only."]},
+        )
+    if not books:
+        return []
+    with transaction.atomic():
+        Center.objects.select_for_update().get(pk=center.pk)
+        last = Patient.objects.filter(center=center).aggregate(m=Max("sequence"))["m"] or 0
+        for offset, book in enumerate(books, start=1):
+            patient = book.patient
+            patient.center = center
+            patient.sequence = last + offset
+            patient.study_id = f"{center.code}-{patient.sequence:04d}"
+            failed = patient.failed_criterion()
+            patient.enrolment_status = (
+                c.EnrolmentStatus.SCREEN_FAILURE if failed else c.EnrolmentStatus.ENROLLED
+            )
+            patient.screen_failure_reason = failed
+            patient.casebook_status = c.CasebookStatus.IN_PROGRESS
+            parts = [r for s in SECTION_ATTR for r in section_records(book, s)]
+            if failed and (parts or patient.no_adverse_events):
+                raise ApplicationError(
+                    f"{patient.study_id}: a screen failure has no casebook to fill ({failed})."
+                )
+            if patient.no_adverse_events and book.adverse_events:
+                raise field_error(
+                    "no_adverse_events",
+                    "Adverse events are recorded for this patient; delete them first if none "
+                    "occurred.",
+                )
+            _bulk_validate(book)
+        writer = BulkWriter(user, timezone.now(), reason=reason)
+        patients = [book.patient for book in books]
+        try:
+            with transaction.atomic():
+                writer.insert(Patient, patients)
+                writer.insert_history(Patient, patients)
+                for section in SECTION_ATTR:
+                    model = MODEL_BY_SECTION[section]
+                    records = [r for book in books for r in section_records(book, section)]
+                    for record in records:
+                        record.patient_id = record.patient.pk
+                    writer.insert(model, records)
+                    writer.insert_history(model, records)
+        except IntegrityError as error:
+            raise ApplicationError(
+                f"The database refused the new casebooks (a patient with the same MRN at "
+                f"this centre, or a record entered twice): {str(error).splitlines()[0]}"
+            ) from None
+        writer.insert_values(
+            AuditEvent,
+            [
+                {
+                    "at": writer.now,
+                    "user_id": user.pk,
+                    "patient_id": patient.pk,
+                    "action": AuditEvent.Action.SCREEN_FAIL
+                    if patient.screen_failure_reason
+                    else AuditEvent.Action.REGISTER,
+                    "detail": {
+                        "study_id": patient.study_id,
+                        "failed_criterion": patient.screen_failure_reason,
+                    },
+                    "reason": reason,
+                }
+                for patient in patients
+            ],
+        )
+        for patient in patients:
+            _announce_saved(patient)
+    return patients

@@ -1,4 +1,4 @@
-"""Hooks the registry sends after a lock or an unlock has committed.
+"""Hooks the registry sends around locks, unlocks and casebook changes.
 
 The analytics app connects to these to queue a recomputation; the registry
 knows nothing of what listens.
@@ -25,3 +25,8 @@ casebook_saved = Signal()
 # Each receiver returns a list of reasons the casebook may not be locked yet (the quality app:
 # its open queries); any reason refuses the lock with all of them.
 casebook_lock_blockers = Signal()
+
+# Sent with patient_ids=<list of Patient pks> INSIDE the transaction that locked or unlocked
+# them, after their status changed: the analytics app writes or removes their analysis rows in
+# that same transaction, so the stored rows never disagree with what is locked.
+casebook_lock_changed = Signal()

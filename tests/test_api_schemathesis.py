@@ -1,14 +1,17 @@
 """Property-based API testing against the live OpenAPI schema (schemathesis).
 
-The schema is fetched from the running Django application (WSGI, in process, on
-the test database: PostgreSQL in CI) and every operation is called with
-generated valid and invalid data, alternately as a site coordinator and as an admin (the
-query operations take turns among a coordinator, a data manager, who raises, closes and
-re-opens queries, and an admin). Checks: no 5xx, and every answer (status, headers, body)
-conforms to the schema. Path parameters (and a new query's patient) are steered to real
-patients, records, exports and queries most of the time, and well-formed Idempotency-Keys
-are made unique, so the generated bodies reach the services instead of stopping at a 404
-or a 422.
+The schema is fetched from the running Django application (WSGI, in process, on the test
+database: PostgreSQL in CI) and every operation is called with generated valid and invalid
+data, alternately as a site coordinator and as an admin (the query operations take turns
+among a coordinator, a data manager, who raises, closes and re-opens queries, and an admin).
+Checks: no 5xx, and every answer (status, headers, body) conforms to the schema. Path
+parameters (and a new query's patient) are steered to real patients, records, exports and
+queries most of the time, and well-formed Idempotency-Keys are made unique, so the generated
+bodies reach the services instead of stopping at a 404 or a 422.
+
+A second, stateful phase chains the operations (create a patient, then read, change and
+delete its records with the ids the answers gave) as a coordinator and as an admin, with the
+links schemathesis infers from the schema.
 """
 
 from __future__ import annotations
@@ -24,18 +27,24 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import load_all_checks
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation import GenerationMode
+from schemathesis.specs.openapi.stateful import dependencies
 
 from analytics.services import plan_seed_demo
 from core.api import tokens as api_services
 from core.api.idempotency import HEADER as IDEMPOTENCY_HEADER
 from exchange import services as export_services
+from publication import services as cut_services
 from quality import services as query_services
-from tests.builders import build_casebook, register_patient
-from tests.factories import CenterFactory, UserFactory
+from tests.builders import build_casebook, lock_casebook, register_patient
+from tests.factories import TEST_PASSWORD, CenterFactory, UserFactory
 
 pytestmark = pytest.mark.schemathesis
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 12
+# The stateful phase: scenarios per role, and calls per scenario.
+STATEFUL_SCENARIOS = 12
+STATEFUL_STEPS = 8
+STATEFUL_CALLS: list[str] = []
 CALLS: list[int] = []
 
 
@@ -58,6 +67,11 @@ def api_schema(db, settings, tmp_path):
     # A current analysis plan, so the analysis operations get past "no plan yet" (its run
     # stays queued: after-commit hooks do not fire inside the test transaction).
     plan_seed_demo()
+    # A locked casebook and a data cut of it, so the cut operations answer with a cut (and
+    # its kit) too, and a freeze gets past "nothing locked".
+    investigator = UserFactory(username="st-inv", role="investigator", center=center_a)
+    lock_casebook(build_casebook(coordinator, complete=True), investigator, TEST_PASSWORD)
+    cut = cut_services.cut_freeze(user=admin, name="Schemathesis cut")
     # A finished export per role, so the download operation answers with its ZIP too.
     exports = {
         name: export_services.export_run(
@@ -94,6 +108,7 @@ def api_schema(db, settings, tmp_path):
         "foreign": foreign,
         "exports": exports,
         "queries": queries,
+        "cut": cut,
         "turn": itertools.count(),
         "query_turn": itertools.count(),
         "keys": itertools.count(),
@@ -145,6 +160,8 @@ def _steer(case, state, role: str) -> None:
     params = {} if _negative_path(case) else (case.path_parameters or {})
     if _is_id(params.get("export_id")) and turn % 4 != 3:
         params["export_id"] = state["exports"][role].pk
+    if _is_id(params.get("cut_id")) and turn % 4 != 3:
+        params["cut_id"] = state["cut"].pk
     # Only well-typed values are replaced: a negative case must stay negative.
     if isinstance(params.get("study_id"), str) and turn % 4 != 3:
         patient = state["own"][turn % 3] if turn % 4 != 2 else state["foreign"]
@@ -186,6 +203,15 @@ def _steer_query(case, state) -> str:
     return role
 
 
+def _steer_upload(case) -> None:
+    """The import upload is multipart: a negative case whose body is not an object (a list,
+    null) cannot be encoded as a form by the WSGI client (it crashes before any request),
+    so it is sent as an empty form instead, still missing its required file (→ 400)."""
+    upload = case.operation.path == "/api/v1/imports/" and case.method.upper() == "POST"
+    if upload and not isinstance(case.body, dict):
+        case.body = {}
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -201,14 +227,11 @@ def test_api_conforms_to_its_schema(case, api_schema):
     if case.operation.path.startswith("/api/v1/queries/"):
         role = _steer_query(case, state)
     _steer(case, state, role)
-    from schemathesis.checks import CHECKS
-
-    # A valid-by-schema body may still break a clinical rule (400): not a defect.
-    excluded = [CHECKS.get_one("positive_data_acceptance")]
+    _steer_upload(case)
     CALLS.append(case.operation.label)
     case.call_and_validate(
         headers={"Authorization": f"Bearer {state['tokens'][role]}"},
-        excluded_checks=excluded,
+        excluded_checks=_excluded_checks(),
     )
 
 
@@ -217,4 +240,59 @@ def test_schemathesis_run_was_large_enough():
     if not CALLS:
         pytest.skip("the schemathesis run did not take place in this session")
     print(f"schemathesis: {len(CALLS)} requests over {len(set(CALLS))} operations")
-    assert len(CALLS) >= 300
+    assert len(CALLS) >= 450
+
+
+def _excluded_checks():
+    from schemathesis.checks import CHECKS
+
+    # A valid-by-schema body may still break a clinical rule (400): not a defect.
+    return [CHECKS.get_one("positive_data_acceptance")]
+
+
+@pytest.mark.parametrize("role", ["coordinator", "admin"])
+def test_api_holds_through_chained_calls(api_schema, role):
+    """Scenarios of dependent calls: each takes ids from earlier answers (a patient the POST
+    created, a record listed or created under it, an export or run just requested), so the
+    later operations act on real data that this very run made, as the role would."""
+    load_all_checks()
+    # Links between operations inferred from the schema (producer answers -> consumer
+    # parameters): the schema itself declares none. 45 today; fewer means inference broke.
+    assert dependencies.inject_links(api_schema) >= 40
+    token = api_schema.registry_state["tokens"][role]
+    excluded = _excluded_checks()
+
+    class Scenario(api_schema.as_state_machine()):
+        def before_call(self, case):
+            _steer_upload(case)
+
+        def get_call_kwargs(self, case):
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+
+        def after_call(self, response, case):
+            STATEFUL_CALLS.append(case.operation.label)
+
+        def validate_response(self, response, case, additional_checks=None, **kwargs):
+            # The headers say which credentials were ours: the auth checks replay without them.
+            case.validate_response(
+                response,
+                excluded_checks=excluded,
+                headers=kwargs.get("headers"),
+                transport_kwargs=kwargs,
+            )
+
+    before = len(STATEFUL_CALLS)
+    Scenario.run(
+        settings=settings(
+            max_examples=STATEFUL_SCENARIOS,
+            stateful_step_count=STATEFUL_STEPS,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )
+    made = STATEFUL_CALLS[before:]
+    print(f"schemathesis stateful ({role}): {len(made)} calls over {len(set(made))} operations")
+    # Enough calls, and some of them reached operations only a link can feed well.
+    assert len(made) >= STATEFUL_SCENARIOS * 2
+    assert any("{record_id}" in label or "{study_id}/" in label for label in made), made

@@ -1,11 +1,14 @@
-"""The second factor where there is no session to carry it: the API token endpoint."""
+"""The second factor where there is no session to carry it (the API token endpoint), and its
+reset by an administrator."""
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils.translation import gettext as _
-from django_otp import match_token, user_has_device
+from django_otp import devices_for_user, match_token, user_has_device
 
 from core.errors import ApplicationError, ErrorCode
+from core.permissions import can_manage_accounts
 from core.security.events import login_event_record
 from core.security.middleware import two_factor_exempt
 from core.security.models import LoginEvent
@@ -33,3 +36,25 @@ def second_factor_check(request, user, token: str) -> None:
     login_event_record(
         kind=LoginEvent.Kind.OTP_VERIFIED, request=request, user=user, detail="API token"
     )
+
+
+def two_factor_reset(*, administrator, user, request=None) -> int:
+    """Remove every authenticator and backup code of ``user`` (a lost phone): their next
+    sign-in enrols anew. A session verified with a removed device is no longer verified.
+    Logged in the login log with the administrator who did it. Returns the devices removed."""
+    if not can_manage_accounts(administrator):
+        raise ApplicationError(
+            _("Only an administrator may reset two-factor sign-in."), code=ErrorCode.FORBIDDEN
+        )
+    with transaction.atomic():
+        devices = list(devices_for_user(user, confirmed=None))
+        for device in devices:
+            device.delete()
+        login_event_record(
+            kind=LoginEvent.Kind.OTP_RESET,
+            request=request,
+            user=user,
+            detail=_("by %(administrator)s, %(count)d device(s) removed")
+            % {"administrator": administrator.get_username(), "count": len(devices)},
+        )
+    return len(devices)

@@ -1,8 +1,9 @@
-"""Export routes under /api/v1/exports/ (composed in config/api_urls.py)."""
+"""Export and import routes under /api/v1/exports/ and /api/v1/imports/ (composed in
+config/api_urls.py)."""
 
 from django.urls import path
 
-from exchange.api import views
+from exchange.api import imports, views
 
 urlpatterns = [
     path("exports/", views.ExportCollectionView.as_view(), name="export-list"),
@@ -11,5 +12,12 @@ urlpatterns = [
         "exports/<int:export_id>/download/",
         views.ExportDownloadView.as_view(),
         name="export-download",
+    ),
+    path("imports/", imports.ImportCollectionView.as_view(), name="import-list"),
+    path("imports/<int:import_id>/", imports.ImportDetailView.as_view(), name="import-detail"),
+    path(
+        "imports/<int:import_id>/commit/",
+        imports.ImportCommitView.as_view(),
+        name="import-commit",
     ),
 ]

@@ -169,9 +169,7 @@ class PatientDetailView(PatientApiView):
         patient = self.patient(study_id)
         book = load_casebook(patient)
         signature = (
-            Signature.objects.filter(patient=patient, voided_at__isnull=True)
-            .select_related("signed_by")
-            .first()
+            Signature.objects.filter(patient=patient).valid().select_related("signed_by").first()
         )
         context = {**self.context_for(patient), "signature": signature}
         return Response(s.CasebookOutput(book, context=context).data)

@@ -1,6 +1,7 @@
 """The study-wide audit trail for inspectors and monitors: CSV or JSON, filtered, streamed.
 
-``GET /audit/export/?format=csv|json&user=&patient=&action=&from=&to=``. Rows come through
+``GET /audit/export/?format=csv|json&user=&patient=&action=&from=&to=``, from the filter form
+of ``GET /audit/`` (every export is itself an audit event). Rows come through
 ``patients_visible_to`` (site staff get their centre's events); events about no patient
 (exports) only for administrators. The free-form ``detail`` is left out for users who do not
 see identifiers in lists. Streamed in chunks, so memory stays flat however long the trail.
@@ -15,17 +16,20 @@ from datetime import datetime, time
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from core import permissions
+from registry import services
 from registry.models import AuditEvent
 from registry.selectors import patients_visible_to
 
 COLUMNS = ("at", "user", "action", "patient", "reason", "detail")
 FORMATS = ("csv", "json")
+FILTERS = ("format", "user", "patient", "action", "from", "to")
 _CHUNK = 2000
 
 
@@ -108,6 +112,9 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     query, errors = _filters(request.GET)
     if errors:
         return HttpResponse("\n".join(errors.values()), status=400, content_type="text/plain")
+    services.audit_trail_export_record(
+        user=request.user, filters={name: request.GET.get(name, "") for name in FILTERS}
+    )
     events = (
         audit_events_visible_to(request.user)
         .filter(query)
@@ -123,3 +130,18 @@ def audit_export(request: HttpRequest) -> HttpResponse:
         response = StreamingHttpResponse(_csv(rows), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="audit-trail-{stamp}.{kind}"'
     return response
+
+
+@login_required
+@require_GET
+def audit_trail(request: HttpRequest) -> HttpResponse:
+    """The filter form that leads to the export; what it returns is scoped like the export."""
+    return render(
+        request,
+        "registry/audit_trail.html",
+        {
+            "actions": AuditEvent.Action.choices,
+            "includes_detail": permissions.sees_identifiers_in_lists(request.user),
+            "includes_study_events": permissions.is_administrator(request.user),
+        },
+    )

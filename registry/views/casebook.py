@@ -20,9 +20,7 @@ def casebook(request: HttpRequest, study_id: str) -> HttpResponse:
     sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     book = load_casebook(patient)
     signature = (
-        Signature.objects.filter(patient=patient, voided_at__isnull=True)
-        .select_related("signed_by")
-        .first()
+        Signature.objects.filter(patient=patient).valid().select_related("signed_by").first()
     )
     done, total = book.completeness()
     # Every part complete yet the casebook "in progress": say why (a change after completion).

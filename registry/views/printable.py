@@ -66,7 +66,7 @@ def casebook_print(request: HttpRequest, study_id: str) -> HttpResponse:
             "registration_rows": record_rows(patient, sees_identifiers),
             "derived": derived_values(book) if enrolled else [],
             "signatures": Signature.objects.filter(patient=patient)
-            .select_related("signed_by", "voided_by")
+            .select_related("signed_by", "void__voided_by")
             .order_by("signed_at"),
             "history": history,
             "header_left": header_left,

@@ -147,7 +147,7 @@ def casebook_unlock(request: HttpRequest, study_id: str) -> HttpResponse:
         else:
             messages.success(request, f"Casebook {patient} unlocked; its signature is void.")
             return redirect("registry:casebook", study_id=study_id)
-    signature = Signature.objects.filter(patient=patient, voided_at__isnull=True).first()
+    signature = Signature.objects.filter(patient=patient).valid().first()
     return render(
         request,
         "registry/unlock.html",

@@ -143,7 +143,7 @@ def test_cox_section_states_the_direction_and_shows_warnings_next_to_the_term(
     text = _login(client, pi_user).get(reverse("analytics:dashboard")).content.decode()
     assert "HR &gt; 1: higher hazard of death" in text
     # Identical builder casebooks: every patient is over 60, so the engine cannot estimate it.
-    row = text[text.index("<td>Age &gt; 60 vs &lt;= 60</td>") :]
+    row = text[text.index("<td>Age &gt; 60 vs ≤ 60</td>") :]
     row = row[: row.index("</tr>")]
     assert "not estimable" in row
     assert "⚠" in row

@@ -19,8 +19,10 @@ from django.db import connection
 from analytics.datasets import build_analysis_tables
 from analytics.models import AnalysisRun
 from config.celery import app
+from registry.choices import CasebookStatus
+from registry.models import Patient
 from tests.analytics.worker_support import BROKER_URL, ROOT, running_worker, stop
-from tests.builders import build_casebook, lock_casebook
+from tests.builders import build_casebook, bulk_casebooks, lock_casebook
 from tests.conftest import service_missing
 from tests.factories import TEST_PASSWORD
 
@@ -139,3 +141,38 @@ def test_run_of_a_killed_worker_is_recovered_by_another(
     assert run.bundle["n_patients"] == 1
     # Stale after 3 s, swept every 1 s, and the worker's start-up: well within the bound.
     assert recovered_after < 60
+
+
+def test_two_workers_compute_each_run_of_50_locks_exactly_once(
+    broker, tmp_path, plan_only, center_a, investigator_a
+):
+    """Scaling out (issue 16): two workers on one database and one broker, 50 locks in a
+    row. Every run is claimed by one worker once (no run computed twice, none lost), and the
+    last run holds all 50 casebooks."""
+    # Set-up only: 50 complete casebooks written in bulk (building them one by one through
+    # the services would take minutes); the locks below go through the service.
+    patients = bulk_casebooks(center_a, 50, lock=False, seed=5)
+    Patient.objects.filter(pk__in=[p.pk for p in patients]).update(
+        casebook_status=CasebookStatus.COMPLETE
+    )
+    with (
+        running_worker(tmp_path / "worker-1.log") as first,
+        running_worker(tmp_path / "worker-2.log") as second,
+    ):
+        for patient in patients:
+            lock_casebook(patient, investigator_a, TEST_PASSWORD)
+        deadline = time.monotonic() + 4 * WAIT_SECONDS
+        while AnalysisRun.objects.exclude(status__in=("done", "failed")).exists():
+            assert time.monotonic() < deadline, "runs still waiting after the bound"
+            time.sleep(0.3)
+        assert first.poll() is None and second.poll() is None
+    runs = list(AnalysisRun.objects.order_by("pk"))
+    assert runs, "the locks queued no run"
+    assert [(r.status, r.attempts) for r in runs] == [("done", 1)] * len(runs), [
+        r.error for r in runs
+    ]
+    assert runs[-1].n_locked == 50
+    assert runs[-1].bundle["n_patients"] == 50
+    # Coalescing: 50 locks in a row need far fewer than 50 runs.
+    assert sum(r.coalesced for r in runs) + len(runs) == 50
+    print(f"50 locks: {len(runs)} runs, coalesced {[r.coalesced for r in runs]}")

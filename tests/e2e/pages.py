@@ -19,6 +19,7 @@ EVERYONE = frozenset({COORDINATOR, INVESTIGATOR, DATA_MANAGER, PI, ADMIN})
 CRF_EDITORS = frozenset({COORDINATOR, INVESTIGATOR, DATA_MANAGER, ADMIN})
 SITE_STAFF = frozenset({COORDINATOR, INVESTIGATOR})
 REVIEWERS = frozenset({DATA_MANAGER})
+STUDY_WIDE = frozenset({DATA_MANAGER, PI, ADMIN})
 # Who opens the centre's queries and data-quality lists ("my work" and its neighbours).
 QUALITY_READERS = frozenset({COORDINATOR, INVESTIGATOR, DATA_MANAGER})
 
@@ -49,7 +50,11 @@ PAGES: tuple[Page, ...] = (
     Page("unlock", "/patients/{locked}/unlock/", frozenset({DATA_MANAGER})),
     Page("dashboard", "/analytics/", EVERYONE),
     Page("analysis plan", "/analytics/plan/", frozenset({PI, ADMIN})),
+    Page("publication", "/publication/pack/", STUDY_WIDE),
+    Page("data cuts", "/publication/cuts/", STUDY_WIDE),
     Page("exports", "/exports/", EVERYONE),
+    Page("imports", "/imports/", CRF_EDITORS),
+    Page("audit trail", "/audit/", EVERYONE),
     Page("my work", "/quality/my-work/", EVERYONE),
     Page("queries", "/quality/queries/", EVERYONE),
     Page("query", "/quality/queries/{query}/", EVERYONE),

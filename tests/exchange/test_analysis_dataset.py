@@ -157,3 +157,19 @@ def test_analysis_ids_match_the_tidy_tables(seeded, pi_user, column):
         return {r[column] for r in csv.DictReader(io.StringIO(zf.read(name).decode()))}
 
     assert values("analysis/patients.csv") == values("tables/registration.csv")
+
+
+def test_analysis_patient_table_has_the_engines_columns_with_the_2l_best_response(
+    seeded, pi_user, tmp_path
+):
+    from analytics.datasets import PATIENT_COLUMNS
+
+    zf = open_zip(run_export(pi_user))
+    assert header(zf, "analysis/patients.csv") == PATIENT_COLUMNS
+    zf.extractall(tmp_path / "export")
+    exported = _read(tmp_path / "export/analysis/patients.csv")
+    patients, _ = _database_tables()
+    # Same multiset of responses (rows are in pseudonym order, not the database's).
+    assert sorted(exported["l2_best_response"].fillna("").tolist()) == sorted(
+        patients["l2_best_response"].fillna("").tolist()
+    )

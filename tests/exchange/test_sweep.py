@@ -4,6 +4,7 @@ that lost its worker too often fails with a message, one never sent is sent by t
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import timezone
 
 from exchange import services
 from exchange.models import ExportJob
+from exchange.writer import PARTIAL_SUFFIX, WORK_DIR_MARK
 from registry.models import AuditEvent
 
 
@@ -53,7 +55,7 @@ def test_export_of_a_dead_worker_is_requeued_and_then_finishes(
 
 def test_export_with_a_recent_heartbeat_is_left_alone(pi_user, sent):
     job = _running(pi_user, heartbeat_age=settings.WORK_HEARTBEAT_TIMEOUT - 10)
-    assert services.exports_sweep() == {"requeued": [], "failed": [], "resent": []}
+    assert services.exports_sweep() == {"requeued": [], "failed": [], "resent": [], "removed": []}
     assert ExportJob.objects.get(pk=job.pk).status == "running"
 
 
@@ -89,6 +91,39 @@ def test_pending_export_sent_long_ago_and_not_taken_is_sent_again(pi_user, sent)
     long_ago = timezone.now() - timedelta(seconds=settings.WORK_HEARTBEAT_TIMEOUT + 5)
     ExportJob.objects.filter(pk=job.pk).update(dispatched_at=long_ago)
     assert services.exports_sweep()["resent"] == [job.pk]
+
+
+def _leftovers_of(job: ExportJob) -> list:
+    """What a worker killed mid-write leaves: its work folder with a table, its partial ZIP."""
+    root = Path(settings.EXPORT_ROOT)
+    root.mkdir(parents=True, exist_ok=True)
+    work = root / f"{job.pk}-0a1b2c3d{WORK_DIR_MARK}x7y8z9"
+    (work / "tables").mkdir(parents=True)
+    (work / "tables" / "registration.csv").write_text("study_id,mrn\nNGH-001,12345\n")
+    partial = root / f"{job.pk}-0a1b2c3d{PARTIAL_SUFFIX}"
+    partial.write_bytes(b"PK\x03\x04 half a zip")
+    return [work, partial]
+
+
+def test_sweep_removes_what_a_killed_worker_left_behind(pi_user, sent):
+    dead = _running(pi_user, heartbeat_age=settings.WORK_HEARTBEAT_TIMEOUT + 5)
+    left = _leftovers_of(dead)
+    finished = services.export_run(
+        job_id=services.export_request(user=pi_user, locked_only=False, enqueue=False).pk
+    )
+    result = services.exports_sweep()
+    assert result["requeued"] == [dead.pk]
+    assert sorted(result["removed"]) == sorted(p.name for p in left)
+    assert not any(p.exists() for p in left)
+    # The finished export's file is not a leftover.
+    assert Path(ExportJob.objects.get(pk=finished.pk).file_path).is_file()
+
+
+def test_sweep_leaves_the_files_of_a_job_being_written(pi_user, sent):
+    alive = _running(pi_user, heartbeat_age=1)
+    left = _leftovers_of(alive)
+    assert services.exports_sweep()["removed"] == []
+    assert all(p.exists() for p in left)
 
 
 def test_celery_beat_sweeps_exports_as_often_as_runs():

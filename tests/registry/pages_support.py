@@ -45,7 +45,7 @@ def snapshot() -> tuple:
         patients,
         AuditEvent.objects.count(),
         SectionCompletion.objects.count(),
-        Signature.objects.filter(voided_at__isnull=True).count(),
+        Signature.objects.valid().count(),
     )
 
 

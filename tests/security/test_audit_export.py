@@ -58,7 +58,9 @@ def test_json_with_filters_on_user_action_and_time(client, admin_user, two_centr
     assert [(e["user"], e["patient"]) for e in events] == [("bob", two_centres[1].study_id)]
     assert json.loads(body(client.get(URL, {"format": "json", "to": "2000-01-01"}))) == []
     day = AuditEvent.objects.first().at.date().isoformat()
-    assert len(json.loads(body(client.get(URL, {"format": "json", "from": day})))) == 2
+    events = json.loads(body(client.get(URL, {"format": "json", "from": day})))
+    # The two earlier exports, and this one: an export's own record is in what it returns.
+    assert [e["action"] for e in events] == ["register", "register"] + ["audit_export"] * 3
 
 
 @pytest.mark.parametrize(
@@ -74,7 +76,36 @@ def test_bad_filters_are_refused_naming_the_field(client, data_manager, params, 
     response = client.get(URL, params)
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.AUDIT_EXPORT).exists()
+
+
+def test_each_export_is_an_audit_event_with_its_filters(client, data_manager, two_centres):
+    client.force_login(data_manager)
+    body(client.get(URL, {"format": "json", "patient": two_centres[0].study_id}))
+    event = AuditEvent.objects.get(action=AuditEvent.Action.AUDIT_EXPORT)
+    assert (event.user, event.patient) == (data_manager, None)
+    assert event.detail == {"filters": {"format": "json", "patient": two_centres[0].study_id}}
+
+
+def test_site_staff_do_not_see_who_exported_the_trail(
+    client, data_manager, coordinator_a, two_centres
+):
+    client.force_login(data_manager)
+    body(client.get(URL))
+    client.force_login(coordinator_a)
+    assert {r["action"] for r in csv_rows(client.get(URL))} == {"register"}
+
+
+@pytest.mark.parametrize("role", ["coordinator_a", "data_manager", "admin_user"])
+def test_the_audit_trail_page_leads_to_the_export(client, request, role):
+    client.force_login(request.getfixturevalue(role))
+    page = client.get("/audit/").content.decode()
+    assert 'action="/audit/export/"' in page
+    assert 'href="/audit/"' in page  # the header's link
+    assert '<option value="audit_export">Audit trail exported</option>' in page
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.AUDIT_EXPORT).exists()
 
 
 def test_anonymous_users_are_sent_to_sign_in(client):
     assert client.get(URL)["Location"].startswith("/login/")
+    assert client.get("/audit/")["Location"].startswith("/login/")

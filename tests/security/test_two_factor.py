@@ -3,12 +3,15 @@ requirement off so that tests elsewhere sign in with ``force_login``; here it is
 production (REQUIRE_2FA defaults to on when DEBUG is off)."""
 
 import pytest
+from django.test import Client
 from django_otp.oath import totp
 from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from core.errors import ApplicationError
 from core.security.models import LoginEvent
+from core.security.two_factor import two_factor_reset
 from tests.api_support import token_client
 from tests.factories import TEST_PASSWORD
 
@@ -157,3 +160,31 @@ def test_token_endpoint_gives_a_token_with_the_current_code(client, coordinator_
     assert response.status_code == 201
     assert response.json()["token"]
     assert obtain(otp="12345678").status_code == 401
+
+
+def test_an_administrator_resets_a_lost_authenticator(client, coordinator_a, admin_user):
+    """The coordinator lost their phone: the admin action removes their devices; their
+    verified session stops being verified and the next page is the enrolment page."""
+    client.force_login(coordinator_a)
+    enrol(client)
+    assert client.get("/").status_code == 200
+    administrator = Client()
+    administrator.force_login(admin_user)
+    enrol(administrator)
+    response = administrator.post(
+        "/admin/registry/user/",
+        {"action": "reset_two_factor", "_selected_action": [coordinator_a.pk]},
+        follow=True,
+    )
+    assert "two-factor sign-in reset (2 device(s) removed)" in response.content.decode()
+    assert not TOTPDevice.objects.filter(user=coordinator_a, confirmed=True).exists()
+    assert not StaticToken.objects.filter(device__user=coordinator_a).exists()
+    assert client.get("/")["Location"].startswith("/account/two-factor/")
+    event = LoginEvent.objects.get(user=coordinator_a, kind="otp_reset")
+    assert event.detail == f"by {admin_user.username}, 2 device(s) removed"
+
+
+def test_only_an_administrator_may_reset_two_factor(coordinator_a, data_manager):
+    with pytest.raises(ApplicationError, match="Only an administrator"):
+        two_factor_reset(administrator=data_manager, user=coordinator_a)
+    assert not LoginEvent.objects.filter(kind="otp_reset").exists()
