@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import JSONRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -139,3 +139,30 @@ class TokenDetailView(ApiView):
     def delete(self, request, token_id: int):
         api_services.token_revoke(user=request.user, token_id=token_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ZipRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/zip``; the view answers the ZIP itself
+    (a FileResponse or HttpResponse), so there is nothing to render."""
+
+    media_type = "application/zip"
+    format = "zip"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class ZipDownloadView(ApiView):
+    """An operation whose answer is a ZIP file (an export, a reproduction kit)."""
+
+    renderer_classes = [JSONRenderer, ZipRenderer]
+    # DRF's ?format= override (listed in the schema because there are two renderers).
+    query_params = frozenset({"format"})
+
+    def handle_exception(self, exc):
+        # Errors are JSON in the one error shape, even when the client accepted only the ZIP.
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)

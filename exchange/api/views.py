@@ -12,13 +12,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from core.api.idempotency import idempotent
 from core.api.pagination import NewestFirstPagination
 from core.api.serializers import ErrorResponseSerializer
-from core.api.views import ApiView, valid
+from core.api.views import ApiView, ZipDownloadView, valid
 from core.errors import ApplicationError, ErrorCode
 from exchange import services
 from exchange.api import serializers as s
@@ -99,29 +98,7 @@ class ExportDetailView(ApiView):
         return Response(s.ExportJobOutput(_own_job(request, export_id)).data)
 
 
-class ZipRenderer(BaseRenderer):
-    """Lets a client ask for ``Accept: application/zip``; the ZIP itself is a FileResponse."""
-
-    media_type = "application/zip"
-    format = "zip"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data
-
-
-class ExportDownloadView(ApiView):
-    renderer_classes = [JSONRenderer, ZipRenderer]
-    # DRF's ?format= override (listed in the schema because there are two renderers).
-    query_params = frozenset({"format"})
-
-    def handle_exception(self, exc):
-        # Errors are JSON in the one error shape, even when the client accepted only the ZIP.
-        self.request.accepted_renderer = JSONRenderer()
-        self.request.accepted_media_type = "application/json"
-        return super().handle_exception(exc)
-
+class ExportDownloadView(ZipDownloadView):
     @extend_schema(
         tags=TAGS,
         parameters=[EXPORT_ID],

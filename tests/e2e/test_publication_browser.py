@@ -38,6 +38,7 @@ def test_pi_downloads_the_manuscript_pack_from_the_publication_page(
     page = context.new_page()
     page.set_default_timeout(60_000)
     log_in(page, live_server.url, pi_user.username)
+    page.locator(".menu-toggle").click()  # a phone folds the navigation behind "Menu"
     page.get_by_role("link", name="Publication").click()
     page.wait_for_url("**/publication/pack/")
     assert f"analysis run #{run.pk}" in page.locator("#pack-source").inner_text()
