@@ -10,7 +10,9 @@ services would take hours for 100,000 and are not what is measured), then times,
 run in-process as a worker would run them:
   * one real lock through ``registry.services.casebook_lock`` → the analysis run it queues
     (split into table building, engine, storing; from the run's own timings);
-  * the dashboard's server response for that bundle (first, uncached figures; then warm).
+  * the dashboard's server response for that bundle (first, uncached figures; then warm);
+  * ``manage.py analyze --out FILE`` in database mode, the whole command in a new process
+    (start-up, reading the stored analysis rows, the engine, writing the bundle).
 Medians of --repeat lock→run measurements (each lock adds a patient, so nothing is reused).
 """
 
@@ -19,11 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 # Production settings refuse to start without a key; a benchmark has no secrets to keep.
 os.environ.setdefault("SECRET_KEY", "benchmark-only-not-a-secret")
@@ -49,6 +54,31 @@ def synthetic(n: int, seed: int) -> None:
     call_command(
         "generate_cohort", patients=n, centers=CENTRES, seed=seed, lock=True, no_history=True
     )
+
+
+def analyze_command_seconds(repeat: int) -> list[float]:
+    """Wall time of ``manage.py analyze --out`` on this (throw-away) database, as an operator
+    runs it: a new process each time."""
+    settings = connection.settings_dict
+    auth = settings["USER"] + (f":{settings['PASSWORD']}" if settings.get("PASSWORD") else "")
+    url = (
+        f"postgres://{auth}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/"
+        f"{settings['NAME']}"
+    )
+    env = {**os.environ, "DATABASE_URL": url}
+    seconds = []
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "manage.py", "analyze", "--out", f"{folder}/bundle.json"],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            seconds.append(time.perf_counter() - started)
+    return seconds
 
 
 def main() -> None:
@@ -98,7 +128,7 @@ def main() -> None:
             f"lock → finished bundle, median of {args.repeat}: {statistics.median(totals):.2f} s "
             f"(n analysed {run.n_analysed})"
         )
-        for step in ("tables", "engine", "store"):
+        for step in ("tables", "engine", "store", "figures"):
             print(f"  {step:7s} median {statistics.median(s[step] for s in splits):.2f} s")
 
         client = Client()
@@ -113,6 +143,11 @@ def main() -> None:
             f"dashboard response: first (renders figures) {times[0] * 1000:.0f} ms, "
             f"warm median {statistics.median(times[1:]) * 1000:.0f} ms, "
             f"{len(response.content) // 1024} KiB"
+        )
+        seconds = analyze_command_seconds(args.repeat)
+        print(
+            f"manage.py analyze (database mode, whole command), median of {args.repeat}: "
+            f"{statistics.median(seconds):.2f} s ({', '.join(f'{x:.2f}' for x in seconds)})"
         )
     finally:
         if not args.keep:
