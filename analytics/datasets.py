@@ -14,6 +14,7 @@ all three equal (equal tables, equal dataset hash).
 from __future__ import annotations
 
 import contextlib
+import io
 from dataclasses import dataclass
 
 import pandas as pd
@@ -410,10 +411,10 @@ def _one_snapshot():
 
 def stored_analysis_tables() -> AnalysisTables:
     with _one_snapshot():
-        patients = _values(
+        patients = _stored_values(
             AnalysisRow.objects.all(), ["analysed", *PATIENT_COLUMNS], ordering=_ORDER
         )
-        events = _values(
+        events = _stored_values(
             AnalysisAdverseEventRow.objects.all(), AE_COLUMNS, ordering=(*_ORDER, "position")
         )
     analysed = patients[patients["analysed"].astype(bool)].reset_index(drop=True)
@@ -422,6 +423,49 @@ def stored_analysis_tables() -> AnalysisTables:
         adverse_events=_ae_frame(events),
         n_locked=len(patients),
     )
+
+
+def _stored_values(queryset, fields: list[str], ordering: tuple[str, ...]) -> pd.DataFrame:
+    """Stored rows as a frame. On PostgreSQL they are streamed with COPY and parsed by
+    pandas' CSV reader: at 100,000 rows several times faster than building a Python tuple
+    per row. Floats survive exactly: PostgreSQL writes the shortest exact form, read back
+    with round-trip precision."""
+    rows = queryset.order_by(*ordering).values_list(*fields)
+    if connection.vendor != "postgresql":
+        return pd.DataFrame.from_records(list(rows), columns=fields)
+    sql, params = rows.query.sql_with_params()
+    if params:  # COPY takes no bound parameters; the stored tables are read whole
+        raise ValueError("a stored-rows query with parameters cannot be copied")
+    buffer = io.BytesIO()
+    with (
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy,
+    ):
+        for block in copy:
+            buffer.write(block)
+    buffer.seek(0)
+    meta = queryset.model._meta
+    text = [f for f in fields if meta.get_field(f).get_internal_type() in _TEXT_TYPES]
+    frame = pd.read_csv(
+        buffer,
+        names=fields,
+        header=None,
+        dtype=dict.fromkeys(text, str),
+        keep_default_na=False,
+        na_values=[""],
+        # The default fast parser can miss by one unit in the last place: the dataset hash
+        # (and the engine's exact equality with a rebuild) needs every float bit for bit.
+        float_precision="round_trip",
+    )
+    for field in text:
+        column = frame[field].astype(object).where(frame[field].notna(), None)
+        if meta.get_field(field).get_internal_type() == "BooleanField":
+            column = column.map({"t": True, "f": False})
+        frame[field] = column
+    return frame
+
+
+_TEXT_TYPES = ("CharField", "BooleanField")
 
 
 def analysis_rows_refresh(patient_ids) -> None:
@@ -469,7 +513,7 @@ def analysis_rows_differences() -> list[str]:
             problems.append(f"{name}: stored rows of {', '.join(extra[:20])} should not be")
         if not missing and not extra:
             try:
-                pd.testing.assert_frame_equal(mine, truth)
+                pd.testing.assert_frame_equal(mine, truth, check_exact=True)
             except AssertionError as difference:
                 problems.append(f"{name}: {difference}".replace("\n", " "))
     return problems
