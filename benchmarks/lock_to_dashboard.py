@@ -138,7 +138,7 @@ def main() -> None:
         times = []
         for _ in range(6):
             t = time.perf_counter()
-            response = client.get("/analytics/")
+            response = client.get("/analytics/", secure=True)  # production: HTTPS only
             times.append(time.perf_counter() - t)
             assert response.status_code == 200
         print(
