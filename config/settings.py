@@ -306,6 +306,9 @@ elif not EXPORT_PSEUDONYM_KEY:
 # HTTPS: redirect, HSTS and Secure cookies. Behind a TLS-terminating proxy, TRUSTED_PROXY_COUNT
 # (below) makes its X-Forwarded-Proto trusted; SECURE_SSL_REDIRECT=0 only if the proxy redirects.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and container health checks probe the app itself over plain HTTP: a redirect
+# would read as "down". /healthz names no one and holds no patient data.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)

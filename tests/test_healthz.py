@@ -104,3 +104,11 @@ def test_health_needs_no_sign_in_and_names_no_one(db, coordinator_a):
     response, body, _ = _health()
     assert response.status_code == 200
     assert coordinator_a.username not in response.content.decode()
+
+
+def test_health_answers_plain_http_where_every_page_redirects_to_https(db, client, settings):
+    """A probe from a load balancer or a container health check speaks plain HTTP."""
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/login/").status_code == 301
+    assert client.get("/healthz/x").status_code == 301  # the exemption is that path only
