@@ -204,14 +204,14 @@ def locked_data_quality(user: User) -> dict:
     (every casebook the user sees) is verified against source. A fixed number of queries,
     whatever the cohort's size.
     """
-    from quality.verifications import critical_progress
+    from quality.verifications import critical_progress_cached
 
     locked = patients_visible_to(user).filter(
         casebook_status=c.CasebookStatus.LOCKED, second_line__isnull=False
     )
     analysed = locked.count()
     unresolved = locked.filter(queries__status__in=UNRESOLVED).values("pk").distinct().count()
-    progress = critical_progress(user)
+    progress = critical_progress_cached(user)
     critical = sum(p.critical for p in progress)
     verified = sum(p.verified for p in progress)
     return {

@@ -1,6 +1,9 @@
 """Source data verification: who marks, what a change drops, the lock rule, progress per centre."""
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from core.errors import ApplicationError, ErrorCode
 from quality import verifications as sdv
@@ -314,3 +317,39 @@ def test_progress_counts_a_dropped_verification_as_unverified(
             expected_version=record.version + 1,
         )
     assert [(p.critical, p.verified) for p in sdv.critical_progress(pi_user)] == [(1, 0)]
+
+
+def test_cached_progress_follows_every_change_and_skips_the_aggregates_between(
+    data_manager, coordinator_a, coordinator_b, pi_user, django_capture_on_commit_callbacks
+):
+    """The dashboard's cached progress (issue 16) is never stale: a verification, a changed
+    value and a new casebook each give a new answer; with nothing changed, the aggregates
+    are not run again."""
+    cache.clear()
+    StudySettings.objects.create(critical_fields=["second_line.start_date"])
+    patient = build_casebook(coordinator_a)
+
+    def cached(user):
+        return [(p.center, p.critical, p.verified) for p in sdv.critical_progress_cached(user)]
+
+    assert cached(pi_user) == [("AAA", 1, 0)]
+    with CaptureQueriesContext(connection) as again:
+        assert cached(pi_user) == [("AAA", 1, 0)]
+    assert not any("COUNT(" in q["sql"].upper() for q in again.captured_queries)
+    mark(data_manager, patient, "second_line", fields=["start_date"])
+    assert cached(pi_user) == [("AAA", 1, 1)]
+    record = SecondLineTherapy.objects.get(patient=patient)
+    with django_capture_on_commit_callbacks(execute=True):
+        registry_services.crf_record_save(
+            user=coordinator_a,
+            patient=patient,
+            section="second_line",
+            data={"start_date": record.start_date.replace(day=2)},
+            expected_version=record.version,
+        )
+    assert cached(pi_user) == [("AAA", 1, 0)]
+    build_casebook(coordinator_b)
+    assert cached(pi_user) == [("AAA", 1, 0), ("BBB", 1, 0)]
+    assert cached(coordinator_a) == [("AAA", 1, 0)]  # a scope of its own
+    uncached = [(p.center, p.critical, p.verified) for p in sdv.critical_progress(pi_user)]
+    assert cached(pi_user) == uncached
