@@ -25,7 +25,8 @@ class DataCut(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     # The plan as it was: the JSON, its engine hash and the AnalysisPlan version.
-    plan = models.JSONField(help_text="The plan JSON (analysis-contract.md section 3).")
+    # blank: an empty plan, {}, is a valid one (every option at its default).
+    plan = models.JSONField(blank=True, help_text="The plan JSON (analysis-contract.md section 3).")
     plan_sha256 = models.CharField(max_length=64)
     plan_version = models.PositiveIntegerField()
     engine_version = models.CharField(max_length=20, help_text="analytics.stats.__version__")

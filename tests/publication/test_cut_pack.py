@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
+from analytics import services as analytics_services
 from publication import services
 from registry.models import AuditEvent
 from tests import people
@@ -99,3 +100,10 @@ def test_the_command_writes_a_cuts_pack_and_names_an_unknown_cut(tmp_path, cut, 
     assert "methods.txt" in written and any(n.startswith("figures/") for n in written)
     with pytest.raises(CommandError, match="--cut: no data cut is named 'v2'"):
         call_command("publication_pack", "--out", str(tmp_path), "--cut", "v2")
+
+
+def test_a_plan_with_every_option_at_its_default_can_be_frozen(db):
+    """An empty plan, {}, is a valid one (schemathesis saved one, and the freeze answered 500)."""
+    analytics_services.plan_create(user=people.pi_user(), plan={}, note="defaults")
+    cut = services.cut_freeze(user=people.pi_user(), name="Defaults")
+    assert cut.plan == {} and cut.n_analysed == 5
