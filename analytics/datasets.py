@@ -430,9 +430,9 @@ def _stored_values(queryset, fields: list[str], ordering: tuple[str, ...]) -> pd
     pandas' CSV reader: at 100,000 rows several times faster than building a Python tuple
     per row. Floats survive exactly: PostgreSQL writes the shortest exact form, read back
     with round-trip precision."""
-    rows = queryset.order_by(*ordering).values_list(*fields)
     if connection.vendor != "postgresql":
-        return pd.DataFrame.from_records(list(rows), columns=fields)
+        return _values(queryset, fields, ordering=ordering)
+    rows = queryset.order_by(*ordering).values_list(*fields)
     sql, params = rows.query.sql_with_params()
     if params:  # COPY takes no bound parameters; the stored tables are read whole
         raise ValueError("a stored-rows query with parameters cannot be copied")

@@ -1,6 +1,7 @@
 """Shared fixtures. REQUIRE_SERVICES=1 (set by CI) turns a missing service into a failure."""
 
 import os
+import shutil
 
 import pytest
 from django.core.cache import cache
@@ -23,6 +24,20 @@ def service_missing(what: str) -> None:
     if REQUIRE_SERVICES:
         pytest.fail(f"{what} is required (REQUIRE_SERVICES=1) but not available")
     pytest.skip(f"{what} not available")
+
+
+def rscript_for_module() -> str:
+    """The Rscript executable, for a test module that compares with R: without it the module
+    is skipped locally and fails in CI (called at the module's import)."""
+    path = shutil.which("Rscript")
+    if path is None:
+        if REQUIRE_SERVICES:
+            pytest.fail("Rscript not found and REQUIRE_SERVICES=1", pytrace=False)
+        pytest.skip(
+            "Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
+            allow_module_level=True,
+        )
+    return path
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,6 @@ from publication import selectors as cut_selectors
 from publication import services as cut_services
 
 PACK_CACHE_VERSION = 1
-PREVIEW_FIGURES = ("svg",)
 CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",

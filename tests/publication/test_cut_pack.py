@@ -24,7 +24,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _study(small_study):
-    cache.clear()  # packs are cached by cut: each test draws its own
     return small_study
 
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -26,15 +24,9 @@ from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
 from publication import kit, services
 from registry.models import Patient
 from tests import people
+from tests.conftest import rscript_for_module
 
-RSCRIPT = shutil.which("Rscript")
-if RSCRIPT is None:
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail("Rscript not found and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(
-        "Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
-        allow_module_level=True,
-    )
+RSCRIPT = rscript_for_module()
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,6 @@
 """Source data verification: who marks, what a change drops, the lock rule, progress per centre."""
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -325,7 +324,6 @@ def test_cached_progress_follows_every_change_and_skips_the_aggregates_between(
     """The dashboard's cached progress (issue 16) is never stale: a verification, a changed
     value and a new casebook each give a new answer; with nothing changed, the aggregates
     are not run again."""
-    cache.clear()
     StudySettings.objects.create(critical_fields=["second_line.start_date"])
     patient = build_casebook(coordinator_a)
 

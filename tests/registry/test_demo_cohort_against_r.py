@@ -13,26 +13,18 @@ Without Rscript the module skips, unless REQUIRE_SERVICES=1 (CI), where it fails
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 import fixtures
+from tests.conftest import rscript_for_module
 
 R_SCRIPT = Path(__file__).resolve().parent / "r" / "demo_targets.R"
 PATIENTS_CSV = Path(fixtures.__file__).parent / "demo_patients.csv"
 
-RSCRIPT = shutil.which("Rscript")
-if RSCRIPT is None:
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail("Rscript not found and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(
-        "Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
-        allow_module_level=True,
-    )
+RSCRIPT = rscript_for_module()
 
 # seed-cohort.md; Table 2's HRs as printed, turned into the registry's orientation below.
 ARTICLE_UNIVARIATE = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -23,6 +22,7 @@ from analytics.stats.cox import cox_fit
 from analytics.stats.km import km_fit, median_r, reverse_km
 from analytics.stats.logrank import logrank
 from analytics.stats.plan import reference_plan
+from tests.conftest import rscript_for_module
 
 HERE = Path(__file__).resolve().parent
 R_SCRIPT = HERE / "r" / "reference.R"
@@ -30,14 +30,7 @@ DATA = HERE / "data"
 EST_RTOL = 1e-6
 P_RTOL = 1e-4
 
-RSCRIPT = shutil.which("Rscript")
-if RSCRIPT is None:
-    if os.environ.get("REQUIRE_SERVICES") == "1":
-        pytest.fail("Rscript not found and REQUIRE_SERVICES=1", pytrace=False)
-    pytest.skip(
-        "Rscript not installed (set REQUIRE_SERVICES=1 to make this a failure)",
-        allow_module_level=True,
-    )
+RSCRIPT = rscript_for_module()
 
 
 def rscript(*args: str) -> None:
