@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from core.language import language_switch
 from core.api import pages as api_pages
 from core.api import views as api_views
 from registry.views import audit as registry_audit
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", api_pages.ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("language/", language_switch, name="language-switch"),
     path("account/", include("core.security.urls")),  # security: 2FA, password change
     # security: the study-wide audit trail for inspectors (not a patient page of registry:)
     path("audit/", registry_audit.audit_trail, name="audit-trail"),

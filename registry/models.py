@@ -68,6 +68,14 @@ class User(AbstractUser):
         related_name="staff",
         help_text="Required for site coordinators and investigators; empty for study-wide roles.",
     )
+    # The language of the user's pages and e-mails (core/language.py); empty: the browser's.
+    language = models.CharField(
+        max_length=10,
+        blank=True,
+        default="",
+        choices=settings.LANGUAGES,
+        help_text="The language of this user's pages and e-mails; empty follows the browser.",
+    )
 
     class Meta:
         constraints = [
