@@ -23,6 +23,7 @@ from core import permissions
 from quality import selectors, verifications
 from quality.models import Query
 from quality.presenters import Markers, VerificationMarks, where_label
+from quality.rules import message_text
 
 register = template.Library()
 
@@ -162,6 +163,12 @@ def unread_notifications(context) -> int:
     from quality.notifications import unread_count
 
     return unread_count(context.get("user"))
+
+
+@register.filter
+def query_message_text(message) -> str:
+    """A thread message as the reader sees it: the rules' messages in the active language."""
+    return message_text(message.text, message.detail)
 
 
 @register.inclusion_tag("quality/_print_queries.html")
