@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from core import permissions
@@ -455,7 +455,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             user=request.user, notification_ids=[int(raw)] if raw else None
         )
         if not raw:
-            messages.success(request, _("%(n)d notifications marked read.") % {"n": changed})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d notification marked read.", "%(n)d notifications marked read.", changed
+                )
+                % {"n": changed},
+            )
         return redirect("quality:notification_list")
     rows = notifications.notifications_for(request.user)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
