@@ -19,10 +19,11 @@ emailed at most once by a successful send (``emailed_at``, set in the transactio
 holds the row locked while the message goes out): at once, or in the daily digest
 (``quality.send_notification_digests``, Celery beat), as ``NotificationPreference`` says.
 
-What an email holds: the kind, the study id, the centre's code, the part and field, and a
-link into the registry. Never an identifier (MRN, initials, names, date of birth) and never
-a query's text: a coordinator's answer or a data manager's question may quote anything,
-and email leaves the registry's access control.
+What an email holds, in the language saved on the recipient's account (``User.language``;
+empty: ``LANGUAGE_CODE``): the kind, the study id, the centre's code, the part and field
+labels, and a link into the registry. Never an identifier (MRN, initials, names, date of
+birth) and never a query's text: a coordinator's answer or a data manager's question may
+quote anything, and email leaves the registry's access control.
 """
 
 from __future__ import annotations
