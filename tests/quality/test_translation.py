@@ -15,6 +15,7 @@ import re
 import pytest
 from django.apps import apps
 from django.core import mail
+from django.template import Context, Template
 from django.urls import reverse
 from django.utils import translation
 
@@ -22,7 +23,7 @@ from quality import notifications, services
 from quality.checks import CLOSE_TEXT, rules_run
 from quality.models import NotificationPreference, Query, QueryMessage
 from quality.selectors import lock_blockers
-from registry.models import Baseline, SecondLineTherapy
+from registry.models import AuditEvent, Baseline, SecondLineTherapy
 from tests.builders import build_casebook
 
 pytestmark = pytest.mark.django_db
@@ -107,6 +108,8 @@ def test_query_list_of_a_chinese_data_manager_is_in_chinese(client, data_manager
         assert chinese in html
     for english in ("Data queries", "Download CSV", "Median days to answer", "By centre"):
         assert english not in html
+    assert f"bmi_low · {BMI_LOW_ZH}</option>" in html  # the rule filter names each rule
+    assert BMI_LOW_EN not in html
 
 
 def test_verification_page_keeps_a_single_percent_sign_in_chinese(client, data_manager, casebook):
@@ -273,6 +276,28 @@ def test_rule_report_shows_the_rules_in_chinese(client, data_manager, casebook):
     html = page(client, speaks_chinese(data_manager), reverse("quality:rules_report"))
     assert BMI_LOW_EN not in html
     assert BMI_LOW_ZH in html and "严重程度" in html and "警告" in html
+
+
+def test_audit_reason_filter_gives_the_rules_history_reasons_in_the_readers_language(
+    data_manager, casebook
+):
+    SecondLineTherapy.objects.filter(patient=casebook).update(cycles=31)
+    rules_run([casebook.pk])
+    SecondLineTherapy.objects.filter(patient=casebook).update(cycles=6)
+    rules_run([casebook.pk])
+    raise_on_weight(data_manager, casebook)
+    template = Template(
+        "{% load quality_tags %}{% for e in events %}{{ e|audit_reason }}|{% endfor %}"
+    )
+    events = AuditEvent.objects.filter(action__in=("query_raise", "query_close")).order_by("pk")
+    with translation.override(CHINESE):
+        rendered = template.render(Context({"events": events}))
+    assert rendered.split("|") == [
+        "二线治疗超过 30 个周期：请核对。",
+        RULE_CLOSED_ZH,
+        QUESTION,  # a person's reason, as written
+        "",
+    ]
 
 
 def test_message_of_a_rule_no_longer_known_is_shown_as_stored(client, data_manager, casebook):
