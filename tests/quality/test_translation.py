@@ -127,6 +127,7 @@ def test_notification_list_of_a_chinese_coordinator_is_in_chinese(
     assert "您的中心有新的质疑" in html  # the notification's kind
     assert f"质疑 {query.pk} · {casebook.study_id}" in html
     assert "1 条未读" in html and "全部标为已读" in html
+    assert "邮件：立即发送" in html and "Email: at once" not in html
     assert "Query opened on your centre" not in html and "Mark all read" not in html
 
 
