@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class QualityConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "quality"
-    verbose_name = "Data management"
+    verbose_name = _("Data management")
 
     def ready(self) -> None:
         from quality import notifications, selectors, tasks, verifications

@@ -22,11 +22,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from quality.models import Query, QueryMessage, QueryStatus
-from quality.rules import RULES, Rule
+from quality.rules import RULE_CLOSED_CODE, RULE_CLOSED_MESSAGE, RULES, Rule, source_text
 from quality.selectors import UNRESOLVED
 from registry.models import REPEATING_SECTIONS, AuditEvent, Patient
 
-CLOSE_TEXT = "The rule no longer applies: the data were corrected."
+# Stored in English (the source string) with its code; pages translate it (rules.message_text).
+CLOSE_TEXT = source_text(RULE_CLOSED_MESSAGE)
 BATCH = 2000  # rows per INSERT and ids per IN (…): well under SQLite's variable limit
 
 Hit = tuple[int, int | None]
@@ -107,11 +108,19 @@ def _open(new: list[tuple[Key, Rule]]) -> int:
                 for (code, patient_id, record_id), rule in batch
             ]
         )
-    texts = [str(rule.message) for _key, rule in new]
+    # English whatever language the run happens in (a coordinator's save runs it in their
+    # request when there is no broker); the code lets a page show it in the reader's language.
+    texts = [source_text(rule.message) for _key, rule in new]
     QueryMessage.objects.bulk_create(
         [
-            QueryMessage(query=query, kind=QueryMessage.Kind.RAISE, text=text, at=now)
-            for query, text in zip(created, texts, strict=True)
+            QueryMessage(
+                query=query,
+                kind=QueryMessage.Kind.RAISE,
+                text=text,
+                at=now,
+                detail={"message_code": rule.message_code},
+            )
+            for query, text, (_key, rule) in zip(created, texts, new, strict=True)
         ],
         batch_size=BATCH,
     )
@@ -143,7 +152,13 @@ def _close(pks: list[int]) -> int:
         )
         QueryMessage.objects.bulk_create(
             [
-                QueryMessage(query=q, kind=QueryMessage.Kind.CLOSE, text=CLOSE_TEXT, at=now)
+                QueryMessage(
+                    query=q,
+                    kind=QueryMessage.Kind.CLOSE,
+                    text=CLOSE_TEXT,
+                    at=now,
+                    detail={"message_code": RULE_CLOSED_CODE},
+                )
                 for q in rows
             ]
         )

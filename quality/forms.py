@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from core import permissions
@@ -73,7 +74,11 @@ class QueryFilterForm(forms.Form):
     rule = forms.ChoiceField(
         label=_("Data-quality rule"),
         required=False,
-        choices=[("", _("Any rule or none")), *[(r.code, r.code) for r in RULES]],
+        # The code (stable, as in the CSV) and the rule's message in the reader's language.
+        choices=[
+            ("", _("Any rule or none")),
+            *[(r.code, format_lazy("{} · {}", r.code, r.message)) for r in RULES],
+        ],
     )
 
     def __init__(self, *args, user, **kwargs):

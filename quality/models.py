@@ -160,6 +160,7 @@ class StudySettings(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
     critical_fields = models.JSONField(
+        _("critical fields"),
         default=default_critical_fields,
         help_text=_(
             'Values that need source verification, as "part.field" '
@@ -167,6 +168,7 @@ class StudySettings(models.Model):
         ),
     )
     lock_requires_sdv = models.BooleanField(
+        _("lock requires source data verification"),
         default=False,
         help_text=_("A casebook is locked only when all its critical values are verified."),
     )

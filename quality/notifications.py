@@ -19,17 +19,19 @@ emailed at most once by a successful send (``emailed_at``, set in the transactio
 holds the row locked while the message goes out): at once, or in the daily digest
 (``quality.send_notification_digests``, Celery beat), as ``NotificationPreference`` says.
 
-What an email holds: the kind, the study id, the centre's code, the part and field, and a
-link into the registry. Never an identifier (MRN, initials, names, date of birth) and never
-a query's text: a coordinator's answer or a data manager's question may quote anything,
-and email leaves the registry's access control.
+What an email holds, in the language saved on the recipient's account (``User.language``;
+empty: ``LANGUAGE_CODE``): the kind, the study id, the centre's code, the part and field
+labels, and a link into the registry. Never an identifier (MRN, initials, names, date of
+birth) and never a query's text: a coordinator's answer or a data manager's question may
+quote anything, and email leaves the registry's access control.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -42,10 +44,12 @@ from django.utils.translation import gettext as _
 
 from core import permissions
 from core.errors import ApplicationError, field_error
+from core.language import LANGUAGE_CODES
 from core.roles import Role
 from quality.models import Notification, NotificationPreference, Query
 from registry import choices as c
-from registry.models import Patient, User
+from registry.models import MODEL_BY_SECTION, Patient, User
+from registry.presenters import label
 from registry.selectors import patients_visible_to
 
 logger = logging.getLogger(__name__)
@@ -186,19 +190,40 @@ def _item(notification: Notification) -> dict:
         "center": notification.patient.center.code,
         "query_id": notification.query_id,
         "part": str(c.Section(section).label) if section else "",
-        "field": query.field if query is not None else "",
+        # The field's label, as the form shows it; a label names no value.
+        "field": label(MODEL_BY_SECTION[section], query.field) if section and query.field else "",
         "link": _link(notification),
     }
 
 
-def _send(user: User, template: str, context: dict) -> None:
-    with translation.override(settings.LANGUAGE_CODE):
-        context = {**context, "user_name": user.get_username()}
+def recipient_language(user: User) -> str:
+    """The language of a user's emails: the one saved on the account, else the default."""
+    return user.language if user.language in LANGUAGE_CODES else settings.LANGUAGE_CODE
+
+
+def _send(user: User, template: str, context_of: Callable[[], dict]) -> None:
+    """Render and send one email in the recipient's language. ``context_of`` builds the
+    context inside that language, since labels (kind, part) are translated as they are read;
+    a worker or another user's request has a language of its own."""
+    with translation.override(recipient_language(user)):
+        context = {**context_of(), "user_name": user.get_username()}
         subject = render_to_string(f"quality/email/{template}_subject.txt", context)
         body = render_to_string(f"quality/email/{template}_body.txt", context)
     # A subject is one line: a template's trailing newline would be a header injection error.
     subject = " ".join(subject.split())
     EmailMessage(subject=subject, body=body, to=[user.email]).send()
+
+
+def _one_context(notification: Notification) -> dict:
+    return {"n": _item(notification)}
+
+
+def _digest_context(rows: list[Notification]) -> dict:
+    return {
+        "items": [_item(n) for n in rows],
+        "count": len(rows),
+        "list_link": settings.REGISTRY_BASE_URL + reverse("quality:notification_list"),
+    }
 
 
 def _unsent(user_ids=None) -> QuerySet[Notification]:
@@ -227,7 +252,7 @@ def send_immediate(notification_ids: list[int]) -> int:
             )
             if notification is None:
                 continue
-            _send(notification.recipient, "notification", {"n": _item(notification)})
+            _send(notification.recipient, "notification", partial(_one_context, notification))
             Notification.objects.filter(pk=notification.pk).update(emailed_at=timezone.now())
             sent += 1
     return sent
@@ -266,16 +291,7 @@ def send_digests(now=None) -> int:
                 )
                 if not rows:
                     continue
-                _send(
-                    rows[0].recipient,
-                    "digest",
-                    {
-                        "items": [_item(n) for n in rows],
-                        "count": len(rows),
-                        "list_link": settings.REGISTRY_BASE_URL
-                        + reverse("quality:notification_list"),
-                    },
-                )
+                _send(rows[0].recipient, "digest", partial(_digest_context, rows))
                 Notification.objects.filter(pk__in=[n.pk for n in rows]).update(emailed_at=now)
                 sent += 1
         except Exception:  # noqa: BLE001 - one user's mailbox must not stop the others'

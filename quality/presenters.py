@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from quality.models import Query, QueryMessage
+from quality.rules import message_text
 from registry import choices as c
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, Patient
 from registry.presenters import IDENTIFIER_HIDDEN, REPEATING_COLUMNS, label, value_text
@@ -80,6 +81,7 @@ def field_value(record, name: str, sees_identifiers: bool) -> str:
 @dataclass
 class ThreadEntry:
     message: QueryMessage
+    text: str  # the message in the reader's language if the rules wrote it (message_text)
     correction: tuple[str, str] | None  # (old, new) as a page shows them
 
 
@@ -100,7 +102,13 @@ def thread(query: Query, messages: Iterable[QueryMessage]) -> list[ThreadEntry]:
                     value_text(model, name, _from_text(model, name, change[key]), True)
                     for key in ("old", "new")
                 )
-        entries.append(ThreadEntry(message=message, correction=correction))
+        entries.append(
+            ThreadEntry(
+                message=message,
+                text=message_text(message.text, message.detail),
+                correction=correction,
+            )
+        )
     return entries
 
 

@@ -60,7 +60,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, ExtractDay, ExtractMonth, ExtractYear
 from django.db.models.lookups import GreaterThan, LessThan
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -106,6 +106,15 @@ class Rule:
     @property
     def severity_label(self) -> str:
         return str(Severity.LABELS[self.severity])
+
+    @property
+    def section_label(self) -> str:
+        return str(c.Section(self.section).label)
+
+    @property
+    def message_code(self) -> str:
+        """The code an automatic query's first message keeps (``message_text``)."""
+        return f"{RULE_MESSAGE_PREFIX}{self.code}"
 
     @property
     def opens_query(self) -> bool:
@@ -569,3 +578,40 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 RULES_BY_CODE: dict[str, Rule] = {rule.code: rule for rule in RULES}
+
+
+# -- the messages the rules write into a query's thread ---------------------------------------
+#
+# A thread message written by the rules keeps a code in its ``detail`` ("message_code") beside
+# its text. The text is the English source string, for the API, the CSV and the audit trail,
+# whatever language the run happened in; pages show ``message_text``: the code's message in
+# the reader's language. A message a person wrote has no code and is shown as written.
+
+RULE_MESSAGE_PREFIX = "rule."
+RULE_CLOSED_CODE = "rule_closed"
+RULE_CLOSED_MESSAGE = _("The rule no longer applies: the data were corrected.")
+
+
+def message_for_code(code: str) -> str | Promise | None:
+    """The translatable message of a stored code; None for a code this version does not know
+    (a rule removed since), whose stored text is then shown."""
+    if code == RULE_CLOSED_CODE:
+        return RULE_CLOSED_MESSAGE
+    if code.startswith(RULE_MESSAGE_PREFIX):
+        rule = RULES_BY_CODE.get(code.removeprefix(RULE_MESSAGE_PREFIX))
+        return rule.message if rule is not None else None
+    return None
+
+
+def message_text(text: str, detail: dict | None) -> str:
+    """A thread message as a reader sees it: a coded message in the active language, or the
+    text as stored."""
+    code = (detail or {}).get("message_code") or ""
+    message = message_for_code(code) if code else None
+    return str(message) if message is not None else text
+
+
+def source_text(message: str | Promise) -> str:
+    """A translatable message in English (its source), the language data are stored in."""
+    with translation.override(None):
+        return str(message)

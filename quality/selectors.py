@@ -12,12 +12,14 @@ from datetime import timedelta
 from statistics import median
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import permissions
 from quality.models import Query, QueryMessage, QueryStatus
+from quality.presenters import where_label
 from quality.rules import RULES
 from registry import choices as c
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, Center, Patient, User
@@ -49,7 +51,7 @@ def lock_blockers(sender, patient: Patient, **kwargs) -> list[str]:
     """Receiver of ``casebook_lock_blockers``: each unresolved query is a reason not to lock."""
     return [
         _("query %(id)s on %(where)s is %(status)s")
-        % {"id": q.pk, "where": q.where, "status": q.get_status_display().lower()}
+        % {"id": q.pk, "where": where_label(q), "status": q.get_status_display().lower()}
         for q in unresolved_queries(patient)
     ]
 
@@ -116,8 +118,9 @@ def query_list(
 ) -> QuerySet[Query]:
     """The visible queries that pass the list page's filters, each with its last message.
 
-    ``older_than_days``: raised at least that many days ago. The last message's text comes
-    as ``last_text`` from a subquery, not one query per row.
+    ``older_than_days``: raised at least that many days ago. The last message's text and
+    code (``rules.message_text``) come as ``last_text`` and ``last_code`` from subqueries, not
+    one query per row.
     """
     queries = queries_visible_to(user)
     if statuses:
@@ -133,7 +136,10 @@ def query_list(
     if rule_code:
         queries = queries.filter(origin=Query.Origin.RULE, rule_code=rule_code)
     last = QueryMessage.objects.filter(query=OuterRef("pk")).order_by("-at", "-pk")
-    return queries.annotate(last_text=Subquery(last.values("text")[:1]))
+    last_code = last.annotate(code=KeyTextTransform("message_code", "detail")).values("code")
+    return queries.annotate(
+        last_text=Subquery(last.values("text")[:1]), last_code=Subquery(last_code[:1])
+    )
 
 
 def query_raisers(user: User) -> QuerySet[User]:

@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
@@ -308,7 +309,11 @@ def lock_blockers(sender, patient: Patient, **kwargs: Any) -> list[str]:
     if len(missing) > _NAMED_IN_REFUSAL:
         named += ", …"
     return [
-        _("source verification missing for %(n)d critical fields: %(names)s")
+        ngettext(
+            "source verification missing for %(n)d critical field: %(names)s",
+            "source verification missing for %(n)d critical fields: %(names)s",
+            len(missing),
+        )
         % {"n": len(missing), "names": named}
     ]
 

@@ -22,7 +22,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from core import permissions
@@ -39,6 +39,7 @@ from quality.forms import (
     ReopenForm,
 )
 from quality.models import Query, QueryStatus
+from quality.rules import message_text
 from registry import choices as c
 from registry.presenters import record_rows, section_slug
 from registry.selectors import patient_get_for
@@ -80,7 +81,14 @@ def _query_rows(queries) -> list[dict]:
     """A page of queries as the lists show them: where, and days open."""
     now = timezone.now()
     return [
-        {"query": q, "where": presenters.where_label(q), "days_open": presenters.days_open(q, now)}
+        {
+            "query": q,
+            "where": presenters.where_label(q),
+            "days_open": presenters.days_open(q, now),
+            "last_text": message_text(
+                getattr(q, "last_text", None) or "", {"message_code": getattr(q, "last_code", "")}
+            ),
+        }
         for q in queries
     ]
 
@@ -305,7 +313,8 @@ def verification_mark(request: HttpRequest, study_id: str) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Verified against source: %(where)s.") % {"where": rows[0].where},
+            _("Verified against source: %(where)s.")
+            % {"where": presenters.verification_where(rows[0])},
         )
     anchor = f"#{section_slug(section)}" if section in dict(c.Section.choices) else ""
     return redirect(reverse("registry:casebook", args=[patient.study_id]) + anchor)
@@ -446,7 +455,13 @@ def notification_list(request: HttpRequest) -> HttpResponse:
             user=request.user, notification_ids=[int(raw)] if raw else None
         )
         if not raw:
-            messages.success(request, _("%(n)d notifications marked read.") % {"n": changed})
+            messages.success(
+                request,
+                ngettext(
+                    "%(n)d notification marked read.", "%(n)d notifications marked read.", changed
+                )
+                % {"n": changed},
+            )
         return redirect("quality:notification_list")
     rows = notifications.notifications_for(request.user)
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))

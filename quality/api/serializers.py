@@ -7,6 +7,7 @@ registry's own ``crf_record_save``), so the API's messages are the pages'.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -82,7 +83,7 @@ class QueryAnswerInput(serializers.Serializer):
         query: Query = self.context["query"]
         if not query.field:
             raise serializers.ValidationError(
-                {"correction": ["This query is about a whole part: correct it on the form."]}
+                {"correction": [_("This query is about a whole part: correct it on the form.")]}
             )
         parser = _PART_INPUT[query.section](data={query.field: correction["value"]}, partial=True)
         if not parser.is_valid():

@@ -21,8 +21,11 @@ from django.urls import reverse
 
 from core import permissions
 from quality import selectors, verifications
+from quality.checks import CLOSE_TEXT
 from quality.models import Query
 from quality.presenters import Markers, VerificationMarks, where_label
+from quality.rules import RULE_CLOSED_CODE, RULE_MESSAGE_PREFIX, message_text
+from registry.models import AuditEvent
 
 register = template.Library()
 
@@ -162,6 +165,31 @@ def unread_notifications(context) -> int:
     from quality.notifications import unread_count
 
     return unread_count(context.get("user"))
+
+
+@register.filter
+def query_message_text(message) -> str:
+    """A thread message as the reader sees it: the rules' messages in the active language."""
+    return message_text(message.text, message.detail)
+
+
+@register.filter
+def audit_reason(event) -> str:
+    """An audit event's reason as the reader sees it: the rules' raise and close of a query
+    (written by nobody, the rule's code in the detail) in the active language; any other
+    reason as stored. For the registry's history: ``{{ event|audit_reason }}``."""
+    detail = getattr(event, "detail", None) or {}
+    rule = detail.get("rule") or ""
+    if not rule or getattr(event, "user_id", None) is not None:
+        return event.reason
+    action = getattr(event, "action", "")
+    if action == AuditEvent.Action.QUERY_RAISE:
+        code = f"{RULE_MESSAGE_PREFIX}{rule}"
+    elif action == AuditEvent.Action.QUERY_CLOSE and event.reason == CLOSE_TEXT:
+        code = RULE_CLOSED_CODE
+    else:
+        return event.reason
+    return message_text(event.reason, {"message_code": code})
 
 
 @register.inclusion_tag("quality/_print_queries.html")

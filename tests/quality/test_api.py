@@ -541,8 +541,8 @@ def test_lock_is_refused_while_queries_are_unresolved_naming_them(
         api_investigator.post(lock, body, format="json"), 400, "invalid", "__all__"
     )
     assert error["fields"]["__all__"] == [
-        f"query {answered.pk} on baseline weight_kg is answered",
-        f"query {part.pk} on adverse_events is open",
+        f"query {answered.pk} on Baseline › Weight (kg) is answered",
+        f"query {part.pk} on Adverse events is open",
     ]
     assert f"query {answered.pk}" in error["message"]
     for query in (answered, part):

@@ -183,7 +183,7 @@ def test_email_names_study_part_field_and_link_but_no_identifier_or_text(
     text = message.subject + "\n" + message.body
     assert patient.study_id in text
     assert "AAA" in text
-    assert "Baseline" in text and "weight_kg" in text
+    assert "Baseline" in text and "Weight (kg)" in text
     assert f"http://127.0.0.1:8000/quality/queries/{query.pk}/" in text
     for secret in (patient.mrn, patient.initials, patient.date_of_birth.isoformat(), "Example"):
         assert secret not in text

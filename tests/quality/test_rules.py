@@ -294,7 +294,7 @@ def test_a_notice_opens_no_query(clean):
 def test_an_automatic_query_blocks_the_lock(clean):
     BREAKS["bmi_low"](clean)
     rules_run()
-    assert lock_blockers(None, clean) == [f"query {Query.objects.get().pk} on baseline is open"]
+    assert lock_blockers(None, clean) == [f"query {Query.objects.get().pk} on Baseline is open"]
 
 
 def test_a_run_for_one_patient_leaves_the_others_queries(clean, other):

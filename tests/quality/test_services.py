@@ -243,8 +243,8 @@ def test_a_casebook_with_unresolved_queries_cannot_be_locked(
             user=investigator_a, patient=casebook, password=TEST_PASSWORD, meaning=SIGNATURE_MEANING
         )
     assert info.value.fields["__all__"] == [
-        f"query {open_query.pk} on baseline weight_kg is open",
-        f"query {answered.pk} on adverse_events is answered",
+        f"query {open_query.pk} on Baseline › Weight (kg) is open",
+        f"query {answered.pk} on Adverse events is answered",
     ]
     assert not Signature.objects.filter(patient=casebook).exists()
     services.query_close(user=data_manager, query_id=open_query.pk)

@@ -237,7 +237,7 @@ def test_lock_is_refused_while_critical_fields_are_unverified(
     with pytest.raises(ApplicationError) as info:
         lock(investigator_a, casebook)
     assert info.value.fields["__all__"] == [
-        "source verification missing for 1 critical fields: second_line.start_date"
+        "source verification missing for 1 critical field: second_line.start_date"
     ]
     casebook.refresh_from_db()
     assert not casebook.is_locked
