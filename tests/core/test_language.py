@@ -141,3 +141,23 @@ def test_header_switcher_returns_to_the_same_page(client, coordinator_a):
     # One button: the other language, written in that language.
     assert 'value="zh-hans" lang="zh-hans" title="Language">简体中文</button>' in page
     assert 'value="en-gb" lang="en-gb"' not in page
+
+
+def test_saved_language_is_remembered_on_the_device_for_the_login_page(client, coordinator_a):
+    coordinator_a.language = "zh-hans"
+    coordinator_a.save(update_fields=["language"])
+    client.force_login(coordinator_a)
+    response = client.get(PATIENTS, **ENGLISH_BROWSER)
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "zh-hans"
+    client.post(reverse("logout"))
+    page = client.get(LOGIN, **ENGLISH_BROWSER).content.decode()
+    assert "<h1>登录</h1>" in page
+
+
+def test_switching_away_from_the_saved_language_is_not_undone_by_it(client, coordinator_a):
+    coordinator_a.language = "zh-hans"
+    coordinator_a.save(update_fields=["language"])
+    client.force_login(coordinator_a)
+    response = client.post(SWITCH, {"language": "en-gb", "next": PATIENTS})
+    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "en-gb"
+    assert "<h1>Patients</h1>" in client.get(PATIENTS).content.decode()
