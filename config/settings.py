@@ -5,6 +5,7 @@ eagerly (the embedded default). DATABASE_URL and CELERY_BROKER_URL/REDIS_URL
 switch it to PostgreSQL and a real Celery worker.
 """
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -107,11 +108,21 @@ DATABASE_IS_EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 if DATABASE_IS_EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
-# The study's names as every page shows them (header, titles, the printable casebook).
+# The study's names as every page shows them (header, titles, the printable casebook), in
+# English and, for pages in Chinese, in Chinese (core/context.py, docs/translation.md). The
+# Chinese defaults are the reference study's: a study that sets its own English titles and
+# no Chinese ones gets its English titles on Chinese pages, never another study's name.
 STUDY_TITLE = env_str(
     "STUDY_TITLE", "Atezolizumab beyond first-line progression in extensive-stage SCLC"
 )
 STUDY_SHORT_TITLE = env_str("STUDY_SHORT_TITLE", "ES-SCLC registry")
+STUDY_TITLE_ZH_HANS = env_str(
+    "STUDY_TITLE_ZH_HANS",
+    "" if "STUDY_TITLE" in os.environ else "广泛期小细胞肺癌一线治疗进展后继续阿替利珠单抗治疗",
+)
+STUDY_SHORT_TITLE_ZH_HANS = env_str(
+    "STUDY_SHORT_TITLE_ZH_HANS", "" if "STUDY_SHORT_TITLE" in os.environ else "ES-SCLC 登记研究"
+)
 
 AUTH_USER_MODEL = "registry.User"
 LOGIN_URL = "login"

@@ -29,10 +29,28 @@ class UserLanguageMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         chosen = getattr(getattr(request, "user", None), "language", "")
-        if chosen in LANGUAGE_CODES:
-            translation.activate(chosen)
-            request.LANGUAGE_CODE = chosen
-        return self.get_response(request)
+        if chosen not in LANGUAGE_CODES:
+            return self.get_response(request)
+        translation.activate(chosen)
+        request.LANGUAGE_CODE = chosen
+        response = self.get_response(request)
+        name = settings.LANGUAGE_COOKIE_NAME
+        if request.COOKIES.get(name) != chosen and name not in response.cookies:
+            # The device remembers it too: after signing out, the login page stays in it.
+            # (A response that sets the cookie itself, the switcher's, has the newer choice.)
+            _remember(response, chosen)
+        return response
+
+
+def _remember(response: HttpResponse, language: str) -> None:
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 def user_language_set(user, language: str) -> None:
@@ -60,12 +78,5 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         return response
     if request.user.is_authenticated:
         user_language_set(request.user, language)
-    response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME,
-        language,
-        max_age=settings.LANGUAGE_COOKIE_AGE,
-        secure=settings.LANGUAGE_COOKIE_SECURE,
-        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
-        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-    )
+    _remember(response, language)
     return response

@@ -20,9 +20,11 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from core.api.errors import RETRY_AFTER_SECONDS, error_body
+from core.context import study_titles
 from core.errors import HTTP_STATUS, ErrorCode
 from core.validators import first_control_character
 
@@ -40,7 +42,7 @@ def is_api(request: HttpRequest) -> bool:
 def refusal(request: HttpRequest, code: ErrorCode, message: str, field: str = "") -> HttpResponse:
     """The one error shape for the API; a short plain page elsewhere."""
     status = HTTP_STATUS[code]
-    text = f"{field}: {message}" if field else message
+    text = _("%(field)s: %(message)s") % {"field": field, "message": message} if field else message
     if is_api(request):
         fields = {field: [message]} if field else None
         return JsonResponse(error_body(code, text, fields), status=status)
@@ -52,12 +54,12 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
         response: HttpResponse = JsonResponse(
             error_body(
                 ErrorCode.SERVICE_UNAVAILABLE,
-                "The database is unreachable for now; nothing was changed. Retry later.",
+                _("The database is unreachable for now; nothing was changed. Retry later."),
             ),
             status=503,
         )
     else:
-        html = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS})
+        html = render_to_string("503.html", {"retry_after": RETRY_AFTER_SECONDS, **study_titles()})
         response = HttpResponse(html, status=503)
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
@@ -115,7 +117,9 @@ class HostileInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        refused = self._refuse(request)
+        # Before LocaleMiddleware: the refusal speaks the language of the cookie or browser.
+        with translation.override(translation.get_language_from_request(request)):
+            refused = self._refuse(request)
         return refused if refused is not None else self.get_response(request)
 
     def _refuse(self, request: HttpRequest) -> HttpResponse | None:

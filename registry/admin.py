@@ -26,6 +26,7 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied, Validati
 from django.db.models.constants import LOOKUP_SEP
 from django.http import Http404, HttpResponseRedirect
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from core import permissions
@@ -132,7 +133,7 @@ class ScopedAdmin(IdentifierLookupGuard, SimpleHistoryAdmin):
         # Another centre's record is answered as absent: 404, not the admin's redirect.
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
-            raise Http404("No such record.")
+            raise Http404(_("No such record."))
         return obj
 
     def _visible(self, request, obj) -> bool:
@@ -187,7 +188,7 @@ class ScopedAdmin(IdentifierLookupGuard, SimpleHistoryAdmin):
         try:
             return self.get_queryset(request).get(pk=object_id)
         except (self.model.DoesNotExist, ValueError, ValidationError):
-            raise Http404("No such record.") from None
+            raise Http404(_("No such record.")) from None
 
     def history_view(self, request, object_id, extra_context=None):
         # simple-history would fall back to the history rows (403); answer as absent.
@@ -197,7 +198,7 @@ class ScopedAdmin(IdentifierLookupGuard, SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         self._visible_or_404(request, object_id)
         if request.method == "POST":
-            raise PermissionDenied("Reverting from the history bypasses the services.")
+            raise PermissionDenied(_("Reverting from the history bypasses the services."))
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     def revert_disabled(self, request, obj=None) -> bool:
@@ -239,10 +240,10 @@ class ServiceForm(forms.ModelForm):
 
     expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
     change_reason = forms.CharField(
-        label="Reason for the change",
+        label=gettext_lazy("Reason for the change"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required once this part has been marked complete.",
+        help_text=gettext_lazy("Required once this part has been marked complete."),
     )
     request_user: User | None = None
 
@@ -415,7 +416,7 @@ class RepeatingCrfAdmin(CrfAdmin):
         if request.method == "POST":
             reason = request.POST.get("reason", "").strip()
             if not reason:
-                messages.error(request, "reason: give a reason for the deletion.")
+                messages.error(request, _("reason: give a reason for the deletion."))
                 return HttpResponseRedirect(request.path)
             request._deletion_reason = reason
         return super().delete_view(request, object_id, extra_context)
@@ -461,7 +462,7 @@ class ReadOnlyScopedAdmin(IdentifierLookupGuard, admin.ModelAdmin):
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
         if obj is None:
-            raise Http404("No such record.")
+            raise Http404(_("No such record."))
         return obj
 
     def has_module_permission(self, request) -> bool:
@@ -541,22 +542,28 @@ class RegistryUserAdmin(AdministratorOnly, UserAdmin):
     list_filter = ("role", "center", "is_active")
     fieldsets = (
         *UserAdmin.fieldsets,
-        ("Registry role", {"fields": ("role", "center")}),
+        (gettext_lazy("Registry role"), {"fields": ("role", "center")}),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,
-        ("Registry role", {"fields": ("role", "center")}),
+        (gettext_lazy("Registry role"), {"fields": ("role", "center")}),
     )
 
     actions = ["reset_two_factor"]
 
-    @admin.action(description=_("Reset two-factor sign-in (enrol again at the next sign-in)"))
+    @admin.action(
+        description=gettext_lazy("Reset two-factor sign-in (enrol again at the next sign-in)")
+    )
     def reset_two_factor(self, request, queryset) -> None:
         for user in queryset:
             removed = two_factor_reset(administrator=request.user, user=user, request=request)
             self.message_user(
                 request,
-                _("%(user)s: two-factor sign-in reset (%(count)d device(s) removed).")
+                ngettext(
+                    "%(user)s: two-factor sign-in reset (%(count)d device removed).",
+                    "%(user)s: two-factor sign-in reset (%(count)d devices removed).",
+                    removed,
+                )
                 % {"user": user.get_username(), "count": removed},
                 messages.SUCCESS,
             )

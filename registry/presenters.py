@@ -1,8 +1,9 @@
 """How the pages show casebook values and history to people: text, labels, rows.
 
 Selectors and the casebook give raw values; these helpers turn them into what a
-page prints (choices by their label, Yes/No, ISO dates, "—" for nothing) and keep
-identifiers out for readers who may not see them. Nothing here queries or writes.
+page prints (choices by their label, Yes/No, dates as the reader's language writes them,
+"—" for nothing) and keep identifiers out for readers who may not see them. Nothing here
+queries or writes. Exports and the API never come through here: they stay ISO and English.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
+from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from registry import choices as c
 from registry import derived
@@ -20,7 +24,7 @@ from registry.forms import field_label
 from registry.models import MODEL_BY_SECTION, REPEATING_SECTIONS, AuditEvent, Patient
 from registry.selectors import HistoryEntry
 
-IDENTIFIER_HIDDEN = "(identifier hidden)"
+IDENTIFIER_HIDDEN = gettext_lazy("(identifier hidden)")
 # Bookkeeping columns that are not study data; record pages and the history page leave them out.
 NOT_STUDY_DATA = {
     *("id", "patient", "version", "updated_at", "created_at", "center", "sequence"),
@@ -68,32 +72,39 @@ def missing_code_text(entry: dict) -> str:
     The comment says why a value is missing, which whoever reviews the data needs; the
     form asks for no identifiers in it, and exports leave it out like all free text.
     """
-    return f"{c.MissingCode(entry['code']).label}: {entry.get('comment', '')}"
+    return _("%(code)s: %(comment)s") % {
+        "code": c.MissingCode(entry["code"]).label,
+        "comment": entry.get("comment", ""),
+    }
 
 
 def _missing_codes_text(model, codes: dict) -> str:
     if not codes:
         return "—"
     return "; ".join(
-        f"{label(model, name)}: {missing_code_text(entry)}" for name, entry in sorted(codes.items())
+        _("%(field)s: %(missing)s")
+        % {"field": label(model, name), "missing": missing_code_text(entry)}
+        for name, entry in sorted(codes.items())
     )
 
 
 def value_text(model, name: str, value, sees_identifiers: bool) -> str:
     """One stored value of ``model``'s field ``name`` as a page shows it."""
     if name in model.identifier_fields and not sees_identifiers:
-        return IDENTIFIER_HIDDEN
+        return str(IDENTIFIER_HIDDEN)
     if name == "missing_codes":
         return _missing_codes_text(model, value or {})
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return _("Yes") if value else _("No")
     model_field = model._meta.get_field(name)
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
+    if isinstance(value, datetime):
+        return date_format(value, "DATETIME_FORMAT")
     if isinstance(value, date):
-        return value.isoformat()
+        return date_format(value)
     return str(value)
 
 
@@ -144,7 +155,26 @@ def record_rows(record, sees_identifiers: bool) -> list[FieldRow]:
 
 
 def months(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} months"
+    if value is None:
+        return "—"
+    return _("%(months)s months") % {"months": f"{value:.1f}"}
+
+
+BMI_CATEGORY_LABELS = {
+    "underweight": gettext_lazy("underweight"),
+    "normal": gettext_lazy("normal"),
+    "overweight": gettext_lazy("overweight"),
+}
+
+
+def _bmi_text(bmi: float | None) -> str:
+    if bmi is None:
+        return "—"
+    category = derived.bmi_category(bmi)
+    return _("%(bmi)s kg/m² (%(category)s)") % {
+        "bmi": f"{bmi:.1f}",
+        "category": BMI_CATEGORY_LABELS.get(category, category),
+    }
 
 
 def derived_values(book: Casebook) -> list[tuple[str, str, str]]:
@@ -158,64 +188,82 @@ def derived_values(book: Casebook) -> list[tuple[str, str, str]]:
     items: list[tuple[str, str, str]] = []
     if second_line:
         age = derived.age_in_years(patient.date_of_birth, second_line.start_date)
-        items.append(("Age at 2L start", f"{age} years", "Completed years at the 2L start."))
+        items.append(
+            (
+                _("Age at 2L start"),
+                _("%(age)s years") % {"age": age},
+                _("Completed years at the 2L start."),
+            )
+        )
     if baseline:
         bmi = derived.bmi(baseline.height_cm, baseline.weight_kg)
         items.append(
             (
-                "BMI",
-                "—" if bmi is None else f"{bmi:.1f} kg/m² ({derived.bmi_category(bmi)})",
-                "Weight / height²; <18.5 underweight, 18.5–23.9 normal, ≥24 overweight.",
+                _("BMI"),
+                _bmi_text(bmi),
+                _("Weight / height²; <18.5 underweight, 18.5–23.9 normal, ≥24 overweight."),
             )
         )
     if first_line:
         l1_pfs = derived.first_line_pfs_months(first_line.start_date, first_line.progression_date)
+        # LTR / STR are the study's group codes, the same in every language.
         group = "LTR" if derived.is_long_term_responder(l1_pfs) else "STR"
-        items.append(("1L PFS", months(l1_pfs), "1L start to 1L progression."))
+        items.append((_("1L PFS"), months(l1_pfs), _("1L start to 1L progression.")))
         items.append(
             (
-                "1L response group",
+                _("1L response group"),
                 group,
-                "LTR: 1L PFS ≥ 6 months; STR: below 6 months.",
+                _("LTR: 1L PFS ≥ 6 months; STR: below 6 months."),
             )
         )
     dpr = book.depth_of_response_pct()
     items.append(
         (
-            "Depth of response (DpR)",
+            _("Depth of response (DpR)"),
             "—" if dpr is None else f"{dpr:.1f} %",
-            "Maximal shrinkage of the target-lesion sum from the first 1L assessment.",
+            _("Maximal shrinkage of the target-lesion sum from the first 1L assessment."),
         )
     )
     row = book.analysis_row()
     if row is not None:
+        os_outcome = _("death") if row["os_event"] else _("censored")
         items.append(
             (
-                "Overall survival",
-                f"{months(row['os_months'])}, {'death' if row['os_event'] else 'censored'}",
-                "From the 2L start to death, or to the last date known alive.",
+                _("Overall survival"),
+                _("%(months)s, %(outcome)s")
+                % {"months": months(row["os_months"]), "outcome": os_outcome},
+                _("From the 2L start to death, or to the last date known alive."),
             )
         )
+        pfs_outcome = _("progression or death") if row["pfs_event"] else _("censored")
         items.append(
             (
-                "Progression-free survival",
-                f"{months(row['pfs_months'])}, "
-                f"{'progression or death' if row['pfs_event'] else 'censored'}",
-                "From the 2L start to progression or death, or to the last 2L assessment.",
+                _("Progression-free survival"),
+                _("%(months)s, %(outcome)s")
+                % {"months": months(row["pfs_months"]), "outcome": pfs_outcome},
+                _("From the 2L start to progression or death, or to the last 2L assessment."),
             )
         )
     alive = book.last_known_alive()
     items.append(
         (
-            "Last known alive",
-            alive.isoformat() if alive else "—",
-            "Latest contact, assessment, treatment or AE date.",
+            _("Last known alive"),
+            date_format(alive) if alive else "—",
+            _("Latest contact, assessment, treatment or AE date."),
         )
     )
     return items
 
 
 # -- the casebook page -------------------------------------------------------------------------
+
+
+# A part's status as the casebook's badges say it, in one or two words.
+SECTION_STATUS_WORDS = {
+    c.SectionStatus.NOT_STARTED: pgettext_lazy("casebook part", "not started"),
+    c.SectionStatus.INCOMPLETE: pgettext_lazy("casebook part", "incomplete"),
+    c.SectionStatus.COMPLETE: pgettext_lazy("casebook part", "complete"),
+}
 
 
 @dataclass
@@ -233,6 +281,10 @@ class SectionView:
     @property
     def is_complete(self) -> bool:
         return self.status == c.SectionStatus.COMPLETE
+
+    @property
+    def status_label(self) -> str:
+        return SECTION_STATUS_WORDS.get(self.status, self.status)
 
 
 def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
@@ -259,7 +311,9 @@ def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
                     and record.term == c.AeTerm.OTHER
                     and sees_identifiers
                 ):
-                    cells[0] = Cell("term", f"Other: {record.term_other_specify}")
+                    cells[0] = Cell(
+                        "term", _("Other: %(term)s") % {"term": record.term_other_specify}
+                    )
                 view.table.append((record, cells))
         else:
             view.record = getattr(book, SECTION_ATTR[section.value])
@@ -271,7 +325,11 @@ def sections(book: Casebook, sees_identifiers: bool) -> list[SectionView]:
 
 # -- the history page --------------------------------------------------------------------------
 
-_VERSION_ACTION = {"created": "Created", "changed": "Changed", "deleted": "Deleted"}
+_VERSION_ACTION = {
+    "created": gettext_lazy("Created"),
+    "changed": gettext_lazy("Changed"),
+    "deleted": gettext_lazy("Deleted"),
+}
 
 
 @dataclass
@@ -293,13 +351,22 @@ def history_value(model, name: str, value, *, hidden: bool) -> str:
 def record_label(model, row) -> str:
     name = capfirst(model._meta.verbose_name)
     if model is Patient:
-        return f"Registration {row.study_id}"
+        return _("Registration %(study_id)s") % {"study_id": row.study_id}
     detail = {
-        "TumourAssessment": lambda r: f"{r.line} {r.assessment_date}",
-        "AdverseEvent": lambda r: f"{r.term}, onset {r.onset_date}",
-        "FollowUp": lambda r: f"{r.contact_date}",
+        "TumourAssessment": lambda r: _("%(line)s, %(date)s")
+        % {"line": value_text(model, "line", r.line, True), "date": _date_text(r.assessment_date)},
+        "AdverseEvent": lambda r: _("%(term)s, onset %(date)s")
+        % {"term": value_text(model, "term", r.term, True), "date": _date_text(r.onset_date)},
+        "FollowUp": lambda r: _date_text(r.contact_date),
     }.get(model.__name__)
-    return f"{name} ({detail(row)})" if detail else name
+    if detail is None:
+        return name
+    return _("%(record)s (%(detail)s)") % {"record": name, "detail": detail(row)}
+
+
+def _date_text(value) -> str:
+    # A history snapshot may hold a date or its ISO text (an import's row).
+    return date_format(value) if isinstance(value, date) else str(value or "—")
 
 
 def event_label(detail: dict | None) -> str:
@@ -309,14 +376,22 @@ def event_label(detail: dict | None) -> str:
     if "section" in detail:
         record = str(dict(c.Section.choices).get(detail["section"], detail["section"]))
     if "record" in detail:
-        record = f"{record}: {detail['record']}" if record else detail["record"]
+        record = (
+            _("%(part)s: %(record)s") % {"part": record, "record": detail["record"]}
+            if record
+            else detail["record"]
+        )
     if detail.get("field") and detail.get("section") in MODEL_BY_SECTION:
         # A query's event names the field it questions, as its form labels it.
-        record = f"{record}: {label(MODEL_BY_SECTION[detail['section']], detail['field'])}"
+        field_name = label(MODEL_BY_SECTION[detail["section"]], detail["field"])
+        record = _("%(part)s: %(field)s") % {"part": record, "field": field_name}
     if "query" in detail:
-        record = f"Query {detail['query']} ({record or 'casebook'})"
+        record = _("Query %(number)s (%(where)s)") % {
+            "number": detail["query"],
+            "where": record or _("casebook"),
+        }
     if detail.get("failed_criterion"):
-        record = f"Failed: {detail['failed_criterion']}"
+        record = _("Failed: %(criterion)s") % {"criterion": detail["failed_criterion"]}
     if detail.get("why"):
         record = detail["why"]
     return record

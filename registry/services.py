@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode, field_error
@@ -35,7 +39,9 @@ from registry.models import (
 )
 from registry.selectors import patients_visible_to
 
-SIGNATURE_MEANING = (
+# The statement a signer confirms, in English; signature_statement() gives it in the
+# signer's language, and the signature stores the words that were shown and signed.
+SIGNATURE_MEANING = gettext_noop(
     "I confirm that I have reviewed this casebook and that its data are complete and "
     "accurate to the best of my knowledge. This electronic signature is the legally "
     "binding equivalent of my handwritten signature."
@@ -56,9 +62,23 @@ REGISTRATION_EDITABLE = (
 CHANGE_REASON_MAX_LENGTH = 100
 
 
+def signature_statement() -> str:
+    """The signature statement in the active language (what the sign page shows)."""
+    return _(SIGNATURE_MEANING)
+
+
+def signature_statements() -> set[str]:
+    """The statement in each of the registry's languages: a signer confirms the one shown."""
+    statements = set()
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            statements.add(signature_statement())
+    return statements
+
+
 def _check_reason_length(reason: str) -> None:
     if len(reason) > CHANGE_REASON_MAX_LENGTH:
-        message = f"At most {CHANGE_REASON_MAX_LENGTH} characters."
+        message = _("At most %(limit)s characters.") % {"limit": CHANGE_REASON_MAX_LENGTH}
         raise field_error("reason", message)
 
 
@@ -72,14 +92,19 @@ def _field_errors(error: ValidationError) -> dict[str, list[str]]:
 
 def _invalid(fields: dict[str, list[str]]) -> ApplicationError:
     first_field, messages = next(iter(fields.items()))
-    where = "" if first_field == "__all__" else f"{first_field}: "
-    return ApplicationError(f"{where}{messages[0]}", fields=fields)
+    if first_field == "__all__":
+        return ApplicationError(str(messages[0]), fields=fields)
+    return ApplicationError(
+        _("%(field)s: %(message)s") % {"field": first_field, "message": messages[0]},
+        fields=fields,
+    )
 
 
 def _require_crf_editor(user: User) -> None:
     if not permissions.can_edit_crf(user):
         raise ApplicationError(
-            f"Your role ({user.get_role_display()}) may read but not change CRF data.",
+            _("Your role (%(role)s) may read but not change CRF data.")
+            % {"role": user.get_role_display()},
             code=ErrorCode.FORBIDDEN,
         )
 
@@ -89,10 +114,11 @@ def _lock_patient_row(user: User, patient: Patient) -> Patient:
     try:
         locked = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
     except Patient.DoesNotExist:
-        raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND) from None
+        raise ApplicationError(_("No such patient."), code=ErrorCode.NOT_FOUND) from None
     if locked.is_locked:
         raise ApplicationError(
-            f"Casebook {locked.study_id} is locked and read-only; a data manager must unlock it.",
+            _("Casebook %(study_id)s is locked and read-only; a data manager must unlock it.")
+            % {"study_id": locked.study_id},
             code=ErrorCode.LOCKED,
         )
     return locked
@@ -101,10 +127,12 @@ def _lock_patient_row(user: User, patient: Patient) -> Patient:
 def _stale_message(record) -> str:
     latest = record.history.order_by("-history_date").first()
     if latest is None:
-        return "This form was changed by someone else; reload it and enter your change again."
-    who = latest.history_user or "another user"
-    when = timezone.localtime(latest.history_date).strftime("%Y-%m-%d %H:%M")
-    return f"This form was changed by {who} at {when}; reload it and enter your change again."
+        return _("This form was changed by someone else; reload it and enter your change again.")
+    who = latest.history_user or _("another user")
+    when = date_format(timezone.localtime(latest.history_date), "DATETIME_FORMAT")
+    return _(
+        "This form was changed by %(who)s at %(when)s; reload it and enter your change again."
+    ) % {"who": who, "when": when}
 
 
 def _set_audit_context(record, user: User, reason: str) -> None:
@@ -173,8 +201,8 @@ def _require_reason_if_completed(patient: Patient, section: str, reason: str) ->
     completed = SectionCompletion.objects.filter(patient=patient, section=section).exists()
     if completed and not reason.strip():
         raise ApplicationError(
-            "reason: this part was marked complete; give a reason for the change.",
-            fields={"reason": ["This part was marked complete; give a reason for the change."]},
+            _("reason: this part was marked complete; give a reason for the change."),
+            fields={"reason": [_("This part was marked complete; give a reason for the change.")]},
         )
 
 
@@ -211,19 +239,17 @@ def patient_register(*, user: User, center: Center | None = None, data: dict[str
     _require_crf_editor(user)
     if permissions.is_site_staff(user):
         if center is not None and center.pk != user.center_id:
-            raise ApplicationError(
-                "center: you can register patients at your own centre only.",
-                code=ErrorCode.FORBIDDEN,
-                fields={"center": ["You can register patients at your own centre only."]},
-            )
+            raise _own_centre_only()
         center = user.center
     if center is None:
         raise ApplicationError(
-            "center: choose the patient's centre.", fields={"center": ["Required."]}
+            _("center: choose the patient's centre."), fields={"center": [_("Required.")]}
         )
     unknown = set(data) - set(REGISTRATION_EDITABLE)
     if unknown:
-        raise ApplicationError(f"{sorted(unknown)[0]}: not a registration field.")
+        raise ApplicationError(
+            _("%(field)s: not a registration field.") % {"field": sorted(unknown)[0]}
+        )
     with transaction.atomic():
         # Serialise sequence numbers per centre: the row lock makes max()+1 safe.
         Center.objects.select_for_update().get(pk=center.pk)
@@ -244,10 +270,7 @@ def patient_register(*, user: User, center: Center | None = None, data: dict[str
         try:
             patient.save()
         except IntegrityError:
-            raise ApplicationError(
-                "mrn: a patient with this MRN is already registered at this centre.",
-                fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
-            ) from None
+            raise _mrn_taken() from None
         AuditEvent.objects.create(
             user=user,
             patient=patient,
@@ -255,6 +278,21 @@ def patient_register(*, user: User, center: Center | None = None, data: dict[str
             detail={"study_id": patient.study_id, "failed_criterion": failed},
         )
     return patient
+
+
+def _own_centre_only() -> ApplicationError:
+    return ApplicationError(
+        _("center: you can register patients at your own centre only."),
+        code=ErrorCode.FORBIDDEN,
+        fields={"center": [_("You can register patients at your own centre only.")]},
+    )
+
+
+def _mrn_taken() -> ApplicationError:
+    return ApplicationError(
+        _("mrn: a patient with this MRN is already registered at this centre."),
+        fields={"mrn": [_("A patient with this MRN is already registered at this centre.")]},
+    )
 
 
 def _validate_registration_rules(patient: Patient) -> None:
@@ -270,11 +308,13 @@ def _registration_update(
 ) -> Patient:
     if patient.enrolment_status == c.EnrolmentStatus.SCREEN_FAILURE:
         raise ApplicationError(
-            "A screen failure's registration is final; register the patient again if rescreened."
+            _("A screen failure's registration is final; register the patient again if rescreened.")
         )
     unknown = set(data) - set(REGISTRATION_EDITABLE)
     if unknown:
-        raise ApplicationError(f"{sorted(unknown)[0]}: not an editable registration field.")
+        raise ApplicationError(
+            _("%(field)s: not an editable registration field.") % {"field": sorted(unknown)[0]}
+        )
     if expected_version is not None and expected_version != patient.version:
         raise ApplicationError(_stale_message(patient), code=ErrorCode.STALE)
     _require_reason_if_completed(patient, c.Section.REGISTRATION, reason)
@@ -283,12 +323,10 @@ def _registration_update(
         setattr(patient, name, value)
     failed = patient.failed_criterion()
     if failed:
-        raise ApplicationError(
-            f"An enrolled patient must stay eligible: {failed}.",
-            fields={
-                _criterion_field(patient): [f"An enrolled patient must stay eligible: {failed}."]
-            },
-        )
+        message = _("An enrolled patient must stay eligible: %(criterion)s.") % {
+            "criterion": failed
+        }
+        raise ApplicationError(message, fields={_criterion_field(patient): [message]})
     try:
         patient.full_clean(exclude=["center"])
     except ValidationError as error:
@@ -303,10 +341,7 @@ def _registration_update(
             patient.save()
     except IntegrityError:
         # full_clean skips the (centre, MRN) constraint because the centre is excluded.
-        raise ApplicationError(
-            "mrn: a patient with this MRN is already registered at this centre.",
-            fields={"mrn": ["A patient with this MRN is already registered at this centre."]},
-        ) from None
+        raise _mrn_taken() from None
     _announce_change(patient, c.Section.REGISTRATION, patient.pk, _changed_fields(before, patient))
     return patient
 
@@ -343,7 +378,7 @@ def crf_record_save(
     _require_crf_editor(user)
     _check_reason_length(reason)
     if section not in MODEL_BY_SECTION:
-        raise ApplicationError(f"section: unknown part {section!r}.")
+        raise _unknown_part(section)
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         if section == c.Section.REGISTRATION:
@@ -355,14 +390,17 @@ def crf_record_save(
                 reason=reason,
             )
         if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
-            raise ApplicationError("A screen failure has no casebook to fill.")
+            raise ApplicationError(_("A screen failure has no casebook to fill."))
         model: type[CasebookRecord] = MODEL_BY_SECTION[section]
         editable = {
             f.name for f in model._meta.fields if f.editable and f.name not in ("id", "patient")
         }
         unknown = set(data) - editable
         if unknown:
-            raise ApplicationError(f"{sorted(unknown)[0]}: not a field of {section}.")
+            raise ApplicationError(
+                _("%(field)s: not a field of %(part)s.")
+                % {"field": sorted(unknown)[0], "part": c.Section(section).label}
+            )
         record = _existing_record(model, patient, section, record_id)
         if record is None:
             record = model(patient=patient)
@@ -385,6 +423,7 @@ def crf_record_save(
             # A uniqueness constraint that full_clean skipped because it involves the patient.
             raise _duplicate(record) from None
         if section == c.Section.ADVERSE_EVENTS and patient.no_adverse_events:
+            # The reason is stored in the history, which keeps English like every stored code.
             _set_no_adverse_events(user, patient, False, "an adverse event was recorded")
         _demote_if_complete(patient, user=user, section=section, reason=reason)
         changed = sorted(data) if before is None else _changed_fields(before, record)
@@ -444,14 +483,11 @@ def adverse_events_none_confirm(
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
-            raise ApplicationError("A screen failure has no casebook to fill.")
+            raise ApplicationError(_("A screen failure has no casebook to fill."))
         if patient.no_adverse_events == confirmed:
             return patient
         if confirmed and patient.adverse_events.exists():
-            raise field_error(
-                "no_adverse_events",
-                "Adverse events are recorded for this patient; delete them first if none occurred.",
-            )
+            raise _adverse_events_recorded()
         _require_reason_if_completed(patient, c.Section.ADVERSE_EVENTS, reason)
         _set_no_adverse_events(user, patient, confirmed, reason)
         _demote_if_complete(patient, user=user, section=c.Section.ADVERSE_EVENTS, reason=reason)
@@ -460,11 +496,22 @@ def adverse_events_none_confirm(
     return patient
 
 
+def _adverse_events_recorded() -> ApplicationError:
+    return field_error(
+        "no_adverse_events",
+        _("Adverse events are recorded for this patient; delete them first if none occurred."),
+    )
+
+
+def _unknown_part(section: str) -> ApplicationError:
+    return ApplicationError(_("section: unknown part %(part)r.") % {"part": section})
+
+
 def _duplicate(record) -> ApplicationError:
     if record.section == c.Section.ASSESSMENTS:
-        message = "An assessment of this line on this date is already recorded."
+        message = _("An assessment of this line on this date is already recorded.")
         return field_error("assessment_date", message)
-    return ApplicationError("This record is already entered.")
+    return ApplicationError(_("This record is already entered."))
 
 
 def _existing_record(model, patient: Patient, section: str, record_id: int | None):
@@ -474,10 +521,10 @@ def _existing_record(model, patient: Patient, section: str, record_id: int | Non
         try:
             return model.objects.select_for_update().get(pk=record_id, patient=patient)
         except model.DoesNotExist:
-            raise ApplicationError("No such record.", code=ErrorCode.NOT_FOUND) from None
+            raise ApplicationError(_("No such record."), code=ErrorCode.NOT_FOUND) from None
     existing = model.objects.select_for_update().filter(patient=patient).first()
     if existing is None and record_id is not None:
-        raise ApplicationError("No such record.", code=ErrorCode.NOT_FOUND)
+        raise ApplicationError(_("No such record."), code=ErrorCode.NOT_FOUND)
     return existing
 
 
@@ -493,10 +540,13 @@ def crf_record_delete(
     """Delete one repeating record (assessment, AE, follow-up); always needs a reason."""
     _require_crf_editor(user)
     if section not in REPEATING_SECTIONS:
-        raise ApplicationError(f"section: records of {section!r} cannot be deleted, only edited.")
+        raise ApplicationError(
+            _("section: records of %(part)r cannot be deleted, only edited.") % {"part": section}
+        )
     if not reason.strip():
         raise ApplicationError(
-            "reason: give a reason for the deletion.", fields={"reason": ["Required for deletion."]}
+            _("reason: give a reason for the deletion."),
+            fields={"reason": [_("Required for deletion.")]},
         )
     _check_reason_length(reason)
     with transaction.atomic():
@@ -511,7 +561,11 @@ def crf_record_delete(
         dangling = [v for v in rules.casebook_violations(book) if v.record is not record]
         if dangling:
             first = dangling[0]
-            raise ApplicationError(f"Cannot delete: {first.record} {first.field} {first.message}")
+            label = first.record._meta.get_field(first.field).verbose_name
+            raise ApplicationError(
+                _("Cannot delete: %(record)s: %(field)s %(message)s")
+                % {"record": first.record, "field": label, "message": first.message}
+            )
         AuditEvent.objects.create(
             user=user,
             patient=patient,
@@ -539,22 +593,26 @@ def _section_problems(book, section: str) -> list[str]:
         c.Section.FOLLOW_UP: book.follow_ups,
     }
     if section in required and not required[section]:
-        problems.append(f"{c.Section(section).label}: not entered.")
+        problems.append(_("%(part)s: not entered.") % {"part": c.Section(section).label})
     if (
         section == c.Section.ADVERSE_EVENTS
         and not book.adverse_events
         and not book.patient.no_adverse_events
     ):
         problems.append(
-            "Adverse events: none recorded. Record them, or confirm that no adverse events "
-            "occurred."
+            _(
+                "Adverse events: none recorded. Record them, or confirm that no adverse events "
+                "occurred."
+            )
         )
     if section == c.Section.ASSESSMENTS:
         first_line = [a for a in book.assessments if a.line == c.TreatmentLine.FIRST]
         if len(first_line) < 2:
             problems.append(
-                "Tumour assessments: a 1L baseline and at least one later 1L assessment are "
-                "needed to derive the depth of response."
+                _(
+                    "Tumour assessments: a 1L baseline and at least one later 1L assessment are "
+                    "needed to derive the depth of response."
+                )
             )
     section_records = {
         c.Section.REGISTRATION: [book.patient],
@@ -569,7 +627,10 @@ def _section_problems(book, section: str) -> list[str]:
     for violation in rules.casebook_violations(book):
         if id(violation.record) in records:
             label = violation.record._meta.get_field(violation.field).verbose_name
-            problems.append(f"{violation.record}: {label} {violation.message}")
+            problems.append(
+                _("%(record)s: %(field)s %(message)s")
+                % {"record": violation.record, "field": label, "message": violation.message}
+            )
     return problems
 
 
@@ -577,11 +638,11 @@ def section_mark_complete(*, user: User, patient: Patient, section: str) -> Sect
     """Mark one part complete; from then on every change to it needs a reason."""
     _require_crf_editor(user)
     if section not in c.Section.values:
-        raise ApplicationError(f"section: unknown part {section!r}.")
+        raise _unknown_part(section)
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
-            raise ApplicationError("A screen failure has no casebook to complete.")
+            raise ApplicationError(_("A screen failure has no casebook to complete."))
         book = load_casebook(patient)
         problems = _section_problems(book, section)
         if problems:
@@ -607,12 +668,13 @@ def casebook_mark_complete(*, user: User, patient: Patient) -> Patient:
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         if patient.enrolment_status != c.EnrolmentStatus.ENROLLED:
-            raise ApplicationError("A screen failure has no casebook to complete.")
+            raise ApplicationError(_("A screen failure has no casebook to complete."))
         book = load_casebook(patient)
         problems = [p for section in c.Section.values for p in _section_problems(book, section)]
         if problems:
             raise ApplicationError(
-                f"The casebook is not complete: {problems[0]}", fields={"__all__": problems}
+                _("The casebook is not complete: %(problem)s") % {"problem": problems[0]},
+                fields={"__all__": problems},
             )
         now = timezone.now()
         for section in c.Section.values:
@@ -636,17 +698,18 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
     """Sign and lock a complete casebook: password re-entry and the signature statement."""
     if not permissions.can_lock(user):
         raise ApplicationError(
-            "Only a site investigator or a data manager may sign and lock a casebook.",
+            _("Only a site investigator or a data manager may sign and lock a casebook."),
             code=ErrorCode.FORBIDDEN,
         )
     if not patients_visible_to(user).filter(pk=patient.pk).exists():
         # Before the password check, so a refused attempt on another centre's casebook is
         # answered as absent and leaves no audit row pointing at it.
-        raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND)
-    if meaning.strip() != SIGNATURE_MEANING:
+        raise ApplicationError(_("No such patient."), code=ErrorCode.NOT_FOUND)
+    meaning = meaning.strip()
+    if meaning not in signature_statements():
         raise ApplicationError(
-            "meaning: confirm the signature statement exactly as shown.",
-            fields={"meaning": ["Confirm the signature statement exactly as shown."]},
+            _("meaning: confirm the signature statement exactly as shown."),
+            fields={"meaning": [_("Confirm the signature statement exactly as shown.")]},
         )
     if not user.check_password(password):
         AuditEvent.objects.create(
@@ -656,15 +719,15 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
             detail={"why": "wrong password"},
         )
         raise ApplicationError(
-            "password: the password is not correct.",
+            _("password: the password is not correct."),
             code=ErrorCode.FORBIDDEN,
-            fields={"password": ["The password is not correct."]},
+            fields={"password": [_("The password is not correct.")]},
         )
     with transaction.atomic():
         patient = _lock_patient_row(user, patient)
         if patient.casebook_status != c.CasebookStatus.COMPLETE:
             raise ApplicationError(
-                "Only a complete casebook can be locked: mark it complete first."
+                _("Only a complete casebook can be locked: mark it complete first.")
             )
         blockers = [
             reason
@@ -675,16 +738,17 @@ def casebook_lock(*, user: User, patient: Patient, password: str, meaning: str) 
         ]
         if blockers:
             raise ApplicationError(
-                f"Casebook {patient.study_id} cannot be locked yet: {'; '.join(blockers)}",
+                _("Casebook %(study_id)s cannot be locked yet: %(blockers)s")
+                % {"study_id": patient.study_id, "blockers": "; ".join(map(str, blockers))},
                 fields={"__all__": blockers},
             )
         if Signature.objects.filter(patient=patient).valid().exists():
             # The status machine makes this unreachable; the database no longer can (a void
             # is a row of its own), so the service keeps one standing signature per casebook.
-            raise ApplicationError("The casebook already carries a valid signature.")
+            raise ApplicationError(_("The casebook already carries a valid signature."))
         now = timezone.now()
         signature = Signature.objects.create(
-            patient=patient, signed_by=user, signed_at=now, meaning=SIGNATURE_MEANING
+            patient=patient, signed_by=user, signed_at=now, meaning=meaning
         )
         Patient.objects.filter(pk=patient.pk).update(
             casebook_status=c.CasebookStatus.LOCKED, version=F("version") + 1
@@ -709,19 +773,19 @@ def casebook_unlock(*, user: User, patient: Patient, reason: str) -> Patient:
     """Unlock for correction (data manager, with a reason); the signature is voided."""
     if not permissions.can_unlock(user):
         raise ApplicationError(
-            "Only a data manager may unlock a casebook.", code=ErrorCode.FORBIDDEN
+            _("Only a data manager may unlock a casebook."), code=ErrorCode.FORBIDDEN
         )
     if not reason.strip():
         raise ApplicationError(
-            "reason: give the reason for unlocking.", fields={"reason": ["Required."]}
+            _("reason: give the reason for unlocking."), fields={"reason": [_("Required.")]}
         )
     with transaction.atomic():
         try:
             patient = patients_visible_to(user).select_for_update(of=("self",)).get(pk=patient.pk)
         except Patient.DoesNotExist:
-            raise ApplicationError("No such patient.", code=ErrorCode.NOT_FOUND) from None
+            raise ApplicationError(_("No such patient."), code=ErrorCode.NOT_FOUND) from None
         if not patient.is_locked:
-            raise ApplicationError("The casebook is not locked.")
+            raise ApplicationError(_("The casebook is not locked."))
         now = timezone.now()
         # The signature row stays as signed; its withdrawal is a row of its own.
         SignatureVoid.objects.bulk_create(
@@ -774,7 +838,13 @@ def _bulk_validate(book) -> None:
             fields = _field_errors(error)
             name, messages = next(iter(fields.items()))
             raise ApplicationError(
-                f"{record._meta.verbose_name} of {patient.study_id}: {name}: {messages[0]}",
+                _("%(record)s of %(study_id)s: %(field)s: %(message)s")
+                % {
+                    "record": record._meta.verbose_name,
+                    "study_id": patient.study_id,
+                    "field": name,
+                    "message": messages[0],
+                },
                 fields=fields,
             ) from None
     violations = rules.casebook_violations(book)
@@ -782,7 +852,13 @@ def _bulk_validate(book) -> None:
         first = violations[0]
         label = first.record._meta.get_field(first.field).verbose_name
         raise ApplicationError(
-            f"{first.record._meta.verbose_name} of {patient.study_id}: {label} {first.message}",
+            _("%(record)s of %(study_id)s: %(field)s %(message)s")
+            % {
+                "record": first.record._meta.verbose_name,
+                "study_id": patient.study_id,
+                "field": label,
+                "message": first.message,
+            },
             fields={first.field: [first.message]},
         )
 
@@ -804,11 +880,7 @@ def casebooks_register_bulk(
     _require_crf_editor(user)
     _check_reason_length(reason)
     if permissions.is_site_staff(user) and center.pk != user.center_id:
-        raise ApplicationError(
-            "center: you can register patients at your own centre only.",
-            code=ErrorCode.FORBIDDEN,
-            fields={"center": ["You can register patients at your own centre only."]},
-        )
+        raise _own_centre_only()
     if not books:
         return []
     with transaction.atomic():
@@ -828,14 +900,11 @@ def casebooks_register_bulk(
             parts = [r for s in SECTION_ATTR for r in section_records(book, s)]
             if failed and (parts or patient.no_adverse_events):
                 raise ApplicationError(
-                    f"{patient.study_id}: a screen failure has no casebook to fill ({failed})."
+                    _("%(study_id)s: a screen failure has no casebook to fill (%(criterion)s).")
+                    % {"study_id": patient.study_id, "criterion": failed}
                 )
             if patient.no_adverse_events and book.adverse_events:
-                raise field_error(
-                    "no_adverse_events",
-                    "Adverse events are recorded for this patient; delete them first if none "
-                    "occurred.",
-                )
+                raise _adverse_events_recorded()
             _bulk_validate(book)
         writer = BulkWriter(user, timezone.now(), reason=reason)
         patients = [book.patient for book in books]
@@ -852,8 +921,11 @@ def casebooks_register_bulk(
                     writer.insert_history(model, records)
         except IntegrityError as error:
             raise ApplicationError(
-                f"The database refused the new casebooks (a patient with the same MRN at "
-                f"this centre, or a record entered twice): {str(error).splitlines()[0]}"
+                _(
+                    "The database refused the new casebooks (a patient with the same MRN at "
+                    "this centre, or a record entered twice): %(error)s"
+                )
+                % {"error": str(error).splitlines()[0]}
             ) from None
         writer.insert_values(
             AuditEvent,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
@@ -24,26 +25,26 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             return None  # not ours: session authentication may still apply
         if len(header) != 2:
             raise exceptions.AuthenticationFailed(
-                "Malformed Authorization header: use 'Bearer <token>'."
+                _("Malformed Authorization header: use 'Bearer <token>'.")
             )
         try:
             secret = header[1].decode()
         except UnicodeError:
-            raise exceptions.AuthenticationFailed("The token is not valid.") from None
+            raise exceptions.AuthenticationFailed(_("The token is not valid.")) from None
         token = (
             ApiToken.objects.select_related("user", "user__center")
             .filter(key_hash=hash_secret(secret))
             .first()
         )
         if token is None:
-            raise exceptions.AuthenticationFailed("The token is not valid.")
+            raise exceptions.AuthenticationFailed(_("The token is not valid."))
         if token.revoked_at is not None:
-            raise exceptions.AuthenticationFailed("The token was revoked.")
+            raise exceptions.AuthenticationFailed(_("The token was revoked."))
         now = timezone.now()
         if token.expires_at <= now:
-            raise exceptions.AuthenticationFailed("The token has expired; create a new one.")
+            raise exceptions.AuthenticationFailed(_("The token has expired; create a new one."))
         if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("The account is disabled.")
+            raise exceptions.AuthenticationFailed(_("The account is disabled."))
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now

@@ -16,6 +16,7 @@ import uuid
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -91,7 +92,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail) or {"__all__": ["Invalid input."]}
+        fields = _flatten(exc.detail) or {"__all__": [_("Invalid input.")]}
         return error_response(ErrorCode.INVALID, _first_message(fields), fields)
     if isinstance(exc, exceptions.APIException):
         if getattr(exc, "auth_header", None):
@@ -108,7 +109,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         logger.warning("integrity error in API request: %s", exc)
         set_rollback()
         return error_response(
-            ErrorCode.CONFLICT, "The data changed meanwhile; reload and try again."
+            ErrorCode.CONFLICT, _("The data changed meanwhile; reload and try again.")
         )
     if isinstance(exc, OperationalError | InterfaceError):
         # The database went away (restart, failover, network): the client should retry.
@@ -116,7 +117,7 @@ def exception_handler(exc: Exception, context: dict) -> Response:
         set_rollback()
         return error_response(
             ErrorCode.SERVICE_UNAVAILABLE,
-            "The database is unreachable for now; nothing was changed. Retry later.",
+            _("The database is unreachable for now; nothing was changed. Retry later."),
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
     reference = uuid.uuid4().hex[:12]
@@ -124,7 +125,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     set_rollback()
     return error_response(
         ErrorCode.SERVER_ERROR,
-        f"An unexpected error occurred; it was logged with reference {reference}.",
+        _("An unexpected error occurred; it was logged with reference %(reference)s.")
+        % {"reference": reference},
     )
 
 
@@ -134,7 +136,7 @@ def _is_api(request: HttpRequest) -> bool:
 
 def json_handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return _json_error(ErrorCode.NOT_FOUND, "No such resource.")
+        return _json_error(ErrorCode.NOT_FOUND, _("No such resource."))
     return defaults.page_not_found(request, exception)
 
 
@@ -146,17 +148,19 @@ def json_handler500(request: HttpRequest) -> HttpResponse:
 
         return database_unavailable(request)
     if _is_api(request):
-        return _json_error(ErrorCode.SERVER_ERROR, "An unexpected error occurred; it was logged.")
+        return _json_error(
+            ErrorCode.SERVER_ERROR, _("An unexpected error occurred; it was logged.")
+        )
     return defaults.server_error(request)
 
 
 def json_handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return _json_error(ErrorCode.FORBIDDEN, "Forbidden.")
+        return _json_error(ErrorCode.FORBIDDEN, _("Forbidden."))
     return defaults.permission_denied(request, exception)
 
 
 def json_handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return _json_error(ErrorCode.INVALID, "Bad request.")
+        return _json_error(ErrorCode.INVALID, _("Bad request."))
     return defaults.bad_request(request, exception)

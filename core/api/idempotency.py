@@ -16,6 +16,7 @@ from functools import wraps
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework.response import Response
 
 from core.api.models import IdempotencyRecord
@@ -120,13 +121,15 @@ def _idempotent(method, secret_fields: tuple[str, ...]):
 def _answer_for_existing(existing, fingerprint):
     if existing is not None and existing.fingerprint != fingerprint:
         raise ApplicationError(
-            f"This {HEADER} was already used for a different request; use a new key.",
+            _("This %(header)s was already used for a different request; use a new key.")
+            % {"header": HEADER},
             code=ErrorCode.IDEMPOTENCY_KEY_REUSED,
         )
     if existing is None or existing.status_code is None:
         # Still running elsewhere, or refused and freed just now: the client retries.
         raise ApplicationError(
-            f"A request with this {HEADER} is still being processed; retry shortly.",
+            _("A request with this %(header)s is still being processed; retry shortly.")
+            % {"header": HEADER},
             code=ErrorCode.IDEMPOTENCY_KEY_IN_USE,
         )
     return _replay(existing)

@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 TOKEN_PREFIX = "reg_"  # noqa: S105 - a visible marker, not a secret
 
@@ -55,6 +56,18 @@ class ApiToken(models.Model):
         if self.expires_at <= timezone.now():
             return "expired"
         return "active"
+
+    @property
+    def status_label(self) -> str:
+        """The status as the tokens page says it."""
+        return TOKEN_STATUS_LABELS[self.status]
+
+
+TOKEN_STATUS_LABELS = {
+    "active": pgettext_lazy("API token", "active"),
+    "expired": pgettext_lazy("API token", "expired"),
+    "revoked": pgettext_lazy("API token", "revoked"),
+}
 
 
 class IdempotencyRecord(models.Model):

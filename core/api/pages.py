@@ -7,6 +7,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from core.api import tokens as api_services
@@ -29,18 +30,18 @@ def token_page(request: HttpRequest) -> HttpResponse:
             token_id = int(request.POST["revoke"])
             token = api_services.token_revoke(user=request.user, token_id=token_id)
         except (ValueError, ApplicationError):
-            messages.error(request, "No such token.")
+            messages.error(request, _("No such token."))
         else:
-            messages.success(request, f"Token “{token.name}” revoked.")
+            messages.success(request, _("Token “%(name)s” revoked.") % {"name": token.name})
         return redirect("api-tokens")
     if request.method == "POST":
         if _throttled(TokenCreateThrottle(), request):
-            return HttpResponse("Too many tokens created; try again later.", status=429)
+            return HttpResponse(_("Too many tokens created; try again later."), status=429)
         days_raw = request.POST.get("days", "").strip()
         try:
             days = int(days_raw) if days_raw else None
         except ValueError:
-            errors["days"] = ["Enter a whole number of days."]
+            errors["days"] = [_("Enter a whole number of days.")]
         if not errors:
             try:
                 token, secret = api_services.token_create(
@@ -70,6 +71,6 @@ class ThrottledLoginView(auth_views.LoginView):
     def post(self, request, *args, **kwargs):
         if _throttled(LoginThrottle(), request):
             return HttpResponse(
-                "Too many login attempts from this address; wait a minute.", status=429
+                _("Too many login attempts from this address; wait a minute."), status=429
             )
         return super().post(request, *args, **kwargs)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from django.utils.translation import gettext as _
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -25,14 +26,18 @@ class StrictJSONParser(JSONParser):
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise exceptions.ParseError(
-                f"The body is not valid UTF-8 (byte {exc.start + 1})."
+                _("The body is not valid UTF-8 (byte %(byte)s).") % {"byte": exc.start + 1}
             ) from None
         try:
             data = json.loads(text)
         except RecursionError:
-            raise exceptions.ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
+            raise exceptions.ParseError(
+                _("JSON nested deeper than %(depth)s levels.") % {"depth": MAX_DEPTH}
+            ) from None
         except ValueError as exc:
-            raise exceptions.ParseError(f"JSON parse error - {exc}") from None
+            raise exceptions.ParseError(
+                _("JSON parse error - %(error)s") % {"error": exc}
+            ) from None
         check_json(data)
         return data
 
@@ -59,5 +64,7 @@ def check_json(data) -> None:
 def _check_text(text: str, field: str) -> None:
     where = first_control_character(text)
     if where:
-        message = f"Control characters are not allowed in text (found {where})."
+        message = _("Control characters are not allowed in text (found %(where)s).") % {
+            "where": where
+        }
         raise exceptions.ValidationError({field: [message]})

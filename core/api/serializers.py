@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 from core.api.models import ApiToken
@@ -16,7 +18,7 @@ def _refuse_type(field: serializers.Field, data, expected: str) -> None:
     field.fail("strict_type", expected=expected, got=type(data).__name__)
 
 
-_STRICT_MESSAGE = {"strict_type": "Expected {expected}, got {got}."}
+_STRICT_MESSAGE = {"strict_type": gettext_lazy("Expected {expected}, got {got}.")}
 
 
 class StrictCharField(serializers.CharField):
@@ -114,8 +116,8 @@ class ModelSerializer(serializers.ModelSerializer):
     def _not_writable(self, name: str) -> str:
         model_fields = {field.name for field in self.Meta.model._meta.get_fields()}
         if name in model_fields or name in self.fields:
-            return "Read-only here: it cannot be set in this request; nothing was changed."
-        return "Unknown field; nothing was changed."
+            return _("Read-only here: it cannot be set in this request; nothing was changed.")
+        return _("Unknown field; nothing was changed.")
 
 
 # -- errors ---------------------------------------------------------------------------------

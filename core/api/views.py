@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import status
@@ -48,23 +49,23 @@ class ApiView(APIView):
         repeated = sorted(k for k, v in request.query_params.lists() if len(v) > 1)
         if repeated:
             raise ApplicationError(
-                f"{repeated[0]}: give this query parameter once.",
+                _("%(name)s: give this query parameter once.") % {"name": repeated[0]},
                 code=ErrorCode.INVALID,
-                fields={name: ["Give this query parameter once."] for name in repeated},
+                fields={name: [_("Give this query parameter once.")] for name in repeated},
             )
         blank = sorted(k for k, v in request.query_params.items() if not v.strip())
         if blank:
             raise ApplicationError(
-                f"{blank[0]}: give a value or leave the parameter out.",
+                _("%(name)s: give a value or leave the parameter out.") % {"name": blank[0]},
                 code=ErrorCode.INVALID,
-                fields={name: ["Give a value or leave the parameter out."] for name in blank},
+                fields={name: [_("Give a value or leave the parameter out.")] for name in blank},
             )
         unknown = sorted(set(request.query_params) - self.allowed_query_params())
         if unknown:
             raise ApplicationError(
-                f"{unknown[0]}: unknown query parameter.",
+                _("%(name)s: unknown query parameter.") % {"name": unknown[0]},
                 code=ErrorCode.INVALID,
-                fields={name: ["Unknown query parameter."] for name in unknown},
+                fields={name: [_("Unknown query parameter.")] for name in unknown},
             )
 
     def allowed_query_params(self) -> frozenset[str]:
@@ -92,7 +93,7 @@ class TokenObtainView(ApiView):
         user = authenticate(request._request, username=data["username"], password=data["password"])
         if user is None:
             raise ApplicationError(
-                "Username or password is not correct.",
+                _("Username or password is not correct."),
                 code=ErrorCode.AUTHENTICATION_FAILED,
             )
         # A password alone must not get around the second factor the pages require.

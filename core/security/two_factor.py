@@ -54,7 +54,7 @@ def two_factor_reset(*, administrator, user, request=None) -> int:
             kind=LoginEvent.Kind.OTP_RESET,
             request=request,
             user=user,
-            detail=_("by %(administrator)s, %(count)d device(s) removed")
-            % {"administrator": administrator.get_username(), "count": len(devices)},
+            # Stored in the sign-in log, which stays English whatever the administrator reads.
+            detail=f"by {administrator.get_username()}, {len(devices)} device(s) removed",
         )
     return len(devices)

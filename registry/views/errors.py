@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
 
 from core import permissions
 from core.errors import ApplicationError, ErrorCode
@@ -24,7 +25,11 @@ def locked_response(request: HttpRequest, patient: Patient, message: str = "") -
     return render(
         request,
         "registry/locked.html",
-        {"patient": patient, "message": message or f"Casebook {patient} is locked and read-only."},
+        {
+            "patient": patient,
+            "message": message
+            or _("Casebook %(study_id)s is locked and read-only.") % {"study_id": patient},
+        },
         status=409,
     )
 
@@ -53,7 +58,8 @@ def attach(form, error: ApplicationError) -> None:
             elif name == "__all__":
                 form.add_error(None, msg)
             else:
-                form.add_error(None, f"{capfirst(name.replace('_', ' '))}: {msg}")
+                field = capfirst(name.replace("_", " "))
+                form.add_error(None, _("%(field)s: %(message)s") % {"field": field, "message": msg})
 
 
 def form_error(
@@ -82,5 +88,6 @@ def workflow_error(
 def require_editor(request: HttpRequest) -> None:
     if not permissions.can_edit_crf(request.user):
         raise PermissionDenied(
-            f"Your role ({request.user.get_role_display()}) may read but not change CRF data."
+            _("Your role (%(role)s) may read but not change CRF data.")
+            % {"role": request.user.get_role_display()}
         )

@@ -30,6 +30,10 @@ from registry.selectors import patient_get_for
 from registry.views.errors import form_error, locked_response, require_editor
 
 
+def _locked_message(patient: Patient) -> str:
+    return _("Casebook %(study_id)s is locked and read-only.") % {"study_id": patient.study_id}
+
+
 def _refuse_screen_failure(request: HttpRequest, patient: Patient) -> HttpResponse | None:
     """A screen failure has no casebook: say so before the form, not after it is filled."""
     if patient.enrolment_status == c.EnrolmentStatus.ENROLLED:
@@ -95,20 +99,22 @@ def _crf_form_page(
                     return response
             except IntegrityError:
                 # A database constraint the form could not see (a concurrent duplicate).
-                form.add_error(None, "This conflicts with a record saved meanwhile; reload.")
+                form.add_error(None, _("This conflicts with a record saved meanwhile; reload."))
             else:
                 label = c.Section(section).label
-                messages.success(request, f"{label} saved.")
+                messages.success(request, _("%(part)s saved.") % {"part": label})
                 anchor = f"#{section_slug(section)}"
                 if repeating and "save_add" in request.POST:
                     return redirect("registry:row_add", study_id=patient.study_id, section=section)
                 return redirect(reverse("registry:casebook", args=[patient.study_id]) + anchor)
     elif patient.is_locked:
-        messages.error(request, f"Casebook {patient} is locked and read-only.")
+        messages.error(request, _locked_message(patient))
         return redirect("registry:casebook", study_id=patient.study_id)
     title = c.Section(section).label
-    if repeating:
-        title = f"{'Edit' if record is not None else 'Add'}: {model._meta.verbose_name}"
+    if repeating and record is not None:
+        title = _("Edit: %(record)s") % {"record": model._meta.verbose_name}
+    elif repeating:
+        title = _("Add: %(record)s") % {"record": model._meta.verbose_name}
     return render(
         request,
         "registry/crf_form.html",
@@ -183,13 +189,13 @@ def row_delete(request: HttpRequest, study_id: str, section: str, record_id: int
                 if response is not None:
                     return response
             else:
-                messages.success(request, f"Deleted: {record}.")
+                messages.success(request, _("Deleted: %(record)s.") % {"record": record})
                 return redirect(
                     reverse("registry:casebook", args=[patient.study_id])
                     + f"#{section_slug(section)}"
                 )
     elif patient.is_locked:
-        messages.error(request, f"Casebook {patient} is locked and read-only.")
+        messages.error(request, _locked_message(patient))
         return redirect("registry:casebook", study_id=patient.study_id)
     sees_identifiers = permissions.can_see_identifiers(request.user, patient)
     return render(

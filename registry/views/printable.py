@@ -4,14 +4,15 @@ the patient, the print date and "page n of m" (CSS @page margin boxes)."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core import permissions
+from core.context import study_titles
 from registry import choices as c
 from registry import selectors
 from registry.casebook import load_casebook
@@ -39,9 +40,9 @@ def page_counter_css() -> str:
 
 def _print_header(request: HttpRequest, patient) -> tuple[str, str]:
     """The running header: study and patient on the left, print date and user on the right."""
-    left = f"{settings.STUDY_TITLE} · {patient.study_id}"
+    left = f"{study_titles()['study_title']} · {patient.study_id}"
     right = _("Printed %(when)s UTC by %(user)s") % {
-        "when": timezone.now().strftime("%Y-%m-%d %H:%M"),
+        "when": date_format(timezone.now(), "DATETIME_FORMAT"),
         "user": request.user.username,
     }
     return left, right

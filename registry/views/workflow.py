@@ -43,7 +43,9 @@ def section_complete(request: HttpRequest, study_id: str, section: str) -> HttpR
         if response is not None:
             return response
     else:
-        messages.success(request, f"{c.Section(section).label} marked complete.")
+        messages.success(
+            request, _("%(part)s marked complete.") % {"part": c.Section(section).label}
+        )
     return redirect(reverse("registry:casebook", args=[study_id]) + f"#{section_slug(section)}")
 
 
@@ -90,7 +92,10 @@ def casebook_complete(request: HttpRequest, study_id: str) -> HttpResponse:
         if response is not None:
             return response
     else:
-        messages.success(request, f"Casebook {patient} is complete and ready to sign.")
+        messages.success(
+            request,
+            _("Casebook %(study_id)s is complete and ready to sign.") % {"study_id": patient},
+        )
     return redirect("registry:casebook", study_id=study_id)
 
 
@@ -98,13 +103,25 @@ def casebook_complete(request: HttpRequest, study_id: str) -> HttpResponse:
 def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
     if not permissions.can_lock(request.user):
-        raise PermissionDenied("Only a site investigator or a data manager may sign and lock.")
+        raise PermissionDenied(
+            _("Only a site investigator or a data manager may sign and lock a casebook.")
+        )
     if patient.is_locked:
         if request.method == "POST":
-            return locked_response(request, patient, f"Casebook {patient} is already locked.")
-        messages.info(request, f"Casebook {patient} is already signed and locked.")
+            return locked_response(
+                request,
+                patient,
+                _("Casebook %(study_id)s is already locked.") % {"study_id": patient},
+            )
+        messages.info(
+            request,
+            _("Casebook %(study_id)s is already signed and locked.") % {"study_id": patient},
+        )
         return redirect("registry:casebook", study_id=study_id)
-    form = SignForm(request.POST or None)
+    # The statement is shown and signed in the reader's language; the service accepts it in
+    # any of the registry's languages and stores the words that were signed.
+    statement = services.signature_statement()
+    form = SignForm(request.POST or None, initial={"meaning": statement})
     if request.method == "POST" and form.is_valid():
         try:
             services.casebook_lock(
@@ -118,12 +135,14 @@ def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
             if response is not None:
                 return response
         else:
-            messages.success(request, f"Casebook {patient} signed and locked.")
+            messages.success(
+                request, _("Casebook %(study_id)s signed and locked.") % {"study_id": patient}
+            )
             return redirect("registry:casebook", study_id=study_id)
     return render(
         request,
         "registry/sign.html",
-        {"patient": patient, "form": form, "statement": services.SIGNATURE_MEANING},
+        {"patient": patient, "form": form, "statement": statement},
     )
 
 
@@ -131,9 +150,9 @@ def casebook_sign(request: HttpRequest, study_id: str) -> HttpResponse:
 def casebook_unlock(request: HttpRequest, study_id: str) -> HttpResponse:
     patient = patient_get_for(request.user, study_id)
     if not permissions.can_unlock(request.user):
-        raise PermissionDenied("Only a data manager may unlock a casebook.")
+        raise PermissionDenied(_("Only a data manager may unlock a casebook."))
     if not patient.is_locked:
-        messages.info(request, f"Casebook {patient} is not locked.")
+        messages.info(request, _("Casebook %(study_id)s is not locked.") % {"study_id": patient})
         return redirect("registry:casebook", study_id=study_id)
     form = UnlockForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -145,7 +164,10 @@ def casebook_unlock(request: HttpRequest, study_id: str) -> HttpResponse:
             raise_for(error)
             attach(form, error)
         else:
-            messages.success(request, f"Casebook {patient} unlocked; its signature is void.")
+            messages.success(
+                request,
+                _("Casebook %(study_id)s unlocked; its signature is void.") % {"study_id": patient},
+            )
             return redirect("registry:casebook", study_id=study_id)
     signature = Signature.objects.filter(patient=patient).valid().first()
     return render(

@@ -6,7 +6,8 @@ from __future__ import annotations
 import io
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from tests.builders import build_casebook, lock_casebook
 from tests.e2e.support import log_in
@@ -32,7 +33,9 @@ def test_printed_casebook_has_the_header_and_page_numbers_on_every_page(
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     pages = [p.extract_text() for p in reader.pages]
     assert len(pages) >= 2  # the audit trail alone runs past one page
-    today = timezone.now().strftime("%Y-%m-%d")
+    # The print date as an English page writes it (3 Apr 2024), never the ambiguous 03/04.
+    with translation.override("en-gb"):
+        today = date_format(timezone.now())
     for number, text in enumerate(pages, start=1):
         flat = " ".join(text.split())
         assert f"{settings.STUDY_TITLE} · {patient.study_id}" in flat

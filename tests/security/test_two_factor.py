@@ -176,7 +176,7 @@ def test_an_administrator_resets_a_lost_authenticator(client, coordinator_a, adm
         {"action": "reset_two_factor", "_selected_action": [coordinator_a.pk]},
         follow=True,
     )
-    assert "two-factor sign-in reset (2 device(s) removed)" in response.content.decode()
+    assert "two-factor sign-in reset (2 devices removed)" in response.content.decode()
     assert not TOTPDevice.objects.filter(user=coordinator_a, confirmed=True).exists()
     assert not StaticToken.objects.filter(device__user=coordinator_a).exists()
     assert client.get("/")["Location"].startswith("/account/two-factor/")
