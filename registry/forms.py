@@ -47,8 +47,14 @@ LABELS = {
 }
 
 
-def field_label(model_field) -> str:
+def lazy_field_label(model_field):
+    """The label, translated when read: form classes are built once, at import."""
     return LABELS.get(model_field.name) or capfirst(model_field.verbose_name)
+
+
+def field_label(model_field) -> str:
+    """The label in the active language, as a plain string (for pages and messages)."""
+    return str(lazy_field_label(model_field))
 
 
 # Short choice lists read faster as radio buttons than as a drop-down.
@@ -72,7 +78,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
     """Form fields for CRF models: date pickers, yes/no radios, radios for short lists."""
     if isinstance(model_field, models.BooleanField):
         return YesNoField(
-            label=field_label(model_field),
+            label=lazy_field_label(model_field),
             help_text=model_field.help_text,
             required=True,
         )
@@ -84,7 +90,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
         if len(choices) <= RADIO_MAX_CHOICES:
             kwargs["choices"] = choices
             kwargs["widget"] = forms.RadioSelect(attrs={"class": "inline"})
-    kwargs.setdefault("label", field_label(model_field))
+    kwargs.setdefault("label", lazy_field_label(model_field))
     return model_field.formfield(**kwargs)
 
 
