@@ -5,6 +5,10 @@ false are database constraints; cross-field rules that need a human-readable
 message live in each model's ``clean`` (single record) and in
 ``registry.rules`` (rules that span parts of the casebook). Derived values
 (BMI, DpR, OS…) are computed in ``registry.derived`` and never stored.
+
+Labels, help texts and messages are translatable (English and Simplified Chinese); what is
+stored stays English whatever the user's language: codes, the screen failure reason, and
+``__str__``, which the audit trail keeps in its detail and the logs print.
 """
 
 from __future__ import annotations
