@@ -10,6 +10,8 @@ from __future__ import annotations
 from enum import StrEnum
 from http import HTTPStatus
 
+from django.utils.translation import gettext as _
+
 
 class ErrorCode(StrEnum):
     INVALID = "invalid"
@@ -57,7 +59,8 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.SERVICE_UNAVAILABLE: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
-# What each code means to a client; the API's OpenAPI schema lists these.
+# What each code means to a client; the API's OpenAPI schema lists these. Reference text for
+# client developers, like the codes and field names themselves: English, not translated.
 DESCRIPTIONS: dict[ErrorCode, str] = {
     ErrorCode.INVALID: "The request was understood but its data break a rule; see fields.",
     ErrorCode.PARSE_ERROR: "The body is not valid JSON.",
@@ -108,4 +111,5 @@ class ApplicationError(Exception):
 
 def field_error(field: str, message: str, *, code: ErrorCode = ErrorCode.INVALID):
     """An error about one input field: "<field>: <message>", with the field named."""
-    return ApplicationError(f"{field}: {message}", code=code, fields={field: [message]})
+    text = _("%(field)s: %(message)s") % {"field": field, "message": message}
+    return ApplicationError(text, code=code, fields={field: [message]})

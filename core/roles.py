@@ -1,14 +1,15 @@
 """The study roles. Which role may do what is decided in ``core.permissions`` only."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    COORDINATOR = "coordinator", "Site coordinator"
-    INVESTIGATOR = "investigator", "Site investigator"
-    DATA_MANAGER = "data_manager", "Data manager / monitor"
-    PI = "pi", "Study PI"
-    ADMIN = "admin", "Administrator"
+    COORDINATOR = "coordinator", _("Site coordinator")
+    INVESTIGATOR = "investigator", _("Site investigator")
+    DATA_MANAGER = "data_manager", _("Data manager / monitor")
+    PI = "pi", _("Study PI")
+    ADMIN = "admin", _("Administrator")
 
 
 # Roles bound to one centre; every other role is study-wide.

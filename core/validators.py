@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext as _
 
 CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -20,7 +20,10 @@ def first_control_character(text: str) -> str | None:
     match = CONTROL_CHARACTERS.search(text)
     if match is None:
         return None
-    return f"U+{ord(match.group()):04X} at position {match.start() + 1}"
+    return _("%(character)s at position %(position)d") % {
+        "character": f"U+{ord(match.group()):04X}",
+        "position": match.start() + 1,
+    }
 
 
 def reject_control_characters(value) -> None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from registry import choices as c
@@ -31,22 +33,28 @@ from registry.services import REGISTRATION_EDITABLE, SIGNATURE_MEANING
 # Labels with their unit where the model's verbose name reads awkwardly ("height cm");
 # pages, forms and the history view all use these.
 LABELS = {
-    "height_cm": "Height (cm)",
-    "weight_kg": "Weight (kg)",
-    "pack_years": "Pack-years",
-    "ecog": "ECOG performance status",
-    "thoracic_rt_dose_gy": "Thoracic RT dose (Gy)",
-    "thoracic_rt_start": "Thoracic RT start",
-    "thoracic_rt_end": "Thoracic RT end",
-    "mets_other_specify": "Other metastatic site, specify",
-    "target_sum_mm": "Sum of target-lesion diameters (mm)",
-    "term_other_specify": "Other term, specify",
-    "immune_related": "Immune-related",
+    "height_cm": _("Height (cm)"),
+    "weight_kg": _("Weight (kg)"),
+    "pack_years": _("Pack-years"),
+    "ecog": _("ECOG performance status"),
+    "thoracic_rt_dose_gy": _("Thoracic RT dose (Gy)"),
+    "thoracic_rt_start": _("Thoracic RT start"),
+    "thoracic_rt_end": _("Thoracic RT end"),
+    "mets_other_specify": _("Other metastatic site, specify"),
+    "target_sum_mm": _("Sum of target-lesion diameters (mm)"),
+    "term_other_specify": _("Other term, specify"),
+    "immune_related": _("Immune-related"),
 }
 
 
-def field_label(model_field) -> str:
+def lazy_field_label(model_field):
+    """The label, translated when read: form classes are built once, at import."""
     return LABELS.get(model_field.name) or capfirst(model_field.verbose_name)
+
+
+def field_label(model_field) -> str:
+    """The label in the active language, as a plain string (for pages and messages)."""
+    return str(lazy_field_label(model_field))
 
 
 # Short choice lists read faster as radio buttons than as a drop-down.
@@ -59,7 +67,7 @@ class YesNoField(forms.TypedChoiceField):
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.RadioSelect(attrs={"class": "yesno"}))
         super().__init__(
-            choices=[("True", "Yes"), ("False", "No")],
+            choices=[("True", _("Yes")), ("False", _("No"))],
             coerce=lambda value: value == "True",
             empty_value=None,
             **kwargs,
@@ -70,7 +78,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
     """Form fields for CRF models: date pickers, yes/no radios, radios for short lists."""
     if isinstance(model_field, models.BooleanField):
         return YesNoField(
-            label=field_label(model_field),
+            label=lazy_field_label(model_field),
             help_text=model_field.help_text,
             required=True,
         )
@@ -82,7 +90,7 @@ def crf_formfield(model_field: models.Field, **kwargs) -> forms.Field | None:
         if len(choices) <= RADIO_MAX_CHOICES:
             kwargs["choices"] = choices
             kwargs["widget"] = forms.RadioSelect(attrs={"class": "inline"})
-    kwargs.setdefault("label", field_label(model_field))
+    kwargs.setdefault("label", lazy_field_label(model_field))
     return model_field.formfield(**kwargs)
 
 
@@ -105,12 +113,13 @@ class CrfForm(forms.ModelForm):
 
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
     reason = forms.CharField(
-        label="Reason for change",
+        label=_("Reason for change"),
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="This part was marked complete: every change needs a reason, kept in the "
-        "audit trail.",
+        help_text=_(
+            "This part was marked complete: every change needs a reason, kept in the audit trail."
+        ),
     )
 
     # (legend, field names) groups for the template; fields not listed go last.
@@ -257,15 +266,16 @@ class RegistrationForm(CrfForm):
     center = forms.ModelChoiceField(
         queryset=Center.objects.all(),
         required=False,
-        help_text="The patient's centre (site staff always register at their own).",
+        label=_("Centre"),
+        help_text=_("The patient's centre (site staff always register at their own)."),
     )
 
     fieldsets = (
-        ("Centre", ("center",)),
-        ("Patient", ("mrn", "initials", "date_of_birth", "sex", "registration_date")),
-        ("Inclusion criteria (all must be yes)", Patient.inclusion_fields),
-        ("Exclusion criteria (all must be no)", Patient.exclusion_fields),
-        ("Notes", ("notes",)),
+        (_("Centre"), ("center",)),
+        (_("Patient"), ("mrn", "initials", "date_of_birth", "sex", "registration_date")),
+        (_("Inclusion criteria (all must be yes)"), Patient.inclusion_fields),
+        (_("Exclusion criteria (all must be no)"), Patient.exclusion_fields),
+        (_("Notes"), ("notes",)),
     )
 
     class Meta:
@@ -295,11 +305,11 @@ class RegistrationForm(CrfForm):
 
 class BaselineForm(CrfForm):
     fieldsets = (
-        ("Smoking", ("smoking", "pack_years")),
-        ("Body and performance status", ("height_cm", "weight_kg", "ecog")),
-        ("Diagnosis", ("diagnosis_date", "diagnosis_confirmation", "extensive_stage_basis")),
+        (_("Smoking"), ("smoking", "pack_years")),
+        (_("Body and performance status"), ("height_cm", "weight_kg", "ecog")),
+        (_("Diagnosis"), ("diagnosis_date", "diagnosis_confirmation", "extensive_stage_basis")),
         (
-            "Metastatic sites at baseline",
+            _("Metastatic sites at baseline"),
             (
                 "mets_brain",
                 "mets_liver",
@@ -328,12 +338,12 @@ class BaselineForm(CrfForm):
 
 class FirstLineForm(CrfForm):
     fieldsets = (
-        ("Regimen", ("platinum_agent", "etoposide", "start_date", "cycles")),
+        (_("Regimen"), ("platinum_agent", "etoposide", "start_date", "cycles")),
         (
-            "Consolidative thoracic radiotherapy",
+            _("Consolidative thoracic radiotherapy"),
             ("thoracic_rt", "thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"),
         ),
-        ("Outcome", ("best_response", "progression_date")),
+        (_("Outcome"), ("best_response", "progression_date")),
     )
     show_when = {
         "thoracic_rt_dose_gy": ("thoracic_rt", ("True",)),
@@ -368,20 +378,23 @@ class AssessmentForm(CrfForm):
             if clash.exists():
                 self.add_error(
                     "assessment_date",
-                    f"A {line} assessment on {when.isoformat()} is already recorded; "
-                    "edit that one instead.",
+                    gettext(
+                        "A %(line)s assessment on %(date)s is already recorded; edit that one "
+                        "instead."
+                    )
+                    % {"line": line, "date": date_format(when)},
                 )
         return cleaned
 
 
 class SecondLineForm(CrfForm):
     fieldsets = (
-        ("Start", ("start_date", "cycles")),
+        (_("Start"), ("start_date", "cycles")),
         (
-            "Combination partners",
+            _("Combination partners"),
             ("chemotherapy_agent", "antiangiogenic_agent", "radiotherapy_site"),
         ),
-        ("End of second line", ("end_reason", "end_date", "progression_date")),
+        (_("End of second line"), ("end_reason", "end_date", "progression_date")),
     )
     show_when = {
         "end_date": (
@@ -398,8 +411,8 @@ class SecondLineForm(CrfForm):
 
 class AdverseEventForm(CrfForm):
     fieldsets = (
-        ("Event", ("term", "term_other_specify", "grade", "onset_date", "resolution_date")),
-        ("Assessment", ("serious", "immune_related", "attribution", "action_taken", "outcome")),
+        (_("Event"), ("term", "term_other_specify", "grade", "onset_date", "resolution_date")),
+        (_("Assessment"), ("serious", "immune_related", "attribution", "action_taken", "outcome")),
     )
     show_when = {"term_other_specify": ("term", (c.AeTerm.OTHER.value,))}
 
@@ -413,11 +426,9 @@ class AdverseEventForm(CrfForm):
 
     def __init__(self, *args, sees_identifiers: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
-        # Alphabetical by label, so a term is found where a reader looks; "Other" last.
-        self.fields["term"].choices = sorted(
-            self.fields["term"].choices,
-            key=lambda choice: (choice[0] == c.AeTerm.OTHER, choice[0] != "", str(choice[1])),
-        )
+        # The terms come in their declared order: alphabetical by the official CTCAE term,
+        # "Other, specify" last, in every language (a Chinese label keeps the English term
+        # beside it, and sorting Chinese labels by code point would be no order at all).
         self.fields["term"].widget.attrs["data-immune-terms"] = "|".join(
             sorted(str(t) for t in c.IMMUNE_RELATED_TERMS)
         )
@@ -451,34 +462,36 @@ FORM_BY_SECTION: dict[str, type[CrfForm]] = {
 class DeleteForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        label="Reason for deletion",
+        label=_("Reason for deletion"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Required; kept in the audit trail with the deleted values.",
+        help_text=_("Required; kept in the audit trail with the deleted values."),
     )
 
 
 class SignForm(forms.Form):
     password = forms.CharField(
-        label="Your password",
+        label=_("Your password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-        help_text="Re-enter your password to sign.",
+        help_text=_("Re-enter your password to sign."),
     )
     meaning = forms.CharField(widget=forms.HiddenInput, initial=SIGNATURE_MEANING, strip=False)
     confirm = forms.BooleanField(
-        label="I have read the statement above and sign this casebook with its meaning.",
+        label=_("I have read the statement above and sign this casebook with its meaning."),
         required=True,
     )
 
 
 class UnlockForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for unlocking",
+        label=_("Reason for unlocking"),
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Required. Unlocking voids the signature; the casebook must be completed and "
-        "signed again.",
+        help_text=_(
+            "Required. Unlocking voids the signature; the casebook must be completed and signed "
+            "again."
+        ),
     )
 
 

@@ -5,6 +5,10 @@ false are database constraints; cross-field rules that need a human-readable
 message live in each model's ``clean`` (single record) and in
 ``registry.rules`` (rules that span parts of the casebook). Derived values
 (BMI, DpR, OS…) are computed in ``registry.derived`` and never stored.
+
+Labels, help texts and messages are translatable (English and Simplified Chinese); what is
+stored stays English whatever the user's language: codes, the screen failure reason, and
+``__str__``, which the audit trail keeps in its detail and the logs print.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from core import permissions
@@ -37,14 +42,17 @@ class LockedCasebookError(ApplicationError):
 
 class Center(models.Model):
     code = models.CharField(
+        _("code"),
         max_length=8,
         unique=True,
-        help_text="Short code used as the prefix of study ids, e.g. 'BJ'. Capital letters only.",
-        validators=[RegexValidator(r"^[A-Z]{2,8}$", "Use 2–8 capital letters.")],
+        help_text=_("Short code used as the prefix of study ids, e.g. 'BJ'. Capital letters only."),
+        validators=[RegexValidator(r"^[A-Z]{2,8}$", _("Use 2–8 capital letters."))],
     )
-    name = models.CharField(max_length=200, help_text="Hospital name.")
+    name = models.CharField(_("name"), max_length=200, help_text=_("Hospital name."))
 
     class Meta:
+        verbose_name = _("centre")
+        verbose_name_plural = _("centres")
         ordering = ["code"]
         constraints = [
             models.CheckConstraint(
@@ -58,7 +66,11 @@ class Center(models.Model):
 
 class User(AbstractUser):
     role = models.CharField(
-        max_length=20, choices=Role.choices, default=Role.COORDINATOR, help_text="One role."
+        _("role"),
+        max_length=20,
+        choices=Role.choices,
+        default=Role.COORDINATOR,
+        help_text=_("One role."),
     )
     center = models.ForeignKey(
         Center,
@@ -66,18 +78,24 @@ class User(AbstractUser):
         blank=True,
         on_delete=models.PROTECT,
         related_name="staff",
-        help_text="Required for site coordinators and investigators; empty for study-wide roles.",
+        verbose_name=_("centre"),
+        help_text=_(
+            "Required for site coordinators and investigators; empty for study-wide roles."
+        ),
     )
     # The language of the user's pages and e-mails (core/language.py); empty: the browser's.
     language = models.CharField(
+        _("language"),
         max_length=10,
         blank=True,
         default="",
         choices=settings.LANGUAGES,
-        help_text="The language of this user's pages and e-mails; empty follows the browser.",
+        help_text=_("The language of this user's pages and e-mails; empty follows the browser."),
     )
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         constraints = [
             models.CheckConstraint(
                 condition=(
@@ -94,9 +112,13 @@ class User(AbstractUser):
     def clean(self) -> None:
         super().clean()
         if self.role in SITE_ROLES and self.center_id is None:
-            raise ValidationError({"center": "A site coordinator or investigator needs a centre."})
+            raise ValidationError(
+                {"center": gettext("A site coordinator or investigator needs a centre.")}
+            )
         if self.role not in SITE_ROLES and self.center_id is not None:
-            raise ValidationError({"center": "Study-wide roles are not bound to a centre."})
+            raise ValidationError(
+                {"center": gettext("Study-wide roles are not bound to a centre.")}
+            )
 
     # Role rules live in core.permissions; these properties let templates ask them.
     @property
@@ -140,65 +162,90 @@ def _clean_fields_plausibly(instance, exclude, clean_fields) -> None:
 class Patient(models.Model):
     """Registration & eligibility: the root of one casebook."""
 
-    center = models.ForeignKey(Center, on_delete=models.PROTECT, related_name="patients")
-    sequence = models.PositiveIntegerField(editable=False, help_text="Per-centre serial number.")
+    center = models.ForeignKey(
+        Center, on_delete=models.PROTECT, related_name="patients", verbose_name=_("centre")
+    )
+    sequence = models.PositiveIntegerField(
+        _("sequence"), editable=False, help_text=_("Per-centre serial number.")
+    )
     study_id = models.CharField(
+        _("study id"),
         max_length=16,
         unique=True,
         editable=False,
-        help_text="<centre code>-<4-digit sequence>; generated, never derived from an identifier.",
+        help_text=_(
+            "<centre code>-<4-digit sequence>; generated, never derived from an identifier."
+        ),
     )
     mrn = models.CharField(
-        "hospital MRN", max_length=40, help_text="Medical record number at the centre. Identifier."
+        _("hospital MRN"),
+        max_length=40,
+        help_text=_("Medical record number at the centre. Identifier."),
     )
-    initials = models.CharField(max_length=4, help_text="Two to four letters. Identifier.")
-    date_of_birth = models.DateField(help_text="Identifier; age is derived from it.")
-    sex = models.CharField(max_length=1, choices=c.Sex.choices)
-    registration_date = models.DateField(help_text="Date of consent / registration.")
+    initials = models.CharField(
+        _("initials"), max_length=4, help_text=_("Two to four letters. Identifier.")
+    )
+    date_of_birth = models.DateField(
+        _("date of birth"), help_text=_("Identifier; age is derived from it.")
+    )
+    sex = models.CharField(_("sex"), max_length=1, choices=c.Sex.choices)
+    registration_date = models.DateField(
+        _("registration date"), help_text=_("Date of consent / registration.")
+    )
     inc_confirmed_sclc = models.BooleanField(
-        "Inclusion 1: histologically or cytologically confirmed SCLC",
-        help_text="Must be yes.",
+        _("Inclusion 1: histologically or cytologically confirmed SCLC"),
+        help_text=_("Must be yes."),
     )
     inc_extensive_stage = models.BooleanField(
-        "Inclusion 2: extensive stage",
-        help_text="Distant metastasis, or thoracic extension beyond one radiation port. "
-        " Must be yes.",
+        _("Inclusion 2: extensive stage"),
+        help_text=_(
+            "Distant metastasis, or thoracic extension beyond one radiation port. Must be yes."
+        ),
     )
     inc_progressed_on_atezolizumab = models.BooleanField(
-        "Inclusion 3: progressed after 1L platinum + atezolizumab, atezolizumab continued in 2L",
-        help_text="Must be yes.",
+        _("Inclusion 3: progressed after 1L platinum + atezolizumab, atezolizumab continued in 2L"),
+        help_text=_("Must be yes."),
     )
     exc_severe_systemic_disease = models.BooleanField(
-        "Exclusion 1: history of severe systemic disease", help_text="Must be no."
+        _("Exclusion 1: history of severe systemic disease"), help_text=_("Must be no.")
     )
     exc_autoimmune_disease = models.BooleanField(
-        "Exclusion 2: autoimmune disease", help_text="Must be no."
+        _("Exclusion 2: autoimmune disease"), help_text=_("Must be no.")
     )
     exc_incomplete_information = models.BooleanField(
-        "Exclusion 3: incomplete information", help_text="Must be no."
+        _("Exclusion 3: incomplete information"), help_text=_("Must be no.")
     )
     enrolment_status = models.CharField(
-        max_length=20, choices=c.EnrolmentStatus.choices, editable=False
+        _("enrolment status"), max_length=20, choices=c.EnrolmentStatus.choices, editable=False
     )
+    # Stored in English whatever the user's language (the dashboard counts screen failures
+    # by it); ``screen_failure_reason_display`` shows it in the reader's language.
     screen_failure_reason = models.CharField(
-        max_length=200, blank=True, editable=False, help_text="The failed criterion."
+        _("screen failure reason"),
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text=_("The failed criterion."),
     )
-    notes = models.TextField(blank=True, help_text="Free-text notes. Identifier: never exported.")
+    notes = models.TextField(
+        _("notes"), blank=True, help_text=_("Free-text notes. Identifier: never exported.")
+    )
     no_adverse_events = models.BooleanField(
-        "no adverse events occurred",
+        _("no adverse events occurred"),
         default=False,
         editable=False,
-        help_text="Confirmed by the site: the adverse-event part is complete with no records.",
+        help_text=_("Confirmed by the site: the adverse-event part is complete with no records."),
     )
     casebook_status = models.CharField(
+        _("casebook status"),
         max_length=20,
         choices=c.CasebookStatus.choices,
         default=c.CasebookStatus.IN_PROGRESS,
         editable=False,
     )
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
 
@@ -217,6 +264,8 @@ class Patient(models.Model):
     )
 
     class Meta:
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
         ordering = ["center__code", "sequence"]
         constraints = [
             models.UniqueConstraint(
@@ -244,27 +293,67 @@ class Patient(models.Model):
         if self.pk and self.casebook_status == c.CasebookStatus.LOCKED:
             stored = Patient.objects.filter(pk=self.pk).values_list("casebook_status", flat=True)
             if stored and stored[0] == c.CasebookStatus.LOCKED:
-                raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
+                raise LockedCasebookError(
+                    gettext("Casebook %(study_id)s is locked.") % {"study_id": self.study_id}
+                )
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         if self.casebook_status == c.CasebookStatus.LOCKED:
-            raise LockedCasebookError(f"Casebook {self.study_id} is locked.")
+            raise LockedCasebookError(
+                gettext("Casebook %(study_id)s is locked.") % {"study_id": self.study_id}
+            )
         return super().delete(*args, **kwargs)
 
     def clean_fields(self, exclude=None) -> None:
         self.initials = normalise_initials(self.initials)
         _clean_fields_plausibly(self, exclude, super().clean_fields)
 
-    def failed_criterion(self) -> str:
-        """The first eligibility criterion this registration fails, or '' if eligible."""
+    def _first_failed(self) -> tuple[str, bool] | None:
+        """(criterion field, answered yes) of the first criterion failed, or None."""
         for name in self.inclusion_fields:
             if getattr(self, name) is not True:
-                return f"{self._meta.get_field(name).verbose_name} (answered no)"
+                return name, False
         for name in self.exclusion_fields:
             if getattr(self, name) is not False:
-                return f"{self._meta.get_field(name).verbose_name} (answered yes)"
-        return ""
+                return name, True
+        return None
+
+    def _criterion_text(self, name: str, answered_yes: bool) -> str:
+        criterion = self._meta.get_field(name).verbose_name
+        if answered_yes:
+            return gettext("%(criterion)s (answered yes)") % {"criterion": criterion}
+        return gettext("%(criterion)s (answered no)") % {"criterion": criterion}
+
+    def failed_criterion(self) -> str:
+        """The first eligibility criterion this registration fails, or '' if eligible.
+
+        Always in English: it is stored as the screen failure reason, which the dashboard
+        counts by, so it must not depend on the language of whoever registered the patient.
+        ``failed_criterion_display`` and ``screen_failure_reason_display`` are for readers.
+        """
+        failed = self._first_failed()
+        if failed is None:
+            return ""
+        with translation.override("en-gb"):
+            return self._criterion_text(*failed)
+
+    def failed_criterion_display(self) -> str:
+        """``failed_criterion`` in the active language."""
+        failed = self._first_failed()
+        return "" if failed is None else self._criterion_text(*failed)
+
+    @property
+    def screen_failure_reason_display(self) -> str:
+        """The stored (English) screen failure reason in the active language; a reason that
+        names no criterion of this form (typed elsewhere, an older wording) as stored."""
+        for name in (*self.inclusion_fields, *self.exclusion_fields):
+            for answered_yes in (False, True):
+                with translation.override("en-gb"):
+                    stored_form = self._criterion_text(name, answered_yes)
+                if stored_form == self.screen_failure_reason:
+                    return self._criterion_text(name, answered_yes)
+        return self.screen_failure_reason
 
     @property
     def is_eligible(self) -> bool:
@@ -287,13 +376,13 @@ class CasebookRecord(models.Model):
     history, the version, the lock and the database guard cover it like any value.
     """
 
-    version = models.PositiveIntegerField(default=1, editable=False)
-    updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
     missing_codes = models.JSONField(
-        "missing-data codes",
+        _("missing-data codes"),
         default=dict,
         blank=True,
-        help_text="Field name → {code: not_done | unknown | not_applicable, comment}.",
+        help_text=_("Field name → {code: not_done | unknown | not_applicable, comment}."),
     )
 
     identifier_fields: ClassVar[frozenset[str]] = frozenset()
@@ -320,7 +409,9 @@ class CasebookRecord(models.Model):
             pk=self.patient_id, casebook_status=c.CasebookStatus.LOCKED
         ).exists()
         if locked:
-            raise LockedCasebookError(f"Casebook {self.patient} is locked.")
+            raise LockedCasebookError(
+                gettext("Casebook %(study_id)s is locked.") % {"study_id": self.patient}
+            )
 
     def is_coded(self, name: str) -> bool:
         return name in (self.missing_codes or {})
@@ -345,38 +436,43 @@ class CasebookRecord(models.Model):
         if codes in (None, ""):
             self.missing_codes = codes = {}
         if not isinstance(codes, dict):
-            return {"missing_codes": _("Must be an object: field name → {code, comment}.")}
+            return {"missing_codes": gettext("Must be an object: field name → {code, comment}.")}
         errors: dict[str, str] = {}
         allowed = ", ".join(c.MissingCode.values)
         for name, entry in codes.items():
             if name not in self.codable_fields:
-                errors["missing_codes"] = _(
+                errors["missing_codes"] = gettext(
                     "%(field)s cannot carry a missing-data code; codable fields: %(fields)s."
-                ) % {"field": name, "fields": ", ".join(sorted(self.codable_fields)) or "none"}
+                ) % {
+                    "field": name,
+                    "fields": ", ".join(sorted(self.codable_fields)) or gettext("none"),
+                }
                 continue
             if not isinstance(entry, dict) or set(entry) - {"code", "comment"}:
-                errors[name] = _("A missing-data code is {code, comment}.")
+                errors[name] = gettext("A missing-data code is {code, comment}.")
                 continue
             if entry.get("code") not in c.MissingCode.values:
-                errors[name] = _("Missing-data code must be one of %(codes)s.") % {"codes": allowed}
+                errors[name] = gettext("Missing-data code must be one of %(codes)s.") % {
+                    "codes": allowed
+                }
                 continue
             comment = entry.get("comment")
             if not isinstance(comment, str) or not comment.strip():
-                errors[name] = _("Give a comment with the missing-data code.")
+                errors[name] = gettext("Give a comment with the missing-data code.")
                 continue
             if text_error(comment):
                 errors[name] = text_error(comment)
                 continue
             if len(comment) > MISSING_COMMENT_MAX_LENGTH:
-                errors[name] = _("The comment is at most %(n)d characters.") % {
+                errors[name] = gettext("The comment is at most %(n)d characters.") % {
                     "n": MISSING_COMMENT_MAX_LENGTH
                 }
                 continue
             if getattr(self, name) not in (None, ""):
-                errors[name] = _("Give either a value or a missing-data code, not both.")
+                errors[name] = gettext("Give either a value or a missing-data code, not both.")
         for name in self.required_unless_coded:
             if getattr(self, name) in (None, "") and name not in codes and name not in errors:
-                errors[name] = _(
+                errors[name] = gettext(
                     "This field is required: give a value, or mark it not done, unknown or "
                     "not applicable with a comment."
                 )
@@ -390,53 +486,69 @@ def _range(low: float, high: float) -> list:
 class Baseline(CasebookRecord):
     section = c.Section.BASELINE
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="baseline")
-    smoking = models.CharField(max_length=10, choices=c.Smoking.choices, blank=True)
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="baseline", verbose_name=_("patient")
+    )
+    smoking = models.CharField(_("smoking"), max_length=10, choices=c.Smoking.choices, blank=True)
     pack_years = models.DecimalField(
+        _("pack-years"),
         max_digits=5,
         decimal_places=1,
         null=True,
         blank=True,
         validators=_range(0, 200),
-        help_text="Pack-years (0–200); required for former and current smokers.",
+        help_text=_("Pack-years (0–200); required for former and current smokers."),
     )
     height_cm = models.DecimalField(
+        _("height"),
         max_digits=4,
         decimal_places=1,
         null=True,
         blank=True,
         validators=_range(100, 250),
-        help_text="cm, 100–250.",
+        help_text=_("cm, 100–250."),
     )
     weight_kg = models.DecimalField(
+        _("weight"),
         max_digits=4,
         decimal_places=1,
         null=True,
         blank=True,
         validators=_range(25, 300),
-        help_text="kg, 25–300.",
+        help_text=_("kg, 25–300."),
     )
     ecog = models.PositiveSmallIntegerField(
-        "ECOG performance status",
+        _("ECOG performance status"),
         null=True,
         blank=True,
         validators=_range(0, 4),
-        help_text="0–4, at the start of 2L.",
+        help_text=_("0–4, at the start of 2L."),
     )
-    diagnosis_date = models.DateField(help_text="Date of pathological diagnosis of SCLC.")
+    diagnosis_date = models.DateField(
+        _("diagnosis date"), help_text=_("Date of pathological diagnosis of SCLC.")
+    )
     diagnosis_confirmation = models.CharField(
-        max_length=20, choices=c.DiagnosisConfirmation.choices, blank=True
+        _("diagnosis confirmation"),
+        max_length=20,
+        choices=c.DiagnosisConfirmation.choices,
+        blank=True,
     )
     extensive_stage_basis = models.CharField(
-        max_length=30, choices=c.ExtensiveStageBasis.choices, blank=True
+        _("basis of extensive stage"),
+        max_length=30,
+        choices=c.ExtensiveStageBasis.choices,
+        blank=True,
     )
-    mets_brain = models.BooleanField("brain metastasis", help_text="At baseline.")
-    mets_liver = models.BooleanField("liver metastasis", help_text="At baseline.")
-    mets_bone = models.BooleanField("bone metastasis", help_text="At baseline.")
-    mets_adrenal = models.BooleanField("adrenal metastasis", help_text="At baseline.")
-    mets_other = models.BooleanField("other metastatic site", help_text="At baseline.")
+    mets_brain = models.BooleanField(_("brain metastasis"), help_text=_("At baseline."))
+    mets_liver = models.BooleanField(_("liver metastasis"), help_text=_("At baseline."))
+    mets_bone = models.BooleanField(_("bone metastasis"), help_text=_("At baseline."))
+    mets_adrenal = models.BooleanField(_("adrenal metastasis"), help_text=_("At baseline."))
+    mets_other = models.BooleanField(_("other metastatic site"), help_text=_("At baseline."))
     mets_other_specify = models.CharField(
-        max_length=200, blank=True, help_text="Other site, specify (free text; not exported)."
+        _("other metastatic site, specify"),
+        max_length=200,
+        blank=True,
+        help_text=_("Other site, specify (free text; not exported)."),
     )
 
     history = HistoricalRecords()
@@ -449,6 +561,8 @@ class Baseline(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"pack_years"}
 
     class Meta:
+        verbose_name = _("baseline")
+        verbose_name_plural = _("baselines")
         constraints = [
             models.CheckConstraint(condition=Q(ecog__gte=0, ecog__lte=4), name="baseline_ecog_0_4"),
             models.CheckConstraint(
@@ -466,11 +580,13 @@ class Baseline(CasebookRecord):
         errors = {}
         smoker = self.smoking in (c.Smoking.FORMER, c.Smoking.CURRENT)
         if smoker and self.pack_years is None and not self.is_coded("pack_years"):
-            errors["pack_years"] = "Pack-years are required for former and current smokers."
+            errors["pack_years"] = gettext(
+                "Pack-years are required for former and current smokers."
+            )
         if self.smoking == c.Smoking.NEVER and self.pack_years not in (None, 0):
-            errors["pack_years"] = "A never-smoker has no pack-years; leave it empty."
+            errors["pack_years"] = gettext("A never-smoker has no pack-years; leave it empty.")
         if self.mets_other and not self.mets_other_specify.strip():
-            errors["mets_other_specify"] = "Specify the other metastatic site."
+            errors["mets_other_specify"] = gettext("Specify the other metastatic site.")
         if errors:
             raise ValidationError(errors)
 
@@ -478,37 +594,48 @@ class Baseline(CasebookRecord):
 class FirstLineTherapy(CasebookRecord):
     section = c.Section.FIRST_LINE
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="first_line")
-    platinum_agent = models.CharField(max_length=20, choices=c.PlatinumAgent.choices, blank=True)
-    etoposide = models.BooleanField(help_text="Etoposide given with the platinum agent.")
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="first_line", verbose_name=_("patient")
+    )
+    platinum_agent = models.CharField(
+        _("platinum agent"), max_length=20, choices=c.PlatinumAgent.choices, blank=True
+    )
+    etoposide = models.BooleanField(
+        _("etoposide"), help_text=_("Etoposide given with the platinum agent.")
+    )
     start_date = models.DateField(
-        "atezolizumab start date", help_text="Start of 1L platinum–etoposide + atezolizumab."
+        _("atezolizumab start date"), help_text=_("Start of 1L platinum–etoposide + atezolizumab.")
     )
     cycles = models.PositiveSmallIntegerField(
-        null=True, blank=True, validators=_range(1, 12), help_text="Induction cycles given, 1–12."
+        _("cycles"),
+        null=True,
+        blank=True,
+        validators=_range(1, 12),
+        help_text=_("Induction cycles given, 1–12."),
     )
     thoracic_rt = models.BooleanField(
-        "consolidative thoracic radiotherapy", help_text="Given during first line."
+        _("consolidative thoracic radiotherapy"), help_text=_("Given during first line.")
     )
     thoracic_rt_dose_gy = models.DecimalField(
-        "thoracic RT dose",
+        _("thoracic RT dose"),
         max_digits=4,
         decimal_places=1,
         null=True,
         blank=True,
         validators=_range(1, 70),
-        help_text="Gy, 1–70; required when thoracic radiotherapy was given.",
+        help_text=_("Gy, 1–70; required when thoracic radiotherapy was given."),
     )
-    thoracic_rt_start = models.DateField(null=True, blank=True)
-    thoracic_rt_end = models.DateField(null=True, blank=True)
+    thoracic_rt_start = models.DateField(_("thoracic RT start"), null=True, blank=True)
+    thoracic_rt_end = models.DateField(_("thoracic RT end"), null=True, blank=True)
     best_response = models.CharField(
+        _("best response"),
         max_length=2,
         choices=c.RecistResponse.choices,
         blank=True,
-        help_text="RECIST 1.1 best overall response.",
+        help_text=_("RECIST 1.1 best overall response."),
     )
     progression_date = models.DateField(
-        "1L progression date", help_text="Date of progression on first line."
+        _("1L progression date"), help_text=_("Date of progression on first line.")
     )
 
     history = HistoricalRecords()
@@ -519,8 +646,8 @@ class FirstLineTherapy(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"thoracic_rt_dose_gy"}
 
     class Meta:
-        verbose_name = "first-line therapy"
-        verbose_name_plural = "first-line therapies"
+        verbose_name = _("first-line therapy")
+        verbose_name_plural = _("first-line therapies")
         constraints = [
             models.CheckConstraint(
                 condition=Q(progression_date__gte=models.F("start_date")),
@@ -541,19 +668,23 @@ class FirstLineTherapy(CasebookRecord):
         if self.thoracic_rt:
             for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
                 if getattr(self, name) is None and not self.is_coded(name):
-                    errors[name] = "Required when consolidative thoracic radiotherapy was given."
+                    errors[name] = gettext(
+                        "Required when consolidative thoracic radiotherapy was given."
+                    )
         else:
             for name in ("thoracic_rt_dose_gy", "thoracic_rt_start", "thoracic_rt_end"):
                 if getattr(self, name) is not None:
-                    errors[name] = "Leave empty: no thoracic radiotherapy was given."
+                    errors[name] = gettext("Leave empty: no thoracic radiotherapy was given.")
         if (
             self.thoracic_rt_start
             and self.thoracic_rt_end
             and self.thoracic_rt_end < self.thoracic_rt_start
         ):
-            errors["thoracic_rt_end"] = "Radiotherapy end date must not be before its start date."
+            errors["thoracic_rt_end"] = gettext(
+                "Radiotherapy end date must not be before its start date."
+            )
         if self.start_date and self.progression_date and self.progression_date < self.start_date:
-            errors["progression_date"] = (
+            errors["progression_date"] = gettext(
                 "1L progression date must not be before the atezolizumab start date."
             )
         if errors:
@@ -563,24 +694,27 @@ class FirstLineTherapy(CasebookRecord):
 class TumourAssessment(CasebookRecord):
     section = c.Section.ASSESSMENTS
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="assessments")
-    assessment_date = models.DateField()
-    line = models.CharField(max_length=2, choices=c.TreatmentLine.choices)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="assessments", verbose_name=_("patient")
+    )
+    assessment_date = models.DateField(_("assessment date"))
+    line = models.CharField(_("line"), max_length=2, choices=c.TreatmentLine.choices)
     target_sum_mm = models.DecimalField(
-        "sum of target-lesion diameters",
+        _("sum of target-lesion diameters"),
         max_digits=5,
         decimal_places=1,
         null=True,
         blank=True,
         validators=_range(0, 1000),
-        help_text="mm, 0–1000 (RECIST 1.1).",
+        help_text=_("mm, 0–1000 (RECIST 1.1)."),
     )
-    new_lesions = models.BooleanField()
+    new_lesions = models.BooleanField(_("new lesions"))
     overall_response = models.CharField(
+        _("overall response"),
         max_length=2,
         choices=c.RecistResponse.choices,
         blank=True,
-        help_text="RECIST 1.1 overall response at this assessment (first 1L assessment: NE).",
+        help_text=_("RECIST 1.1 overall response at this assessment (first 1L assessment: NE)."),
     )
 
     history = HistoricalRecords()
@@ -591,6 +725,8 @@ class TumourAssessment(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
+        verbose_name = _("tumour assessment")
+        verbose_name_plural = _("tumour assessments")
         ordering = ["assessment_date", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -609,33 +745,50 @@ class TumourAssessment(CasebookRecord):
 class SecondLineTherapy(CasebookRecord):
     section = c.Section.SECOND_LINE
 
-    patient = models.OneToOneField(Patient, on_delete=models.CASCADE, related_name="second_line")
+    patient = models.OneToOneField(
+        Patient, on_delete=models.CASCADE, related_name="second_line", verbose_name=_("patient")
+    )
     start_date = models.DateField(
-        "2L start date",
-        help_text="Start of atezolizumab continuation: the index date for OS and PFS.",
+        _("2L start date"),
+        help_text=_("Start of atezolizumab continuation: the index date for OS and PFS."),
     )
     chemotherapy_agent = models.CharField(
-        max_length=30, choices=c.SecondLineChemotherapy.choices, blank=True
+        _("chemotherapy agent"),
+        max_length=30,
+        choices=c.SecondLineChemotherapy.choices,
+        blank=True,
     )
     antiangiogenic_agent = models.CharField(
-        max_length=20, choices=c.AntiangiogenicAgent.choices, blank=True
+        _("anti-angiogenic agent"),
+        max_length=20,
+        choices=c.AntiangiogenicAgent.choices,
+        blank=True,
     )
     radiotherapy_site = models.CharField(
+        _("radiotherapy site"),
         max_length=20,
         choices=c.RadiotherapySite.choices,
         blank=True,
-        help_text="Radiotherapy given with the continued atezolizumab, and its site.",
+        help_text=_("Radiotherapy given with the continued atezolizumab, and its site."),
     )
     cycles = models.PositiveSmallIntegerField(
+        _("cycles"),
         null=True,
         blank=True,
         validators=_range(1, 100),
-        help_text="2L atezolizumab cycles given, 1–100.",
+        help_text=_("2L atezolizumab cycles given, 1–100."),
     )
-    end_date = models.DateField(null=True, blank=True, help_text="Empty while ongoing.")
-    end_reason = models.CharField(max_length=20, choices=c.SecondLineEndReason.choices)
+    end_date = models.DateField(
+        _("end date"), null=True, blank=True, help_text=_("Empty while ongoing.")
+    )
+    end_reason = models.CharField(
+        _("end reason"), max_length=20, choices=c.SecondLineEndReason.choices
+    )
     progression_date = models.DateField(
-        "2L progression date", null=True, blank=True, help_text="Empty if no progression on 2L."
+        _("2L progression date"),
+        null=True,
+        blank=True,
+        help_text=_("Empty if no progression on 2L."),
     )
 
     history = HistoricalRecords()
@@ -646,8 +799,8 @@ class SecondLineTherapy(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
-        verbose_name = "second-line therapy"
-        verbose_name_plural = "second-line therapies"
+        verbose_name = _("second-line therapy")
+        verbose_name_plural = _("second-line therapies")
         constraints = [
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
@@ -667,15 +820,17 @@ class SecondLineTherapy(CasebookRecord):
         errors = {}
         ongoing = self.end_reason == c.SecondLineEndReason.ONGOING
         if ongoing and self.end_date is not None:
-            errors["end_date"] = "Leave the end date empty while treatment is ongoing."
+            errors["end_date"] = gettext("Leave the end date empty while treatment is ongoing.")
         if not ongoing and self.end_date is None:
-            errors["end_date"] = "An end date is required when treatment ended."
+            errors["end_date"] = gettext("An end date is required when treatment ended.")
         if self.start_date and self.end_date and self.end_date < self.start_date:
-            errors["end_date"] = "2L end date must not be before the 2L start date."
+            errors["end_date"] = gettext("2L end date must not be before the 2L start date.")
         if self.start_date and self.progression_date and self.progression_date < self.start_date:
-            errors["progression_date"] = "2L progression date must not be before the 2L start date."
+            errors["progression_date"] = gettext(
+                "2L progression date must not be before the 2L start date."
+            )
         if self.end_reason == c.SecondLineEndReason.PROGRESSION and self.progression_date is None:
-            errors["progression_date"] = (
+            errors["progression_date"] = gettext(
                 "Treatment ended for progression: give the progression date."
             )
         if errors:
@@ -698,26 +853,47 @@ class SecondLineTherapy(CasebookRecord):
 class AdverseEvent(CasebookRecord):
     section = c.Section.ADVERSE_EVENTS
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="adverse_events")
-    term = models.CharField(max_length=60, choices=c.AeTerm.choices, help_text="CTCAE v5.0 term.")
+    patient = models.ForeignKey(
+        Patient,
+        on_delete=models.CASCADE,
+        related_name="adverse_events",
+        verbose_name=_("patient"),
+    )
+    term = models.CharField(
+        _("term"), max_length=60, choices=c.AeTerm.choices, help_text=_("CTCAE v5.0 term.")
+    )
     term_other_specify = models.CharField(
-        max_length=200, blank=True, help_text="Only for 'Other, specify' (free text; not exported)."
+        _("other term, specify"),
+        max_length=200,
+        blank=True,
+        help_text=_("Only for 'Other, specify' (free text; not exported)."),
     )
     grade = models.PositiveSmallIntegerField(
-        validators=_range(1, 5), help_text="CTCAE v5.0 grade, 1–5 (worst grade of this episode)."
+        _("grade"),
+        validators=_range(1, 5),
+        help_text=_("CTCAE v5.0 grade, 1–5 (worst grade of this episode)."),
     )
-    onset_date = models.DateField(help_text="On or after the 2L start date.")
-    resolution_date = models.DateField(null=True, blank=True, help_text="Empty if not resolved.")
-    serious = models.BooleanField(help_text="Serious adverse event (SAE criteria).")
-    immune_related = models.BooleanField(help_text="Immune-related adverse event (irAE).")
+    onset_date = models.DateField(_("onset date"), help_text=_("On or after the 2L start date."))
+    resolution_date = models.DateField(
+        _("resolution date"), null=True, blank=True, help_text=_("Empty if not resolved.")
+    )
+    serious = models.BooleanField(
+        _("serious"), help_text=_("Serious adverse event (SAE criteria).")
+    )
+    immune_related = models.BooleanField(
+        _("immune-related"), help_text=_("Immune-related adverse event (irAE).")
+    )
     attribution = models.CharField(
+        _("attribution"),
         max_length=20,
         choices=c.AeAttribution.choices,
         blank=True,
-        help_text="Relation to atezolizumab.",
+        help_text=_("Relation to atezolizumab."),
     )
-    action_taken = models.CharField(max_length=20, choices=c.AeAction.choices, blank=True)
-    outcome = models.CharField(max_length=20, choices=c.AeOutcome.choices)
+    action_taken = models.CharField(
+        _("action taken"), max_length=20, choices=c.AeAction.choices, blank=True
+    )
+    outcome = models.CharField(_("outcome"), max_length=20, choices=c.AeOutcome.choices)
 
     history = HistoricalRecords()
 
@@ -726,6 +902,8 @@ class AdverseEvent(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded
 
     class Meta:
+        verbose_name = _("adverse event")
+        verbose_name_plural = _("adverse events")
         ordering = ["onset_date", "pk"]
         constraints = [
             models.CheckConstraint(condition=Q(grade__gte=1, grade__lte=5), name="ae_grade_1_5"),
@@ -745,15 +923,21 @@ class AdverseEvent(CasebookRecord):
     def clean(self) -> None:
         errors = {}
         if self.term == c.AeTerm.OTHER and not self.term_other_specify.strip():
-            errors["term_other_specify"] = "Specify the term when 'Other, specify' is chosen."
+            errors["term_other_specify"] = gettext(
+                "Specify the term when 'Other, specify' is chosen."
+            )
         if self.term != c.AeTerm.OTHER and self.term_other_specify.strip():
-            errors["term_other_specify"] = "Only for 'Other, specify'; leave empty."
+            errors["term_other_specify"] = gettext("Only for 'Other, specify'; leave empty.")
         if self.onset_date and self.resolution_date and self.resolution_date < self.onset_date:
-            errors["resolution_date"] = "Resolution date must not be before the onset date."
+            errors["resolution_date"] = gettext(
+                "Resolution date must not be before the onset date."
+            )
         if self.grade == 5 and self.outcome != c.AeOutcome.FATAL:
-            errors["outcome"] = "A grade 5 adverse event is fatal: outcome must be 'Fatal'."
+            errors["outcome"] = gettext(
+                "A grade 5 adverse event is fatal: outcome must be 'Fatal'."
+            )
         if self.outcome == c.AeOutcome.FATAL and self.grade != 5:
-            errors["grade"] = "A fatal outcome is grade 5."
+            errors["grade"] = gettext("A fatal outcome is grade 5.")
         if errors:
             raise ValidationError(errors)
 
@@ -761,15 +945,25 @@ class AdverseEvent(CasebookRecord):
 class FollowUp(CasebookRecord):
     section = c.Section.FOLLOW_UP
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="follow_ups")
-    contact_date = models.DateField(help_text="Date of the contact or record review.")
-    vital_status = models.CharField(max_length=10, choices=c.VitalStatus.choices)
-    death_date = models.DateField(null=True, blank=True, help_text="Required when dead.")
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("patient")
+    )
+    contact_date = models.DateField(
+        _("contact date"), help_text=_("Date of the contact or record review.")
+    )
+    vital_status = models.CharField(_("vital status"), max_length=10, choices=c.VitalStatus.choices)
+    death_date = models.DateField(
+        _("death date"), null=True, blank=True, help_text=_("Required when dead.")
+    )
     death_cause = models.CharField(
-        max_length=20, choices=c.DeathCause.choices, blank=True, help_text="Required when dead."
+        _("cause of death"),
+        max_length=20,
+        choices=c.DeathCause.choices,
+        blank=True,
+        help_text=_("Required when dead."),
     )
     progression_status = models.CharField(
-        max_length=20, choices=c.ProgressionStatus.choices, blank=True
+        _("progression status"), max_length=20, choices=c.ProgressionStatus.choices, blank=True
     )
 
     history = HistoricalRecords()
@@ -778,6 +972,8 @@ class FollowUp(CasebookRecord):
     codable_fields: ClassVar[frozenset[str]] = required_unless_coded | {"death_cause"}
 
     class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
         ordering = ["contact_date", "pk"]
         constraints = [
             models.CheckConstraint(
@@ -797,16 +993,18 @@ class FollowUp(CasebookRecord):
     def clean(self) -> None:
         errors = {}
         if self.death_date is not None and self.vital_status != c.VitalStatus.DEAD:
-            errors["vital_status"] = "A death date is given: vital status must be 'Dead'."
+            errors["vital_status"] = gettext("A death date is given: vital status must be 'Dead'.")
         if self.vital_status == c.VitalStatus.DEAD:
             if self.death_date is None:
-                errors["death_date"] = "Vital status is 'Dead': give the death date."
+                errors["death_date"] = gettext("Vital status is 'Dead': give the death date.")
             if not self.death_cause and not self.is_coded("death_cause"):
-                errors["death_cause"] = "Vital status is 'Dead': give the cause of death."
+                errors["death_cause"] = gettext("Vital status is 'Dead': give the cause of death.")
         elif self.death_cause:
-            errors["death_cause"] = "Only for a patient who died; leave empty."
+            errors["death_cause"] = gettext("Only for a patient who died; leave empty.")
         if self.death_date and self.contact_date and self.death_date > self.contact_date:
-            errors["death_date"] = "Death date must not be after the contact date that reports it."
+            errors["death_date"] = gettext(
+                "Death date must not be after the contact date that reports it."
+            )
         if errors:
             raise ValidationError(errors)
 
@@ -814,12 +1012,18 @@ class FollowUp(CasebookRecord):
 class SectionCompletion(models.Model):
     """A casebook part marked complete; afterwards every change to it needs a reason."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="completions")
-    section = models.CharField(max_length=20, choices=c.Section.choices)
-    completed_at = models.DateTimeField()
-    completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    patient = models.ForeignKey(
+        Patient, on_delete=models.CASCADE, related_name="completions", verbose_name=_("patient")
+    )
+    section = models.CharField(_("part"), max_length=20, choices=c.Section.choices)
+    completed_at = models.DateTimeField(_("completed at"))
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, verbose_name=_("completed by")
+    )
 
     class Meta:
+        verbose_name = _("part completion")
+        verbose_name_plural = _("part completions")
         constraints = [
             models.UniqueConstraint(fields=["patient", "section"], name="section_completed_once")
         ]
@@ -841,16 +1045,23 @@ class Signature(models.Model):
     (21 CFR Part 11: the record of the signature and of its withdrawal both stay).
     """
 
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="signatures")
-    signed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signatures"
+    patient = models.ForeignKey(
+        Patient, on_delete=models.PROTECT, related_name="signatures", verbose_name=_("patient")
     )
-    signed_at = models.DateTimeField()
-    meaning = models.TextField(help_text="The statement the signer confirmed.")
+    signed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="signatures",
+        verbose_name=_("signed by"),
+    )
+    signed_at = models.DateTimeField(_("signed at"))
+    meaning = models.TextField(_("meaning"), help_text=_("The statement the signer confirmed."))
 
     objects = SignatureQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
         ordering = ["-signed_at"]
 
     def __str__(self) -> str:
@@ -881,14 +1092,21 @@ class Signature(models.Model):
 class SignatureVoid(models.Model):
     """The withdrawal of a signature by an unlock: a row of its own, never an edit."""
 
-    signature = models.OneToOneField(Signature, on_delete=models.PROTECT, related_name="void")
-    voided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="signature_voids"
+    signature = models.OneToOneField(
+        Signature, on_delete=models.PROTECT, related_name="void", verbose_name=_("signature")
     )
-    voided_at = models.DateTimeField()
-    reason = models.TextField()
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="signature_voids",
+        verbose_name=_("voided by"),
+    )
+    voided_at = models.DateTimeField(_("voided at"))
+    reason = models.TextField(_("reason"))
 
     class Meta:
+        verbose_name = _("voided signature")
+        verbose_name_plural = _("voided signatures")
         ordering = ["-voided_at"]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="signature_void_has_reason")
@@ -906,43 +1124,54 @@ class AuditEvent(models.Model):
     """
 
     class Action(models.TextChoices):
-        REGISTER = "register", "Registered"
-        SCREEN_FAIL = "screen_fail", "Screen failure recorded"
-        SECTION_COMPLETE = "section_complete", "Part marked complete"
-        CASEBOOK_COMPLETE = "casebook_complete", "Casebook complete"
+        REGISTER = "register", _("Registered")
+        SCREEN_FAIL = "screen_fail", _("Screen failure recorded")
+        SECTION_COMPLETE = "section_complete", _("Part marked complete")
+        CASEBOOK_COMPLETE = "casebook_complete", _("Casebook complete")
         CASEBOOK_REOPENED = (
             "casebook_reopened",
-            gettext_lazy("Casebook back in progress after a change"),
+            _("Casebook back in progress after a change"),
         )
-        LOCK = "lock", "Locked and signed"
-        LOCK_REFUSED = "lock_refused", "Lock refused"
-        UNLOCK = "unlock", "Unlocked"
-        DELETE = "delete", "Record deleted"
-        EXPORT = "export", "Export"
-        EXPORT_DOWNLOAD = "export_download", "Export downloaded"
-        EXPORT_REFUSED = "export_refused", "Export refused or failed"
-        QUERY_RAISE = "query_raise", "Query raised"
-        QUERY_ANSWER = "query_answer", "Query answered"
-        QUERY_CLOSE = "query_close", "Query closed"
-        QUERY_REOPEN = "query_reopen", "Query re-opened"
-        SDV_VERIFY = "sdv_verify", "Verified against source"
-        SDV_DROPPED = "sdv_dropped", "Source verification dropped by a change"
-        AUDIT_EXPORT = "audit_export", "Audit trail exported"
-        CUT_FREEZE = "cut_freeze", "Data cut frozen"
-        CUT_DOWNLOAD = "cut_download", "Data cut downloaded"
+        LOCK = "lock", _("Locked and signed")
+        LOCK_REFUSED = "lock_refused", _("Lock refused")
+        UNLOCK = "unlock", _("Unlocked")
+        DELETE = "delete", _("Record deleted")
+        EXPORT = "export", _("Export")
+        EXPORT_DOWNLOAD = "export_download", _("Export downloaded")
+        EXPORT_REFUSED = "export_refused", _("Export refused or failed")
+        QUERY_RAISE = "query_raise", _("Query raised")
+        QUERY_ANSWER = "query_answer", _("Query answered")
+        QUERY_CLOSE = "query_close", _("Query closed")
+        QUERY_REOPEN = "query_reopen", _("Query re-opened")
+        SDV_VERIFY = "sdv_verify", _("Verified against source")
+        SDV_DROPPED = "sdv_dropped", _("Source verification dropped by a change")
+        AUDIT_EXPORT = "audit_export", _("Audit trail exported")
+        CUT_FREEZE = "cut_freeze", _("Data cut frozen")
+        CUT_DOWNLOAD = "cut_download", _("Data cut downloaded")
 
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="audit_events"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        verbose_name=_("user"),
     )
-    action = models.CharField(max_length=30, choices=Action.choices)
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     patient = models.ForeignKey(
-        Patient, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+        Patient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+        verbose_name=_("patient"),
     )
-    detail = models.JSONField(default=dict, blank=True)
-    reason = models.TextField(blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
 
     class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:

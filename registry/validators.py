@@ -17,6 +17,7 @@ from datetime import date
 
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from core.validators import first_control_character
@@ -40,12 +41,13 @@ def date_error(name: str, value: date) -> str | None:
     earliest = EARLIEST_BIRTH if name in BIRTH_DATE_FIELDS else EARLIEST_EVENT
     today = timezone.localdate()
     if value < earliest:
+        # Read by a person: the locale's unambiguous date (3 Apr 2024, 2024年4月3日).
         return _("%(date)s is before %(earliest)s: check the year.") % {
-            "date": value.isoformat(),
-            "earliest": earliest.isoformat(),
+            "date": date_format(value),
+            "earliest": date_format(earliest),
         }
     if value > today:
-        return _("%(date)s is in the future: check the year.") % {"date": value.isoformat()}
+        return _("%(date)s is in the future: check the year.") % {"date": date_format(value)}
     return None
 
 

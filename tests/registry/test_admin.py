@@ -258,7 +258,7 @@ def test_admin_adds_an_adverse_event_with_the_rules_applied(client, coordinator_
     }
     data = {k: v for k, v in data.items() if v is not False}
     response = login(client, coordinator_a).post(reverse("admin:registry_adverseevent_add"), data)
-    assert "must not be before the 2L start date (2021-03-01)" in response.text
+    assert "must not be before the 2L start date (1 Mar 2021)" in response.text
     assert AdverseEvent.objects.filter(patient=casebook).count() == 1
 
 

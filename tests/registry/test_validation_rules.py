@@ -92,7 +92,7 @@ def test_diagnosis_after_registration_is_refused(coordinator_a, patient):
     data = builders.baseline(diagnosis_date=date(2021, 3, 3))
     error = refused(coordinator_a, patient, "baseline", data)
     assert error.fields["diagnosis_date"] == [
-        "Diagnosis date must not be after the registration date (2021-03-02)."
+        "Diagnosis date must not be after the registration date (2 Mar 2021)."
     ]
 
 
@@ -101,7 +101,7 @@ def test_first_line_start_before_diagnosis_is_refused(coordinator_a, patient):
     data = builders.first_line(start_date=date(2020, 1, 9))
     error = refused(coordinator_a, patient, "first_line", data)
     assert error.fields["start_date"] == [
-        "Atezolizumab start date must not be before the diagnosis date (2020-01-10)."
+        "Atezolizumab start date must not be before the diagnosis date (10 Jan 2020)."
     ]
 
 
@@ -116,7 +116,7 @@ def test_second_line_start_before_first_line_progression_is_refused(coordinator_
     data = builders.second_line(start_date=date(2021, 2, 14))
     error = refused(coordinator_a, patient, "second_line", data)
     assert error.fields["start_date"] == [
-        "2L start date must not be before the 1L progression date (2021-02-15)."
+        "2L start date must not be before the 1L progression date (15 Feb 2021)."
     ]
 
 
@@ -130,7 +130,7 @@ def test_ae_onset_before_second_line_start_is_refused(coordinator_a, treated):
     data = builders.adverse_event(onset_date=date(2021, 2, 28))
     error = refused(coordinator_a, treated, "adverse_events", data)
     assert error.fields["onset_date"] == [
-        "Onset date must not be before the 2L start date (2021-03-01)."
+        "Onset date must not be before the 2L start date (1 Mar 2021)."
     ]
 
 
@@ -171,7 +171,7 @@ def test_adverse_event_after_death_is_refused(coordinator_a, treated):
     data = builders.adverse_event(onset_date=date(2021, 9, 2))
     error = refused(coordinator_a, treated, "adverse_events", data)
     assert error.fields["onset_date"] == [
-        "Onset date must not be after the death date (2021-09-01)."
+        "Onset date must not be after the death date (1 Sep 2021)."
     ]
 
 
@@ -190,7 +190,7 @@ def test_lost_to_follow_up_after_death_is_refused(coordinator_a, treated):
     error = refused(coordinator_a, treated, "follow_up", data)
     assert error.fields["contact_date"] == [
         "Contact date must not be after the death date (the patient is reported lost to "
-        "follow-up) (2021-09-01)."
+        "follow-up) (1 Sep 2021)."
     ]
 
 

@@ -187,7 +187,7 @@ def test_adverse_event_before_second_line_start_names_onset_date(api_a, coordina
     data = jsonable(builders.adverse_event(onset_date="2021-02-01"))
     response = api_a.post(url(patient, "adverse-events"), data, format="json")
     error = assert_error(response, 400, "invalid", field="onset_date")
-    assert "2021-03-01" in error["fields"]["onset_date"][0]
+    assert "1 Mar 2021" in error["fields"]["onset_date"][0]
     assert AdverseEvent.objects.filter(patient=patient).count() == 1
 
 
