@@ -4,7 +4,9 @@ import os
 import shutil
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from tests import people
 from tests.api_support import (  # noqa: F401 - fixtures for every test module
@@ -48,6 +50,15 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    # A request by a user whose language is Chinese leaves Chinese active in the thread (the
+    # middleware activates it): each test starts, and ends, in the default language.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 # The named centres and people (tests.people): got or created by code and username, so in a

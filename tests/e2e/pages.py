@@ -34,7 +34,7 @@ class Page:
 
 
 PAGES: tuple[Page, ...] = (
-    Page("patient list", "/", EVERYONE, ("td[data-label=Status]", "td[data-label=Completeness]")),
+    Page("patient list", "/", EVERYONE, ("td.col-status", "td.col-completeness")),
     Page("patient list, filtered and sorted", "/?status=in_progress&sort=-study_id", EVERYONE),
     Page("register a patient", "/patients/register/", CRF_EDITORS),
     Page("casebook in progress", "/patients/{open}/", EVERYONE),

@@ -129,7 +129,7 @@ def test_coordinator_enters_a_casebook_and_other_centre_gets_404(
     page.get_by_role("button", name="Save", exact=True).click()
     error = page.locator("#field-onset_date .field-error")
     error.wait_for()
-    assert error.inner_text() == "Onset date must not be before the 2L start date (2021-03-01)."
+    assert error.inner_text() == "Onset date must not be before the 2L start date (1 Mar 2021)."
     assert AdverseEvent.objects.count() == 1
 
     # A coordinator of another centre cannot open the patient.

@@ -102,7 +102,7 @@ def test_cross_part_rule_is_reported_with_the_rules_message(coordinator_a, fille
     job = preview(coordinator_a, filled)
     assert (
         "first_line|3|start_date|Atezolizumab start date must not be before the diagnosis date "
-        "(2020-01-10)." in _messages(job)
+        "(10 Jan 2020)." in _messages(job)
     )
 
 
