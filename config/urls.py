@@ -6,9 +6,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from config.health import healthz
+from core.language import language_switch
 from core.api import pages as api_pages
 from core.api import views as api_views
-from core.language import language_switch
 from registry.views import audit as registry_audit
 
 urlpatterns = [

@@ -38,7 +38,9 @@ class UserLanguageMiddleware:
 def user_language_set(user, language: str) -> None:
     """Save a user's language ("" follows the browser); refuses a language the registry lacks."""
     if language and language not in LANGUAGE_CODES:
-        raise ValidationError({"language": _("Language: choose one of the registry's languages.")})
+        raise ValidationError(
+            {"language": _("Language: choose one of the registry's languages.")}
+        )
     if user.language != language:
         user.language = language
         user.save(update_fields=["language"])
