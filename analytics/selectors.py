@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from analytics.models import AnalysisRun
 from core import permissions
@@ -237,12 +238,17 @@ def manuscript_inputs(run: AnalysisRun) -> dict:
     tables = build_analysis_tables()
     if tables.sha256() != run.dataset_sha256:
         raise ApplicationError(
-            f"The locked data changed since analysis run #{run.pk}: a new run is computing "
-            "(or press Recompute on the dashboard); the pack is built from a run on the "
-            "current data.",
+            _(
+                "The locked data changed since analysis run #%(pk)d: a new run is computing "
+                "(or press Recompute on the dashboard); the pack is built from a run on the "
+                "current data."
+            )
+            % {"pk": run.pk},
             code=ErrorCode.CONFLICT,
         )
-    label = f"Analysis run #{run.pk}" + (" (final)" if run.final_at else "")
+    label = (_("Analysis run #%(pk)d (final)") if run.final_at else _("Analysis run #%(pk)d")) % {
+        "pk": run.pk
+    }
     return {
         "bundle": run.result,
         "tables": tables,
