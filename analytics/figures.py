@@ -52,7 +52,7 @@ _STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
 def _as_presentation_attributes(match: re.Match) -> str:
     attributes = []
     for declaration in match.group(1).split(";"):
-        name, _, value = declaration.partition(":")
+        name, _sep, value = declaration.partition(":")
         if name.strip() and value.strip():
             attributes.append(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"')
     return "".join(attributes)
@@ -123,8 +123,8 @@ def km_figure(
         for i, s in enumerate(series):
             colour = "#1d2733" if single else COLOURS[i % len(COLOURS)]
             ts, ss = _step(s["curve"], "s")
-            _, lo = _step(s["curve"], "lo")
-            _, hi = _step(s["curve"], "hi")
+            _t, lo = _step(s["curve"], "lo")
+            _t, hi = _step(s["curve"], "hi")
             top.fill_between(ts, lo, hi, step="post", color=colour, alpha=0.13, linewidth=0)
             top.step(ts, ss, where="post", color=colour, linewidth=1.4, label=s["label"])
             marks = s.get("censored") or []

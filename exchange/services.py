@@ -202,7 +202,7 @@ def _dispatch(job_id: int) -> None:
 
 def _pseudonym_key(user: User, recipient: str) -> PseudonymKey:
     if recipient:
-        key, _ = PseudonymKey.objects.get_or_create(
+        key, _created = PseudonymKey.objects.get_or_create(
             recipient=recipient, defaults={"key": secrets.token_hex(32), "created_by": user}
         )
         return key
