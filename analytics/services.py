@@ -20,7 +20,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.datasets import (
@@ -44,6 +44,21 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
 
 DEMO_PLAN_NOTE = "Demo plan: the reference cohort's analyses (seed-cohort.md)."
+
+
+# What a run reports doing (AnalysisRun.step), stored in English like the logs and shown in
+# the reader's language by the dashboard and its status endpoint.
+RUN_STEPS = (
+    gettext_noop("claimed"),
+    gettext_noop("waiting to retry"),
+    gettext_noop("failed"),
+    gettext_noop("reading locked casebooks"),
+    gettext_noop("computing the analyses"),
+    gettext_noop("storing the results"),
+    gettext_noop("drawing the figures"),
+    gettext_noop("done"),
+    gettext_noop("re-queued by the sweeper"),
+)
 
 
 # -- plan ------------------------------------------------------------------------------------

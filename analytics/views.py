@@ -91,7 +91,7 @@ def _run_json(run: AnalysisRun | None) -> dict | None:
         "id": run.pk,
         "status": run.status,
         "progress": run.progress,
-        "step": run.step,
+        "step": _(run.step) if run.step else "",
         "trigger": run.get_trigger_display(),
         "error": run.error,
         "created_at": run.created_at.isoformat(),
