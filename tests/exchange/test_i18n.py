@@ -5,8 +5,10 @@ dictionary."""
 
 from __future__ import annotations
 
+import html
 import io
 
+import pyreadstat
 import pytest
 from django.urls import reverse
 from django.utils import translation
@@ -46,7 +48,16 @@ def _xlsx_cells(data: bytes) -> dict[str, list[tuple]]:
     return {sheet.title: list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets}
 
 
-def test_export_files_are_the_same_bytes_whichever_language_asks(seeded, pi_user):
+def _sav_contents(data: bytes, path) -> tuple:
+    # An SPSS file records when it was written (its header): compare the data, the variable
+    # labels and the value labels.
+    path.write_bytes(data)
+    frame, meta = pyreadstat.read_sav(str(path))
+    values = frame.astype(object).where(frame.notna(), None).to_dict("list")
+    return values, meta.column_names_to_labels, meta.variable_value_labels
+
+
+def test_export_files_are_the_same_whichever_language_asks(seeded, pi_user, tmp_path):
     options = {"formats": ["xlsx", "sav", "redcap"], "recipient": "Stats unit"}
     english = open_zip(_export_in("en-gb", pi_user, **options))
     chinese = open_zip(_export_in("zh-hans", pi_user, **options))
@@ -58,6 +69,10 @@ def test_export_files_are_the_same_bytes_whichever_language_asks(seeded, pi_user
             continue  # the export's id and time, which differ between any two exports
         if name.endswith(".xlsx"):
             assert _xlsx_cells(english.read(name)) == _xlsx_cells(chinese.read(name)), name
+        elif name.endswith(".sav"):
+            assert _sav_contents(english.read(name), tmp_path / "en.sav") == _sav_contents(
+                chinese.read(name), tmp_path / "zh.sav"
+            ), name
         else:
             assert english.read(name) == chinese.read(name), name
         compared += 1
@@ -114,16 +129,22 @@ def test_a_chinese_coordinator_gets_the_import_preview_in_chinese(
     client.force_login(_speaks(coordinator_a, "zh-hans"))
     with open(path, "rb") as handle, django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("imports:list"), {"file": handle})
-    text = client.get(response["Location"]).content.decode()
+    text = html.unescape(client.get(response["Location"]).content.decode())
     assert "'heavy' 不是数字。" in text
     assert "文件存在错误时无法导入" in text and "问题" in text
     assert "is not a number" not in text and "Problems" not in text
     assert ImportJob.objects.get().counts["errors"] == 1
 
 
-def test_an_unreadable_upload_is_refused_in_chinese(client, coordinator_a):
+def test_an_unreadable_upload_is_refused_in_chinese(
+    client, coordinator_a, django_capture_on_commit_callbacks
+):
     client.force_login(_speaks(coordinator_a, "zh-hans"))
     upload = io.BytesIO(b"not a workbook")
     upload.name = "data.xlsx"
-    text = client.post(reverse("imports:list"), {"file": upload}).content.decode()
-    assert "该文件不是 Excel 工作簿（.xlsx）。" in text
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("imports:list"), {"file": upload})
+    assert response.status_code == 302  # read by the preview task, which says why it failed
+    text = client.get(response["Location"]).content.decode()
+    assert "预览失败：该文件不是 Excel 工作簿（.xlsx）。" in text
+    assert "not an Excel workbook" not in text
