@@ -146,5 +146,5 @@ def test_an_unreadable_upload_is_refused_in_chinese(
         response = client.post(reverse("imports:list"), {"file": upload})
     assert response.status_code == 302  # read by the preview task, which says why it failed
     text = client.get(response["Location"]).content.decode()
-    assert "预览失败：该文件不是 Excel 工作簿（.xlsx）。" in text
+    assert 'role="alert">该文件不是 Excel 工作簿（.xlsx）。</div>' in text
     assert "not an Excel workbook" not in text
