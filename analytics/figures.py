@@ -16,13 +16,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from django.utils.translation import gettext as _  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib import transforms  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator  # noqa: E402
 
+from analytics.fonts import family_with_fallback  # noqa: E402
+
 STYLE = {
-    "font.family": "DejaVu Sans",
+    # Chinese glyphs from the CJK font, everything else from DejaVu Sans (analytics.fonts).
+    "font.family": family_with_fallback("DejaVu Sans"),
     "font.size": 8.5,
     "axes.linewidth": 0.8,
     "axes.spines.top": False,
@@ -48,7 +52,7 @@ _STYLE_ELEMENT = re.compile(r"<style[^>]*>.*?</style>", re.S)
 def _as_presentation_attributes(match: re.Match) -> str:
     attributes = []
     for declaration in match.group(1).split(";"):
-        name, _, value = declaration.partition(":")
+        name, _sep, value = declaration.partition(":")
         if name.strip() and value.strip():
             attributes.append(f' {name.strip()}="{html.escape(value.strip(), quote=True)}"')
     return "".join(attributes)
@@ -119,8 +123,8 @@ def km_figure(
         for i, s in enumerate(series):
             colour = "#1d2733" if single else COLOURS[i % len(COLOURS)]
             ts, ss = _step(s["curve"], "s")
-            _, lo = _step(s["curve"], "lo")
-            _, hi = _step(s["curve"], "hi")
+            _t, lo = _step(s["curve"], "lo")
+            _t, hi = _step(s["curve"], "hi")
             top.fill_between(ts, lo, hi, step="post", color=colour, alpha=0.13, linewidth=0)
             top.step(ts, ss, where="post", color=colour, linewidth=1.4, label=s["label"])
             marks = s.get("censored") or []
@@ -139,7 +143,7 @@ def km_figure(
         top.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         top.set_yticklabels(["0", "25", "50", "75", "100"])
         top.set_ylabel(ylabel)
-        top.set_xlabel("Months since start of second-line treatment")
+        top.set_xlabel(_("Months since start of second-line treatment"))
         ticks = [k * step for k in range(int(t_max // step) + 1)]
         top.set_xticks(ticks)
         top.set_xticklabels([f"{t:g}" for t in ticks])
@@ -153,7 +157,7 @@ def km_figure(
         # Numbers at risk under the axis: x in data units (aligned with the ticks), y in
         # figure units, one row per curve.
         blend = transforms.blended_transform_factory(top.transData, fig.transFigure)
-        fig.text(0.01, table_h - 0.02, "No. at risk", fontsize=7.8, fontweight="bold")
+        fig.text(0.01, table_h - 0.02, _("No. at risk"), fontsize=7.8, fontweight="bold")
         for i, s in enumerate(series):
             y = table_h - 0.02 - (0.17 * (i + 1) + 0.05) / height
             colour = "#1d2733" if single else COLOURS[i % len(COLOURS)]
@@ -206,7 +210,7 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
             y = n - 1 - i
             multi = r["kind"] != "univariate"
             colour = COLOURS[1] if multi else "#1d2733"
-            label = ("Multivariable: " if multi else "") + r["label"]
+            label = _("Multivariable: %(label)s") % {"label": r["label"]} if multi else r["label"]
             ax.text(
                 -0.02,
                 y,
@@ -221,7 +225,7 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
                 ax.text(
                     1.0,
                     y,
-                    "not estimable",
+                    _("not estimable"),
                     ha="center",
                     va="center",
                     fontsize=7.5,
@@ -252,14 +256,14 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel("Hazard ratio (95% CI), log scale", labelpad=16)
+        ax.set_xlabel(_("Hazard ratio (95% CI), log scale"), labelpad=16)
         # Direction under the axis, between the tick labels and the axis title.
         below = -0.2 / (height - 1.05)
         along = ax.get_xaxis_transform()
         ax.text(
             1.0 / 1.08,
             below,
-            f"\u2190 lower hazard of {event}",
+            "\u2190 " + _("lower hazard of %(event)s") % {"event": event},
             transform=along,
             ha="right",
             va="top",
@@ -269,7 +273,7 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
         ax.text(
             1.08,
             below,
-            f"higher hazard of {event} \u2192",
+            _("higher hazard of %(event)s") % {"event": event} + " \u2192",
             transform=along,
             ha="left",
             va="top",

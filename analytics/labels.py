@@ -55,12 +55,31 @@ _ABBREVIATIONS = (
     (r"\b1L\b", gettext_lazy("first-line")),
 )
 _OPERATORS = ((">=", "≥"), ("<=", "≤"), ("!=", "≠"))
+# The default plan's labels (analytics.stats.plan.DEFAULT_PLAN) as whole phrases, so that a
+# Chinese reader gets a sentence rather than translated abbreviations between English words.
+# Each English text is what in_words makes of the label, so English pages are unchanged; a
+# label a PI typed into a plan is data and is shown as typed (abbreviations spelled out).
+_PLAN_PHRASES = {
+    "Overall survival": gettext_lazy("Overall survival"),
+    "Progression-free survival": gettext_lazy("Progression-free survival"),
+    "Age > 60 vs <= 60": gettext_lazy("Age > 60 vs ≤ 60"),
+    "Male vs female": gettext_lazy("Male vs female"),
+    "Baseline liver metastasis": gettext_lazy("Baseline liver metastasis"),
+    "LTR vs STR": gettext_lazy("Long-term responders vs short-term responders"),
+    "LTR": gettext_lazy("Long-term responders"),
+    "STR": gettext_lazy("Short-term responders"),
+    "DpR >= median": gettext_lazy("Depth of response ≥ median"),
+    "DpR < median": gettext_lazy("Depth of response < median"),
+}
 
 
 def in_words(text: str | None) -> str:
     """A plan label for readers: 'DpR >= median' → 'Depth of response ≥ median'."""
     if not text:
         return ""
+    phrase = _PLAN_PHRASES.get(str(text).strip())
+    if phrase is not None:
+        return str(phrase)
     out = str(text)
     for symbol, sign in _OPERATORS:
         out = out.replace(symbol, sign)
@@ -68,6 +87,11 @@ def in_words(text: str | None) -> str:
         out = re.sub(pattern, lambda m, w=words: str(w), out)
     out = re.sub(r"\s+", " ", out).strip()
     return out[:1].upper() + out[1:]
+
+
+def plan_phrase(label: str) -> str:
+    """A plan label of the default plan in the reader's language; any other label as is."""
+    return str(_PLAN_PHRASES.get(label, label))
 
 
 def ci_method_label(method: str | None) -> str:
@@ -101,8 +125,10 @@ def covariate_label(bundle: dict, key: str) -> str:
 
 
 def endpoint_label(bundle: dict, name: str) -> str:
+    """The endpoint's plan label; the default plan's labels in the reader's language."""
     endpoints = (bundle.get("plan") or {}).get("endpoints") or {}
-    return str((endpoints.get(name) or {}).get("label", name))
+    label = str((endpoints.get(name) or {}).get("label", name))
+    return str(_PLAN_PHRASES.get(label, label))
 
 
 def variable_label(bundle: dict, variable: str) -> str:

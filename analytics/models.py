@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class AnalysisPlan(models.Model):
@@ -45,16 +46,16 @@ class AnalysisPlan(models.Model):
 
 class AnalysisRun(models.Model):
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     class Trigger(models.TextChoices):
-        LOCK = "lock", "Casebook locked"
-        UNLOCK = "unlock", "Casebook unlocked"
-        PLAN = "plan", "Analysis plan changed"
-        MANUAL = "manual", "Started by hand"
+        LOCK = "lock", _("Casebook locked")
+        UNLOCK = "unlock", _("Casebook unlocked")
+        PLAN = "plan", _("Analysis plan changed")
+        MANUAL = "manual", _("Started by hand")
 
     plan = models.ForeignKey(
         AnalysisPlan,

@@ -6,14 +6,16 @@ import csv
 import io
 
 from django.core.cache import cache
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
-from analytics import figures, labels
+from analytics import figures, fonts, labels
 from analytics.labels import endpoint_label, in_words
 from analytics.models import AnalysisRun
 
 # 5: inline styles became presentation attributes (the CSP refused them: black figures).
-FIGURE_CACHE_VERSION = 5
+# 6: drawn in the reader's language (the key and the stored figures name it).
+FIGURE_CACHE_VERSION = 6
 TABLE1_CSV_COLUMNS = ["variable", "label", "level", "n", "pct", "median", "q1", "q3", "missing"]
 AE_CSV_COLUMNS = [
     "kind",
@@ -75,10 +77,12 @@ CLIPPED_FOOTNOTE = gettext_lazy(
 
 
 def _km_note(entry: dict) -> str:
-    return (
-        f"Median {fmt_median(entry['median'])} months (95% CI {fmt_median_ci(entry['ci'])}); "
-        f"{entry['events']} events in {entry['n']} patients"
-    )
+    return _("Median %(median)s months (95%% CI %(ci)s); %(events)s events in %(n)s patients") % {
+        "median": fmt_median(entry["median"]),
+        "ci": fmt_median_ci(entry["ci"]),
+        "events": entry["events"],
+        "n": entry["n"],
+    }
 
 
 def km_clipped(bundle: dict) -> bool:
@@ -89,26 +93,41 @@ def km_clipped(bundle: dict) -> bool:
 
 
 def figures_for(run: AnalysisRun) -> dict:
-    """SVGs for one run's bundle: drawn by the run itself, else rendered once and cached."""
+    """SVGs for one run's bundle in the reader's language: drawn by the run itself (in the
+    worker's language), else rendered once per language and cached."""
     source = run.reused_from or run
-    if source.figures and source.figures.get("version") == FIGURE_CACHE_VERSION:
-        return source.figures
-    key = f"analytics:figures:{source.pk}:v{FIGURE_CACHE_VERSION}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    out = draw_figures(source.bundle or {})
-    cache.set(key, out, timeout=None)
-    return out
+    with fonts.figure_language() as language:
+        stored = source.figures or {}
+        if stored.get("version") == FIGURE_CACHE_VERSION and stored.get("language") == language:
+            return stored
+        key = f"analytics:figures:{source.pk}:v{FIGURE_CACHE_VERSION}:{language}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        out = draw_figures(source.bundle or {})
+        cache.set(key, out, timeout=None)
+        return out
 
 
 def draw_figures(bundle: dict) -> dict:
-    """Every dashboard figure of one bundle as SVG text (about a second at any cohort size)."""
+    """Every dashboard figure of one bundle as SVG text (about a second at any cohort size),
+    in the active language (English when its glyphs are missing: analytics.fonts)."""
+    with fonts.figure_language():
+        return _draw_figures(bundle)
+
+
+def _draw_figures(bundle: dict) -> dict:
     plan = bundle.get("plan") or {}
     step = plan.get("at_risk_step")
-    out: dict = {"version": FIGURE_CACHE_VERSION, "km": [], "subgroups": [], "forest": None}
+    out: dict = {
+        "version": FIGURE_CACHE_VERSION,
+        "language": get_language(),
+        "km": [],
+        "subgroups": [],
+        "forest": None,
+    }
     for name, entry in (bundle.get("km") or {}).items():
-        label = entry.get("label") or name
+        label = labels.plan_phrase(entry.get("label") or name)
         out["km"].append(
             {
                 "endpoint": name,
@@ -123,7 +142,7 @@ def draw_figures(bundle: dict) -> dict:
                         }
                     ],
                     title=label,
-                    ylabel=f"{label} (%)",
+                    ylabel=_("%(endpoint)s (%%)") % {"endpoint": label},
                     note=_km_note(entry),
                     at_risk_step=step,
                 ),
@@ -134,13 +153,25 @@ def draw_figures(bundle: dict) -> dict:
         groups = [{**g, "label": in_words(g["label"])} for g in sub["groups"] if g.get("curve")]
         if len(groups) != len(sub["groups"]):
             continue
-        ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
+        ep_label = labels.plan_phrase(
+            (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
+        )
         logrank = sub.get("logrank")
-        p_text = f"Log-rank p {p_relation(logrank['p'])}" if logrank else "Log-rank not computable"
+        p_text = (
+            _("Log-rank p %(p)s") % {"p": p_relation(logrank["p"])}
+            if logrank
+            else _("Log-rank not computable")
+        )
         note = "; ".join(
             [p_text]
             + [
-                f"{g['label']} {fmt_median(g['median'])} mo ({g['events']}/{g['n']})"
+                _("%(group)s %(median)s mo (%(events)s/%(n)s)")
+                % {
+                    "group": g["label"],
+                    "median": fmt_median(g["median"]),
+                    "events": g["events"],
+                    "n": g["n"],
+                }
                 for g in groups
             ]
         )
@@ -150,8 +181,12 @@ def draw_figures(bundle: dict) -> dict:
                 "endpoint": sub["endpoint"],
                 "svg": figures.km_figure(
                     groups,
-                    title=f"{ep_label} by {labels.covariate_label(bundle, sub['key']).lower()}",
-                    ylabel=f"{ep_label} (%)",
+                    title=_("%(endpoint)s by %(covariate)s")
+                    % {
+                        "endpoint": ep_label,
+                        "covariate": labels.covariate_label(bundle, sub["key"]).lower(),
+                    },
+                    ylabel=_("%(endpoint)s (%%)") % {"endpoint": ep_label},
                     note=note,
                     at_risk_step=step,
                 ),
@@ -163,7 +198,8 @@ def draw_figures(bundle: dict) -> dict:
         if rows:
             out["forest"] = figures.forest_figure(
                 rows,
-                title=f"Cox regression, {endpoint_label(bundle, cox['endpoint'])}",
+                title=_("Cox regression, %(endpoint)s")
+                % {"endpoint": endpoint_label(bundle, cox["endpoint"])},
                 event=labels.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
             )
     return out
@@ -173,7 +209,9 @@ def hr_direction(bundle: dict) -> str:
     """ "HR > 1: higher hazard of death" (for the primary endpoint's event)."""
     cox = bundle.get("cox") or {}
     name = cox.get("endpoint", "os")
-    return f"HR > 1: higher hazard of {labels.event_word(name, endpoint_label(bundle, name))}"
+    return _("HR > 1: higher hazard of %(event)s") % {
+        "event": labels.event_word(name, endpoint_label(bundle, name))
+    }
 
 
 def forest_rows(cox: dict) -> list[dict]:
@@ -231,7 +269,7 @@ def cox_table(cox: dict | None) -> list[dict]:
 
 def _hr_text(term: dict | None) -> str:
     if not term or term.get("hr") is None:
-        return "not estimable"
+        return _("not estimable")
     return f"{term['hr']:.2f} [{fmt_ci(term.get('ci'))}]"
 
 
@@ -245,7 +283,7 @@ def table1_display(bundle: dict) -> list[dict]:
                 if r["median"] is not None
                 else "–"
             )
-            label = f"{column}, median (IQR)"
+            label = _("%(variable)s, median (IQR)") % {"variable": column}
         else:
             level = labels.level_label(bundle, r["variable"], r.get("level"), r.get("label"))
             cov = labels.covariate(bundle, r["variable"])

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from analytics.models import AnalysisRun
 from core import permissions
@@ -125,11 +127,11 @@ def _fmt_months(v: float | None) -> str:
 def changes_since(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
     """Plain sentences: medians, events, casebooks locked/unlocked between the two runs."""
     if previous is None:
-        return ["First analysis run."]
+        return [_("First analysis run.")]
     now, before = run.result or {}, previous.result or {}
     out: list[str] = []
     if run.dataset_sha256 == previous.dataset_sha256 and run.plan_id == previous.plan_id:
-        out.append("Same data and plan as the previous run: numbers unchanged.")
+        out.append(_("Same data and plan as the previous run: numbers unchanged."))
     for name, short in (("os", "mOS"), ("pfs", "mPFS")):
         a = (before.get("km") or {}).get(name)
         b = (now.get("km") or {}).get(name)
@@ -137,19 +139,32 @@ def changes_since(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
             continue
         if a.get("median") != b.get("median"):
             out.append(
-                f"{short} {_fmt_months(a.get('median'))} → {_fmt_months(b.get('median'))} months"
+                _("%(median)s %(before)s → %(now)s months")
+                % {
+                    "median": short,
+                    "before": _fmt_months(a.get("median")),
+                    "now": _fmt_months(b.get("median")),
+                }
             )
-    for name, word in (("os", "death"), ("pfs", "PFS event")):
+    for name in ("os", "pfs"):
         a = (before.get("km") or {}).get(name)
         b = (now.get("km") or {}).get(name)
         if a and b and a["events"] != b["events"]:
             delta = b["events"] - a["events"]
-            out.append(f"{delta:+d} {word}{'' if abs(delta) == 1 else 's'}")
+            if name == "os":
+                text = ngettext("%(delta)s death", "%(delta)s deaths", abs(delta))
+            else:
+                text = ngettext("%(delta)s PFS event", "%(delta)s PFS events", abs(delta))
+            out.append(text % {"delta": f"{delta:+d}"})
     if previous.n_analysed is not None and run.n_analysed is not None:
         delta = run.n_analysed - previous.n_analysed
         if delta:
-            noun = "patient" if abs(delta) == 1 else "patients"
-            out.append(f"{delta:+d} {noun} analysed ({run.n_analysed} in all)")
+            text = ngettext(
+                "%(delta)s patient analysed (%(n)d in all)",
+                "%(delta)s patients analysed (%(n)d in all)",
+                abs(delta),
+            )
+            out.append(text % {"delta": f"{delta:+d}", "n": run.n_analysed})
     if previous.started_at and run.started_at:
         events = AuditEvent.objects.filter(
             at__gt=previous.started_at,
@@ -161,13 +176,18 @@ def changes_since(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
         )
         if events["locked"]:
             n = events["locked"]
-            out.append(f"{n} casebook{'' if n == 1 else 's'} locked")
+            out.append(ngettext("%(n)d casebook locked", "%(n)d casebooks locked", n) % {"n": n})
         if events["unlocked"]:
             n = events["unlocked"]
-            out.append(f"{n} casebook{'' if n == 1 else 's'} unlocked")
+            out.append(
+                ngettext("%(n)d casebook unlocked", "%(n)d casebooks unlocked", n) % {"n": n}
+            )
     if run.plan_id != previous.plan_id and run.plan and previous.plan:
-        out.append(f"plan v{previous.plan.version} → v{run.plan.version}")
-    return out or ["No change in the headline numbers."]
+        out.append(
+            _("plan v%(before)d → v%(now)d")
+            % {"before": previous.plan.version, "now": run.plan.version}
+        )
+    return out or [_("No change in the headline numbers.")]
 
 
 # -- the manuscript pack (analytics.manuscript renders; these read what it is given) --------
@@ -237,12 +257,17 @@ def manuscript_inputs(run: AnalysisRun) -> dict:
     tables = build_analysis_tables()
     if tables.sha256() != run.dataset_sha256:
         raise ApplicationError(
-            f"The locked data changed since analysis run #{run.pk}: a new run is computing "
-            "(or press Recompute on the dashboard); the pack is built from a run on the "
-            "current data.",
+            _(
+                "The locked data changed since analysis run #%(pk)d: a new run is computing "
+                "(or press Recompute on the dashboard); the pack is built from a run on the "
+                "current data."
+            )
+            % {"pk": run.pk},
             code=ErrorCode.CONFLICT,
         )
-    label = f"Analysis run #{run.pk}" + (" (final)" if run.final_at else "")
+    label = (_("Analysis run #%(pk)d (final)") if run.final_at else _("Analysis run #%(pk)d")) % {
+        "pk": run.pk
+    }
     return {
         "bundle": run.result,
         "tables": tables,

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.datasets import (
@@ -44,6 +46,21 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Interface
 DEMO_PLAN_NOTE = "Demo plan: the reference cohort's analyses (seed-cohort.md)."
 
 
+# What a run reports doing (AnalysisRun.step), stored in English like the logs and shown in
+# the reader's language by the dashboard and its status endpoint.
+RUN_STEPS = (
+    gettext_noop("claimed"),
+    gettext_noop("waiting to retry"),
+    gettext_noop("failed"),
+    gettext_noop("reading locked casebooks"),
+    gettext_noop("computing the analyses"),
+    gettext_noop("storing the results"),
+    gettext_noop("drawing the figures"),
+    gettext_noop("done"),
+    gettext_noop("re-queued by the sweeper"),
+)
+
+
 # -- plan ------------------------------------------------------------------------------------
 def plan_validate(plan: object) -> dict:
     """The engine's verdict on a plan: the normalised plan, or ApplicationError with its message.
@@ -53,7 +70,9 @@ def plan_validate(plan: object) -> dict:
     (needed by covariate age_gt60)").
     """
     if not isinstance(plan, dict):
-        raise ApplicationError("plan: must be a JSON object.", fields={"plan": ["Not an object."]})
+        raise ApplicationError(
+            _("plan: must be a JSON object."), fields={"plan": [_("Not an object.")]}
+        )
     try:
         normalised = parse_plan(plan)
         analyze(empty_patient_table(), None, plan)
@@ -70,7 +89,7 @@ def plan_create(*, user: User | None, plan: dict, note: str = "") -> AnalysisPla
     """Add a plan version (PI or admin) and queue a run on it after commit."""
     if user is not None and not permissions.can_edit_plan(user):
         raise ApplicationError(
-            "Only a study PI or an administrator may change the analysis plan.",
+            _("Only a study PI or an administrator may change the analysis plan."),
             code=ErrorCode.FORBIDDEN,
         )
     normalised = plan_validate(plan)
@@ -353,25 +372,30 @@ def run_mark_final(*, user: User, run_id: int) -> AnalysisRun:
     casebook has an unresolved data query, since those numbers may still change."""
     if not permissions.can_edit_plan(user):
         raise ApplicationError(
-            "Only the study PI or an administrator may mark an analysis final.",
+            _("Only the study PI or an administrator may mark an analysis final."),
             code=ErrorCode.FORBIDDEN,
         )
     with transaction.atomic():
         run = AnalysisRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None:
-            raise ApplicationError("No such analysis run.", code=ErrorCode.NOT_FOUND)
+            raise ApplicationError(_("No such analysis run."), code=ErrorCode.NOT_FOUND)
         if run.status != AnalysisRun.Status.DONE:
             raise ApplicationError(
-                f"Run {run.pk} has not finished; only a finished run can be final."
+                _("Run %(pk)d has not finished; only a finished run can be final.") % {"pk": run.pk}
             )
         if run.final_at is not None:
             return run
         unresolved = quality_selectors.unresolved_on_locked_casebooks()
         if unresolved:
             raise ApplicationError(
-                f"Run {run.pk} cannot be final: {unresolved} data "
-                f"{'query is' if unresolved == 1 else 'queries are'} still unresolved on "
-                "locked casebooks; close them first."
+                ngettext(
+                    "Run %(pk)d cannot be final: %(n)d data query is still unresolved on "
+                    "locked casebooks; close it first.",
+                    "Run %(pk)d cannot be final: %(n)d data queries are still unresolved on "
+                    "locked casebooks; close them first.",
+                    unresolved,
+                )
+                % {"pk": run.pk, "n": unresolved}
             )
         run.final_at = timezone.now()
         run.final_by = user

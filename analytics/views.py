@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from analytics import labels, presenters, selectors, services
@@ -56,7 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             km=[
                 {
                     "name": name,
-                    "label": entry.get("label", name),
+                    "label": labels.plan_phrase(entry.get("label", name)),
                     "median": presenters.fmt_median(entry["median"]),
                     "ci": presenters.fmt_median_ci(entry["ci"]),
                     "events": entry["events"],
@@ -90,7 +91,7 @@ def _run_json(run: AnalysisRun | None) -> dict | None:
         "id": run.pk,
         "status": run.status,
         "progress": run.progress,
-        "step": run.step,
+        "step": _(run.step) if run.step else "",
         "trigger": run.get_trigger_display(),
         "error": run.error,
         "created_at": run.created_at.isoformat(),
@@ -119,9 +120,9 @@ def recompute(request: HttpRequest) -> HttpResponse:
     _require_dashboard(request)
     run = services.run_start_manual(user=request.user)
     if run is None:
-        messages.error(request, "There is no analysis plan yet: a PI must save one first.")
+        messages.error(request, _("There is no analysis plan yet: a PI must save one first."))
     else:
-        messages.info(request, f"Analysis run #{run.pk} queued.")
+        messages.info(request, _("Analysis run #%(pk)d queued.") % {"pk": run.pk})
     return redirect("analytics:dashboard")
 
 
@@ -138,7 +139,7 @@ def run_final(request: HttpRequest, run_id: int) -> HttpResponse:
             raise PermissionDenied(error.message) from None
         messages.error(request, error.message)
     else:
-        messages.info(request, f"Run #{run.pk} is final.")
+        messages.info(request, _("Run #%(pk)d is final.") % {"pk": run.pk})
     return redirect("analytics:dashboard")
 
 
@@ -160,7 +161,10 @@ def plan_edit(request: HttpRequest) -> HttpResponse:
             except ApplicationError as exc:
                 form.add_error("plan", exc.message)
             else:
-                messages.info(request, f"Plan v{created.version} saved; a run is queued.")
+                messages.info(
+                    request,
+                    _("Plan v%(version)d saved; a run is queued.") % {"version": created.version},
+                )
                 return redirect("analytics:dashboard")
     else:
         initial = json.dumps(current.plan, indent=2, ensure_ascii=False) if current else ""

@@ -45,14 +45,14 @@ class ExportJob(models.Model):
     """One export: who asked, its scope and settings, and what it produced (the export log)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Ready"
-        FAILED = "failed", "Failed"
+        PENDING = "pending", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
 
     class DateMode(models.TextChoices):
-        RELATIVE = "relative", "Days from the 2L start"
-        SHIFTED = "shifted", "Shifted by a per-patient offset"
+        RELATIVE = "relative", _("Days from the second-line start")
+        SHIFTED = "shifted", _("Shifted by a per-patient offset")
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="export_jobs"

@@ -128,7 +128,7 @@ class RedcapLayout:
     def _field_row(self, table: Table, col: Column, name: str) -> list[str]:
         ident = "y" if col.deid.startswith("none (identified") and col.model else ""
         note = " ".join(x for x in (col.unit, col.deid) if x)
-        label = col.meaning[:200]
+        label = str(col.meaning)[:200]
         if col.type == "code":
             choices = " | ".join(f"{i}, {lab}" for i, (_, lab) in enumerate(col.choices, 1))
             return self._row(name, table.name, "dropdown", label, choices, "", note, ident)

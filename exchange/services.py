@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from core import outbox, permissions
 from core.errors import ApplicationError, ErrorCode
@@ -55,11 +56,14 @@ def export_scope(*, user: User, centers: list[str] | None) -> list[str]:
     outside the user's own; nothing is recorded here (the caller audits).
     """
     if not user.is_authenticated or not user.is_active:
-        raise ApplicationError("Log in to export.", code=ErrorCode.FORBIDDEN)
+        raise ApplicationError(_("Log in to export."), code=ErrorCode.FORBIDDEN)
     if not permissions.can_export(user):
         raise ApplicationError(
-            f"Your role ({user.get_role_display()}) may not export data: exports are for "
-            "PIs and administrators (all centres) and site staff (their own centre).",
+            _(
+                "Your role (%(role)s) may not export data: exports are for PIs and "
+                "administrators (all centres) and site staff (their own centre)."
+            )
+            % {"role": user.get_role_display()},
             code=ErrorCode.FORBIDDEN,
         )
     known = set(Center.objects.values_list("code", flat=True))
@@ -67,9 +71,13 @@ def export_scope(*, user: User, centers: list[str] | None) -> list[str]:
     unknown = [code for code in requested if code not in known]
     if unknown:
         raise ApplicationError(
-            f"centers: unknown centre code(s) {', '.join(unknown)}; "
-            f"known: {', '.join(sorted(known))}.",
-            fields={"centers": [f"Unknown centre code(s): {', '.join(unknown)}."]},
+            _("centers: unknown centre code(s) %(unknown)s; known: %(known)s.")
+            % {"unknown": ", ".join(unknown), "known": ", ".join(sorted(known))},
+            fields={
+                "centers": [
+                    _("Unknown centre code(s): %(unknown)s.") % {"unknown": ", ".join(unknown)}
+                ]
+            },
         )
     if permissions.sees_all_centers(user):
         return requested or sorted(known)
@@ -77,10 +85,10 @@ def export_scope(*, user: User, centers: list[str] | None) -> list[str]:
     others = [code for code in requested if code != own]
     if others:
         raise ApplicationError(
-            f"centers: site staff may export their own centre ({own}) only; "
-            f"not {', '.join(others)}.",
+            _("centers: site staff may export their own centre (%(own)s) only; not %(others)s.")
+            % {"own": own, "others": ", ".join(others)},
             code=ErrorCode.FORBIDDEN,
-            fields={"centers": [f"Only your own centre ({own})."]},
+            fields={"centers": [_("Only your own centre (%(own)s).") % {"own": own}]},
         )
     return [own]
 
@@ -118,16 +126,21 @@ def export_request(
     if bad_formats:
         raise _refuse(
             user,
-            f"formats: unknown format(s) {', '.join(bad_formats)}; choose from "
-            f"{', '.join(FORMATS)}.",
+            _("formats: unknown format(s) %(formats)s; choose from %(known)s.")
+            % {"formats": ", ".join(bad_formats), "known": ", ".join(FORMATS)},
             code=ErrorCode.INVALID,
             detail=detail,
-            fields={"formats": [f"Unknown format(s): {', '.join(bad_formats)}."]},
+            fields={
+                "formats": [
+                    _("Unknown format(s): %(formats)s.") % {"formats": ", ".join(bad_formats)}
+                ]
+            },
         )
     if date_mode not in ExportJob.DateMode.values:
         raise _refuse(
             user,
-            f"date_mode: must be one of {', '.join(ExportJob.DateMode.values)}, not {date_mode!r}.",
+            _("date_mode: must be one of %(known)s, not %(value)s.")
+            % {"known": ", ".join(ExportJob.DateMode.values), "value": repr(date_mode)},
             code=ErrorCode.INVALID,
             detail=detail,
         )
@@ -135,18 +148,21 @@ def export_request(
         if not permissions.can_export_identified(user):
             raise _refuse(
                 user,
-                "An identified export needs an administrator with the 'export identified "
-                f"data' permission ({permissions.IDENTIFIED_EXPORT_PERMISSION}).",
+                _(
+                    "An identified export needs an administrator with the 'export identified "
+                    "data' permission (%(permission)s)."
+                )
+                % {"permission": permissions.IDENTIFIED_EXPORT_PERMISSION},
                 code=ErrorCode.FORBIDDEN,
                 detail=detail,
             )
         if not reason.strip():
             raise _refuse(
                 user,
-                "reason: an identified export needs a reason.",
+                _("reason: an identified export needs a reason."),
                 code=ErrorCode.INVALID,
                 detail=detail,
-                fields={"reason": ["An identified export needs a reason."]},
+                fields={"reason": [_("An identified export needs a reason.")]},
             )
     formats = ["csv", *sorted({f for f in formats if f != "csv"})]
     with transaction.atomic():
@@ -186,7 +202,7 @@ def _dispatch(job_id: int) -> None:
 
 def _pseudonym_key(user: User, recipient: str) -> PseudonymKey:
     if recipient:
-        key, _ = PseudonymKey.objects.get_or_create(
+        key, _created = PseudonymKey.objects.get_or_create(
             recipient=recipient, defaults={"key": secrets.token_hex(32), "created_by": user}
         )
         return key
@@ -428,13 +444,13 @@ def pseudonym_mapping(*, user: User, job_id: int) -> list[tuple[str, str]]:
     if not permissions.is_administrator(user):
         raise _refuse(
             user,
-            "Only administrators may map pseudonyms back to study ids.",
+            _("Only administrators may map pseudonyms back to study ids."),
             code=ErrorCode.FORBIDDEN,
             detail={"job": job_id, "stage": "pseudonym_mapping"},
         )
     job = ExportJob.objects.select_related("pseudonym_key").filter(pk=job_id).first()
     if job is None or job.pseudonym_key is None:
-        raise ApplicationError("No such de-identified export.", code=ErrorCode.NOT_FOUND)
+        raise ApplicationError(_("No such de-identified export."), code=ErrorCode.NOT_FOUND)
     AuditEvent.objects.create(
         user=user,
         action=AuditEvent.Action.EXPORT,

@@ -16,6 +16,8 @@ from typing import Any
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from exchange import deid
 from exchange.fieldmap import DATE, FIELD_MAP, IDENTIFIER, INTERNAL, KEY, MISSING, QUASI
@@ -53,6 +55,8 @@ class PatientContext:
 class Column:
     name: str
     type: str  # string | integer | number | date | code | label | 0/1
+    # In the active language: exports build their tables in English (exchange.writer) and
+    # once more in Chinese for the data dictionary's label_zh_hans column.
     meaning: str
     unit: str = ""
     allowed: str = ""
@@ -200,7 +204,7 @@ def _model_columns(model: type[models.Model], options: Options) -> list[Column]:
                 Column(
                     f"{name}_label",
                     "label",
-                    f"Label of {name}",
+                    _("Label of %(column)s") % {"column": name},
                     allowed="the labels of " + name,
                     deid=deid_text,
                     get=lambda ctx, r, n=name, lab=labels: lab.get(getattr(r, n), ""),
@@ -240,8 +244,12 @@ def _missing_code_column(name: str) -> Column:
     return Column(
         f"{name}_missing",
         "code",
-        f"Why {name} has no value: a missing-data code given instead of it (blank when "
-        f"{name} has a value). Treated as missing by the analysis; the comment is not exported",
+        _(
+            "Why %(column)s has no value: a missing-data code given instead of it (blank when "
+            "%(column)s has a value). Treated as missing by the analysis; the comment is not "
+            "exported"
+        )
+        % {"column": name},
         allowed="; ".join(f"{k}={v}" for k, v in choices),
         choices=choices,
         get=get,
@@ -272,14 +280,14 @@ def _lead_columns(options: Options, repeating: bool) -> list[Column]:
         Column(
             "study_id",
             "string",
-            "Patient identifier in this export",
+            _("Patient identifier in this export"),
             deid=study_id_deid,
             get=lambda ctx, r: ctx.study_id,
         ),
         Column(
             "center",
             "string",
-            "Centre (site) of the patient",
+            _("Centre (site) of the patient"),
             deid="quasi-identifier: counted in the risk summary; may be coarsened to 'centre A–F'",
             get=lambda ctx, r: ctx.center,
         ),
@@ -289,7 +297,7 @@ def _lead_columns(options: Options, repeating: bool) -> list[Column]:
             Column(
                 "instance",
                 "integer",
-                "Record number within the patient, in date order (1, 2, …)",
+                _("Record number within the patient, in date order (1, 2, …)"),
                 allowed="1, 2, …",
             )
         )
@@ -304,7 +312,7 @@ def _age_column(options: Options) -> Column:
     return Column(
         "age_years",
         "string" if not options.identified else "integer",
-        "Age at registration, completed years (derived from the date of birth)",
+        _("Age at registration, completed years (derived from the date of birth)"),
         unit="years",
         allowed="integer; 90+ means 90 or older" if not options.identified else "integer",
         deid="" if options.identified else "date of birth dropped; ages over 89 shown as 90+",
@@ -338,39 +346,68 @@ def table_rows(book: Casebook, table: Table, ctx: PatientContext) -> Iterator[li
 
 # -- the analysis dataset (analysis-contract.md §1–2) --------------------------------------
 
-ANALYSIS_PATIENT_COLUMNS: list[tuple[str, str, str, str]] = [
-    ("study_id", "string", "", "Pseudonymous patient id (same as in the tidy tables)"),
-    ("center", "string", "", "Centre code (or 'centre A–F' when coarsened)"),
-    ("age_years", "number", "years", "Age at 2L start; 90 means 90 or older (top-coded)"),
-    ("sex", "code", "", "M=Male; F=Female"),
-    ("smoking", "code", "", "never / former / current"),
-    ("bmi", "number", "kg/m²", "Body-mass index at baseline"),
-    ("ecog", "integer", "", "ECOG performance status 0–4 at 2L start"),
-    ("brain_mets", "0/1", "", "Brain metastasis at baseline"),
-    ("liver_mets", "0/1", "", "Liver metastasis at baseline"),
-    ("prior_thoracic_rt", "0/1", "", "Consolidative thoracic RT during 1L"),
-    ("l2_radiotherapy", "0/1", "", "Radiotherapy with 2L"),
-    ("l2_antiangiogenic", "0/1", "", "Anti-angiogenic agent with 2L"),
-    ("l1_pfs_months", "number", "months", "1L start to 1L progression (days / 30.4375)"),
-    ("dpr_pct", "number", "%", "Depth of response: max % shrinkage of the 1L target sum"),
-    ("os_months", "number", "months", "2L start to death or last known alive"),
-    ("os_event", "0/1", "", "1 = death, 0 = censored"),
-    ("pfs_months", "number", "months", "2L start to progression/death or last assessment"),
-    ("pfs_event", "0/1", "", "1 = progression or death, 0 = censored"),
+# The meanings are lazy: English in the files, Chinese in label_zh_hans (exchange.writer).
+ANALYSIS_PATIENT_COLUMNS: list[tuple[str, str, str, Any]] = [
+    (
+        "study_id",
+        "string",
+        "",
+        gettext_lazy("Pseudonymous patient id (same as in the tidy tables)"),
+    ),
+    ("center", "string", "", gettext_lazy("Centre code (or 'centre A–F' when coarsened)")),
+    (
+        "age_years",
+        "number",
+        "years",
+        gettext_lazy("Age at 2L start; 90 means 90 or older (top-coded)"),
+    ),
+    ("sex", "code", "", gettext_lazy("M=Male; F=Female")),
+    ("smoking", "code", "", gettext_lazy("never / former / current")),
+    ("bmi", "number", "kg/m²", gettext_lazy("Body-mass index at baseline")),
+    ("ecog", "integer", "", gettext_lazy("ECOG performance status 0–4 at 2L start")),
+    ("brain_mets", "0/1", "", gettext_lazy("Brain metastasis at baseline")),
+    ("liver_mets", "0/1", "", gettext_lazy("Liver metastasis at baseline")),
+    ("prior_thoracic_rt", "0/1", "", gettext_lazy("Consolidative thoracic RT during 1L")),
+    ("l2_radiotherapy", "0/1", "", gettext_lazy("Radiotherapy with 2L")),
+    ("l2_antiangiogenic", "0/1", "", gettext_lazy("Anti-angiogenic agent with 2L")),
+    (
+        "l1_pfs_months",
+        "number",
+        "months",
+        gettext_lazy("1L start to 1L progression (days / 30.4375)"),
+    ),
+    (
+        "dpr_pct",
+        "number",
+        "%",
+        # xgettext:no-python-format
+        gettext_lazy("Depth of response: max % shrinkage of the 1L target sum"),
+    ),
+    ("os_months", "number", "months", gettext_lazy("2L start to death or last known alive")),
+    ("os_event", "0/1", "", gettext_lazy("1 = death, 0 = censored")),
+    (
+        "pfs_months",
+        "number",
+        "months",
+        gettext_lazy("2L start to progression/death or last assessment"),
+    ),
+    ("pfs_event", "0/1", "", gettext_lazy("1 = progression or death, 0 = censored")),
     (
         "l2_best_response",
         "code",
         "",
-        "RECIST 1.1 best overall response on the 2L: CR, PR, SD, PD or NE; blank = no 2L "
-        "assessment",
+        gettext_lazy(
+            "RECIST 1.1 best overall response on the 2L: CR, PR, SD, PD or NE; blank = no 2L "
+            "assessment"
+        ),
     ),
 ]
-ANALYSIS_AE_COLUMNS: list[tuple[str, str, str, str]] = [
-    ("study_id", "string", "", "Pseudonymous patient id"),
-    ("term", "code", "", "CTCAE v5.0 term"),
+ANALYSIS_AE_COLUMNS: list[tuple[str, str, str, Any]] = [
+    ("study_id", "string", "", gettext_lazy("Pseudonymous patient id")),
+    ("term", "code", "", gettext_lazy("CTCAE v5.0 term")),
     ("grade", "integer", "CTCAE grade", "1–5"),
-    ("immune_related", "0/1", "", "Immune-related adverse event"),
-    ("onset_day", "integer", "days from 2L start", "Onset, days from the 2L start"),
+    ("immune_related", "0/1", "", gettext_lazy("Immune-related adverse event")),
+    ("onset_day", "integer", "days from 2L start", gettext_lazy("Onset, days from the 2L start")),
 ]
 
 

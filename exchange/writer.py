@@ -33,6 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import translation
 
 from exchange import deid
 from exchange.plan import export_plan
@@ -60,8 +61,14 @@ DICTIONARY_COLUMNS = [
     "unit",
     "allowed_values",
     "meaning",
+    # The Chinese of "meaning", beside it rather than instead of it: the files are the same
+    # whatever the language of the user who asked for them (docs/translation.md).
+    "label_zh_hans",
     "deidentification",
 ]
+# Files for statistics software: English column meanings, labels and value labels.
+EXPORT_LANGUAGE = "en-gb"
+DICTIONARY_SECOND_LANGUAGE = "zh-hans"
 
 
 @dataclass
@@ -166,6 +173,13 @@ PARTIAL_SUFFIX = ".part"
 
 
 def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
+    """The export ZIP at ``out_path``: byte for byte the same files in every language (an
+    eager task runs in the requesting user's language, a worker in the default one)."""
+    with translation.override(EXPORT_LANGUAGE):
+        return _write_export(spec, out_path)
+
+
+def _write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
     options = spec.options
     tables = tidy_tables(options)
     redcap = RedcapLayout(tables) if "redcap" in spec.formats else None
@@ -218,7 +232,7 @@ def write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
 
         plan, plan_source = export_plan()
         _write_text(work / "analysis/plan.json", json.dumps(plan, indent=2, ensure_ascii=False))
-        dictionary = _dictionary(tables)
+        dictionary = _dictionary(tables, options)
         _write_csv(work / "data_dictionary.csv", DICTIONARY_COLUMNS, dictionary)
         if redcap:
             _write_csv(
@@ -310,7 +324,19 @@ def _write_csv(path: Path, header: list[str], rows: list[list]) -> None:
     out.close()
 
 
-def _dictionary(tables: list[Table]) -> list[list[str]]:
+def _second_language_meanings(options: Options) -> dict[tuple[str, str], str]:
+    """(table, column) → the column's meaning in the dictionary's second language."""
+    with translation.override(DICTIONARY_SECOND_LANGUAGE):
+        meanings = {("analysis/patients", c[0]): str(c[3]) for c in ANALYSIS_PATIENT_COLUMNS}
+        meanings |= {("analysis/adverse_events", c[0]): str(c[3]) for c in ANALYSIS_AE_COLUMNS}
+        for table in tidy_tables(options):
+            for col in table.columns:
+                meanings[(f"tables/{table.name}", col.name)] = str(col.meaning)
+    return meanings
+
+
+def _dictionary(tables: list[Table], options: Options) -> list[list[str]]:
+    second = _second_language_meanings(options)
     rows = []
     for name, kind, unit, meaning in ANALYSIS_PATIENT_COLUMNS:
         deid_text = {
@@ -318,10 +344,10 @@ def _dictionary(tables: list[Table]) -> list[list[str]]:
             "age_years": "ages over 89 top-coded to 90",
             "center": "quasi-identifier; may be coarsened",
         }.get(name, "")
-        rows.append(["analysis/patients", name, kind, unit, "", meaning, deid_text])
+        rows.append(["analysis/patients", name, kind, unit, "", str(meaning), deid_text])
     for name, kind, unit, meaning in ANALYSIS_AE_COLUMNS:
         deid_text = "study id replaced by the export's pseudonym" if name == "study_id" else ""
-        rows.append(["analysis/adverse_events", name, kind, unit, "", meaning, deid_text])
+        rows.append(["analysis/adverse_events", name, kind, unit, "", str(meaning), deid_text])
     for table in tables:
         for col in table.columns:
             rows.append(
@@ -331,10 +357,12 @@ def _dictionary(tables: list[Table]) -> list[list[str]]:
                     col.type,
                     col.unit,
                     col.allowed,
-                    col.meaning,
+                    str(col.meaning),
                     col.deid,
                 ]
             )
+    for row in rows:
+        row.insert(DICTIONARY_COLUMNS.index("label_zh_hans"), second.get((row[0], row[1]), ""))
     return rows
 
 
@@ -419,7 +447,7 @@ def _write_sav(work: Path, tables: list[Table], options: Options) -> None:
         frame = pd.read_csv(
             work / f"{source}.csv", dtype={"study_id": str}, keep_default_na=False, na_values=[""]
         )
-        labels = {col: meaning[:250] for col, _, _, meaning in columns}
+        labels = {col: str(meaning)[:250] for col, _, _, meaning in columns}
         values = {col: yes_no for col, kind, _, _ in columns if kind == "0/1"}
         if name == "analysis_patients" and not options.identified:
             values["age_years"] = {90: "90+"}
@@ -435,7 +463,7 @@ def _write_sav(work: Path, tables: list[Table], options: Options) -> None:
             if col.type == "label":
                 continue  # the value labels carry the labels in SPSS
             keep.append(col.name)
-            labels[col.name] = col.meaning[:250]
+            labels[col.name] = str(col.meaning)[:250]
             series = frame[col.name]
             if col.type == "code":
                 codes = {code: i for i, (code, _) in enumerate(col.choices, 1)}
@@ -489,7 +517,7 @@ def _readme(manifest: dict, dictionary: list[list[str]]) -> str:
         out.write(f"| {name} | {count} |\n")
     out.write("\n## Data dictionary\n\n")
     current = None
-    for table, column, kind, unit, allowed, meaning, deid_text in dictionary:
+    for table, column, kind, unit, allowed, meaning, _label_zh_hans, deid_text in dictionary:
         if table != current:
             current = table
             out.write(

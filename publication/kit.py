@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.utils import translation
 
 from analytics.stats.compare import _row_kind
 from analytics.stats.tables import _bin_labels
@@ -468,7 +469,13 @@ dates: times are months from the second-line start, adverse-event onsets days fr
 
 
 def kit_files(cut: DataCut) -> dict[str, bytes]:
-    """Every file of the kit, by its path in the ZIP."""
+    """Every file of the kit, by its path in the ZIP: for R, so English and the same bytes
+    whatever the language of the user asking."""
+    with translation.override("en-gb"):
+        return _kit_files(cut)
+
+
+def _kit_files(cut: DataCut) -> dict[str, bytes]:
     patients, events, deid_notes = deidentified_tables(cut)
     rows = expected_rows(cut.bundle)
     expected = {r[0]: (r[2] if r[1] == "text" else float(r[2])) for r in rows}

@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from analytics import selectors as analytics_selectors
 from analytics import services as analytics_services
@@ -39,7 +41,7 @@ NOTE_MAX = DataCut._meta.get_field("note").max_length
 def _require_cut_user(user: User) -> None:
     if not permissions.can_use_data_cuts(user):
         raise ApplicationError(
-            "Data cuts are for PIs, data managers and administrators.", code=ErrorCode.FORBIDDEN
+            _("Data cuts are for PIs, data managers and administrators."), code=ErrorCode.FORBIDDEN
         )
 
 
@@ -129,14 +131,25 @@ def _reusable_bundle(dataset_hash: str, plan_sha: str) -> tuple[dict, AnalysisRu
     return (run.bundle, run) if run is not None else None
 
 
+def _too_long(limit: int, length: int) -> str:
+    return _("at most %(limit)d characters (this one has %(length)d).") % {
+        "limit": limit,
+        "length": length,
+    }
+
+
+def _control_characters(where: str) -> str:
+    return _("control characters are not allowed (found %(where)s).") % {"where": where}
+
+
 def _validated_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise field_error("name", "give the cut a name, e.g. “Manuscript v1”.")
+        raise field_error("name", _("give the cut a name, e.g. “Manuscript v1”."))
     name = " ".join(name.split())
     if len(name) > NAME_MAX:
-        raise field_error("name", f"at most {NAME_MAX} characters (this one has {len(name)}).")
+        raise field_error("name", _too_long(NAME_MAX, len(name)))
     if where := first_control_character(name):
-        raise field_error("name", f"control characters are not allowed (found {where}).")
+        raise field_error("name", _control_characters(where))
     return name
 
 
@@ -144,19 +157,23 @@ def _validated_note(note: object) -> str:
     if note is None:
         return ""
     if not isinstance(note, str):
-        raise field_error("note", "must be text.")
+        raise field_error("note", _("must be text."))
     note = note.strip()
     if len(note) > NOTE_MAX:
-        raise field_error("note", f"at most {NOTE_MAX} characters (this one has {len(note)}).")
+        raise field_error("note", _too_long(NOTE_MAX, len(note)))
     if where := first_control_character(note):
-        raise field_error("note", f"control characters are not allowed (found {where}).")
+        raise field_error("note", _control_characters(where))
     return note
 
 
 def _name_taken(name: str) -> ApplicationError:
     return field_error(
         "name",
-        f"a data cut named “{name}” exists already; cuts are never replaced, choose another name.",
+        _(
+            "a data cut named “%(name)s” exists already; cuts are never replaced, "
+            "choose another name."
+        )
+        % {"name": name},
         code=ErrorCode.CONFLICT,
     )
 
@@ -226,23 +243,27 @@ def cut_freeze(*, user: User, name: str, note: str = "") -> DataCut:
     plan = analytics_services.plan_current()
     if plan is None:
         raise ApplicationError(
-            "There is no analysis plan yet: a PI must save one before a cut can be frozen.",
+            _("There is no analysis plan yet: a PI must save one before a cut can be frozen."),
             code=ErrorCode.NO_PLAN,
         )
     locked = _locked_patient_list()
     tables = build_analysis_tables()
     if tables.n_locked != len(locked):
         raise ApplicationError(
-            "A casebook was locked or unlocked while the cut was being frozen; try again.",
+            _("A casebook was locked or unlocked while the cut was being frozen; try again."),
             code=ErrorCode.CONFLICT,
         )
     if tables.n_analysed == 0:
         raise field_error(
             "cohort",
-            "no locked casebook with a second-line start: there is nothing to freeze. "
-            "Lock at least one complete casebook first.",
+            _(
+                "no locked casebook with a second-line start: there is nothing to freeze. "
+                "Lock at least one complete casebook first."
+            ),
         )
-    cut = cut_build(user=user, name=name, note=note, tables=tables, plan=plan, locked=locked)
+    # What is frozen is data, the same whatever the language of the PI freezing it.
+    with translation.override("en-gb"):
+        cut = cut_build(user=user, name=name, note=note, tables=tables, plan=plan, locked=locked)
     cut.full_clean(validate_unique=False)
     try:
         with transaction.atomic():

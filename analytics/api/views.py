@@ -10,6 +10,7 @@ schema anyway, and the API answers a role's refusal with 403 everywhere else.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import GenericAPIView
@@ -35,8 +36,10 @@ class _AnalysisView(ApiView):
             return  # dispatch answers 405 whoever asks (schemathesis found 403 here)
         if not permissions.can_see_dashboard(request.user):
             raise ApplicationError(
-                "The analysis is for PIs, data managers and administrators; site staff see "
-                "their centre's enrolment on the dashboard page.",
+                _(
+                    "The analysis is for PIs, data managers and administrators; site staff "
+                    "see their centre's enrolment on the dashboard page."
+                ),
                 code=ErrorCode.FORBIDDEN,
             )
 
@@ -50,7 +53,7 @@ class AnalysisPlanView(_AnalysisView):
     def get(self, request):
         plan = services.plan_current()
         if plan is None:
-            raise ApplicationError("There is no analysis plan yet.", code=ErrorCode.NOT_FOUND)
+            raise ApplicationError(_("There is no analysis plan yet."), code=ErrorCode.NOT_FOUND)
         return Response(s.AnalysisPlanOutput(plan).data)
 
     @extend_schema(
@@ -94,7 +97,7 @@ class AnalysisRunListView(_AnalysisView, GenericAPIView):
         run = services.run_start_manual(user=request.user)
         if run is None:
             raise ApplicationError(
-                "There is no analysis plan yet: a PI must save one first.",
+                _("There is no analysis plan yet: a PI must save one first."),
                 code=ErrorCode.NO_PLAN,
             )
         run = _run_queryset().defer("bundle", "figures").get(pk=run.pk)
@@ -111,7 +114,7 @@ class AnalysisRunDetailView(_AnalysisView):
     def get(self, request, run_id: int):
         run = _run_queryset().defer("figures").filter(pk=run_id).first()
         if run is None:
-            raise ApplicationError("No such analysis run.", code=ErrorCode.NOT_FOUND)
+            raise ApplicationError(_("No such analysis run."), code=ErrorCode.NOT_FOUND)
         return Response(s.AnalysisRunDetailOutput(run).data)
 
 
@@ -140,6 +143,6 @@ class AnalysisLatestView(_AnalysisView):
     def get(self, request):
         run = selectors.run_latest_done()
         if run is None or not run.result:
-            raise ApplicationError("No analysis run has finished yet.", code=ErrorCode.NOT_FOUND)
+            raise ApplicationError(_("No analysis run has finished yet."), code=ErrorCode.NOT_FOUND)
         run.changes = selectors.changes_since(run, selectors.run_previous_done(run))
         return Response(s.AnalysisLatestOutput(run).data)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext as _
 
-from analytics import labels
+from analytics import fonts, labels
 from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.manuscript import figures, tables
 from analytics.manuscript.methods import methods_paragraph
@@ -255,8 +255,33 @@ def manuscript_files(
     formats: tuple[str, ...] = figures.FORMATS,
     ci_band: bool = True,
 ) -> dict[str, bytes]:
-    """Every figure (SVG, PNG 300 dpi, PDF), table (DOCX, XLSX, CSV) and the methods text;
+    """Every figure (SVG, PNG 300 dpi, PDF), table (DOCX, XLSX, CSV) and the methods text,
+    in the active language (English if its glyphs are missing: analytics.fonts);
     ``ci_band=False`` draws the Kaplan–Meier curves without their confidence bands."""
+    with fonts.figure_language():
+        return _manuscript_files(
+            bundle,
+            tables_in,
+            label=label,
+            dataset_sha256=dataset_sha256,
+            flow=flow,
+            treatment=treatment,
+            formats=formats,
+            ci_band=ci_band,
+        )
+
+
+def _manuscript_files(
+    bundle: dict,
+    tables_in,
+    *,
+    label: str,
+    dataset_sha256: str,
+    flow: dict | None,
+    treatment: pd.DataFrame | None,
+    formats: tuple[str, ...],
+    ci_band: bool,
+) -> dict[str, bytes]:
     patients = tables_in.patients
     prepared = _prepare(bundle, patients)
     footer = figures.footer_text(label, dataset_sha256)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from analytics.fonts import family_with_fallback
+
 MM_PER_INCH = 25.4
 SINGLE_COLUMN_MM = 89.0
 DOUBLE_COLUMN_MM = 183.0
@@ -17,7 +19,8 @@ FONT_PT = 8.0
 PNG_DPI = 300
 
 RC = {
-    "font.family": "sans-serif",
+    # The journal's sans-serif for Latin text, the CJK font for Chinese (analytics.fonts).
+    "font.family": family_with_fallback("sans-serif"),
     "font.sans-serif": ["Arial", "Helvetica", "DejaVu Sans"],
     "font.size": FONT_PT,
     "axes.titlesize": FONT_PT,

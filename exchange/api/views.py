@@ -8,6 +8,7 @@ A job is its owner's: anyone else gets 404, as on the page.
 from __future__ import annotations
 
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -57,7 +58,7 @@ class ExportCollectionView(ApiView, GenericAPIView):
     @idempotent
     def post(self, request):
         if not request.body.strip():
-            message = "Send the export's options as a JSON object ({} for the defaults)."
+            message = _("Send the export's options as a JSON object ({} for the defaults).")
             raise ApplicationError(message, code=ErrorCode.INVALID, fields={"__all__": [message]})
         data = valid(s.ExportCreateInput, request.data)
         job = services.export_request(
@@ -83,7 +84,7 @@ class ExportCollectionView(ApiView, GenericAPIView):
 def _own_job(request, export_id: int) -> ExportJob:
     job = ExportJob.objects.filter(pk=export_id, created_by=request.user).first()
     if job is None:
-        raise ApplicationError("No such export.", code=ErrorCode.NOT_FOUND)
+        raise ApplicationError(_("No such export."), code=ErrorCode.NOT_FOUND)
     return job
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+
 from core.errors import ApplicationError
 from exchange.imports.columns import MISSING_SUFFIX
 from exchange.imports.plan import NO_AE, SAVE_ORDER, PatientPlan, RecordPlan
@@ -40,7 +42,13 @@ def _registration_data(record: RecordPlan, *, changed_only: bool = False) -> dic
 
 def _fail(plan: PatientPlan, record: RecordPlan, error: ApplicationError) -> ApplicationError:
     return ApplicationError(
-        f"{plan.key} ({record.sheet_label}, row {record.row}): {error.message}",
+        _("%(patient)s (%(sheet)s, row %(row)s): %(problem)s")
+        % {
+            "patient": plan.key,
+            "sheet": record.sheet_label,
+            "row": record.row,
+            "problem": error.message,
+        },
         code=error.code,
         fields=error.fields,
     )

@@ -8,6 +8,7 @@ analysis endpoints (the pages answer 404).
 from __future__ import annotations
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -33,14 +34,14 @@ class _CutView(ApiView):
             return  # dispatch answers 405 whoever asks
         if not permissions.can_use_data_cuts(request.user):
             raise ApplicationError(
-                "Data cuts are for PIs, data managers and administrators.",
+                _("Data cuts are for PIs, data managers and administrators."),
                 code=ErrorCode.FORBIDDEN,
             )
 
     def cut(self, request, cut_id: int):
         cut = selectors.cut_get(request.user, cut_id)
         if cut is None:
-            raise ApplicationError("No such data cut.", code=ErrorCode.NOT_FOUND)
+            raise ApplicationError(_("No such data cut."), code=ErrorCode.NOT_FOUND)
         return cut
 
 

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from analytics import labels
 from core import permissions
 from core.errors import ApplicationError
 from publication import kit, selectors, services
@@ -81,7 +82,7 @@ def _summary(bundle: dict) -> dict:
         any_clipped = any_clipped or clipped
         km.append(
             {
-                "label": entry.get("label", name),
+                "label": labels.plan_phrase(entry.get("label", name)),
                 "n": entry.get("n"),
                 "events": entry.get("events"),
                 "median": entry.get("median"),

@@ -20,7 +20,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from analytics import selectors
+from analytics import fonts, selectors
 from analytics.manuscript import manuscript_files, zip_files
 from analytics.manuscript.methods import methods_paragraph
 from analytics.manuscript.tables import all_tables
@@ -29,7 +29,8 @@ from core.errors import ApplicationError
 from publication import selectors as cut_selectors
 from publication import services as cut_services
 
-PACK_CACHE_VERSION = 1
+# 2: one pack per language (the reader's: headings, labels and the methods text).
+PACK_CACHE_VERSION = 2
 CONTENT_TYPES = {
     ".svg": "image/svg+xml",
     ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -94,14 +95,16 @@ def _source(request: HttpRequest, cut_id: int | None) -> _Source | None:
 
 
 def _files(source: _Source) -> dict[str, bytes]:
-    """The pack's files, rendered once and cached (a bundle and a cut never change)."""
-    key = f"{source.cache_key}:files:v{PACK_CACHE_VERSION}"
-    files = cache.get(key)
-    if files is None:
-        inputs = source.inputs()
-        files = manuscript_files(inputs.pop("bundle"), inputs.pop("tables"), **inputs)
-        cache.set(key, files, timeout=60 * 60 * 24)
-    return files
+    """The pack's files in the reader's language, rendered once per language and cached (a
+    bundle and a cut never change)."""
+    with fonts.figure_language() as language:
+        key = f"{source.cache_key}:files:{language}:v{PACK_CACHE_VERSION}"
+        files = cache.get(key)
+        if files is None:
+            inputs = source.inputs()
+            files = manuscript_files(inputs.pop("bundle"), inputs.pop("tables"), **inputs)
+            cache.set(key, files, timeout=60 * 60 * 24)
+        return files
 
 
 def _source_or_404(request: HttpRequest, cut_id: int | None) -> _Source:

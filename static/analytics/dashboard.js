@@ -9,6 +9,19 @@
   var shown = root.dataset.shownRun || null;
   var ACTIVE_MS = 1500;   // while a run is queued or running
   var IDLE_MS = 5000;     // otherwise: notice runs that other people's locks start
+  // Words come translated from the template's data-* attributes ({name} marks a value).
+  var text = root.dataset;
+
+  function fill(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole;
+    });
+  }
+
+  function statusWord(status) {
+    var key = "status" + status.charAt(0).toUpperCase() + status.slice(1);
+    return text[key] || status;
+  }
 
   function setStatus(state) {
     var box = document.getElementById("run-status");
@@ -16,22 +29,24 @@
     var active = state.active;
     box.classList.toggle("is-active", !!active);
     box.textContent = "";
-    var text = document.createElement("span");
-    text.className = "status-text";
+    var line = document.createElement("span");
+    line.className = "status-text";
     if (active) {
-      text.textContent = "Run #" + active.id + " " + active.status + (active.step ? ": " + active.step : "");
+      line.textContent = fill(active.step ? text.textStep : text.textActive, {
+        id: active.id, status: statusWord(active.status), step: active.step
+      });
       var bar = document.createElement("progress");
       bar.max = 100;
       bar.value = active.progress;
-      box.appendChild(text);
+      box.appendChild(line);
       box.appendChild(bar);
     } else if (state.last && state.last.status === "failed") {
-      text.className += " error";
-      text.textContent = "Run #" + state.last.id + " failed: " + state.last.error;
-      box.appendChild(text);
+      line.className += " error";
+      line.textContent = fill(text.textFailed, { id: state.last.id, error: state.last.error });
+      box.appendChild(line);
     } else {
-      text.textContent = "Up to date.";
-      box.appendChild(text);
+      line.textContent = text.textIdle;
+      box.appendChild(line);
     }
   }
 
