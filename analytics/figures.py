@@ -1,8 +1,9 @@
-"""Journal-style figures from a result bundle, rendered server-side to inline SVG.
+"""Journal-style figures from a result bundle, rendered server-side to SVG.
 
 matplotlib's Agg backend (no display needed on a server); text stays text in the SVG
-(svg.fonttype none) so figures are small, crisp at any zoom and searchable. A bundle never
-changes, so each figure is rendered once per run and cached.
+(svg.fonttype none) so figures are small and crisp at any zoom. Every word is translated in
+the active language (gettext), so a figure is drawn once per run and language and kept as a
+file (analytics.figure_files).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from django.utils.translation import gettext  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib import transforms  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -139,7 +141,7 @@ def km_figure(
         top.set_yticks([0, 0.25, 0.5, 0.75, 1.0])
         top.set_yticklabels(["0", "25", "50", "75", "100"])
         top.set_ylabel(ylabel)
-        top.set_xlabel("Months since start of second-line treatment")
+        top.set_xlabel(gettext("Months since start of second-line treatment"))
         ticks = [k * step for k in range(int(t_max // step) + 1)]
         top.set_xticks(ticks)
         top.set_xticklabels([f"{t:g}" for t in ticks])
@@ -153,7 +155,7 @@ def km_figure(
         # Numbers at risk under the axis: x in data units (aligned with the ticks), y in
         # figure units, one row per curve.
         blend = transforms.blended_transform_factory(top.transData, fig.transFigure)
-        fig.text(0.01, table_h - 0.02, "No. at risk", fontsize=7.8, fontweight="bold")
+        fig.text(0.01, table_h - 0.02, gettext("No. at risk"), fontsize=7.8, fontweight="bold")
         for i, s in enumerate(series):
             y = table_h - 0.02 - (0.17 * (i + 1) + 0.05) / height
             colour = "#1d2733" if single else COLOURS[i % len(COLOURS)]
@@ -206,7 +208,9 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
             y = n - 1 - i
             multi = r["kind"] != "univariate"
             colour = COLOURS[1] if multi else "#1d2733"
-            label = ("Multivariable: " if multi else "") + r["label"]
+            label = (
+                gettext("Multivariable: %(label)s") % {"label": r["label"]} if multi else r["label"]
+            )
             ax.text(
                 -0.02,
                 y,
@@ -221,7 +225,7 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
                 ax.text(
                     1.0,
                     y,
-                    "not estimable",
+                    gettext("not estimable"),
                     ha="center",
                     va="center",
                     fontsize=7.5,
@@ -252,14 +256,14 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_minor_locator(NullLocator())
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        ax.set_xlabel("Hazard ratio (95% CI), log scale", labelpad=16)
+        ax.set_xlabel(gettext("Hazard ratio (95% CI), log scale"), labelpad=16)
         # Direction under the axis, between the tick labels and the axis title.
         below = -0.2 / (height - 1.05)
         along = ax.get_xaxis_transform()
         ax.text(
             1.0 / 1.08,
             below,
-            f"\u2190 lower hazard of {event}",
+            gettext("\u2190 lower hazard of %(event)s") % {"event": event},
             transform=along,
             ha="right",
             va="top",
@@ -269,7 +273,7 @@ def forest_figure(rows: list[dict], *, title: str, event: str) -> str:
         ax.text(
             1.08,
             below,
-            f"higher hazard of {event} \u2192",
+            gettext("higher hazard of %(event)s \u2192") % {"event": event},
             transform=along,
             ha="left",
             va="top",

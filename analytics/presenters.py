@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
-from django.core.cache import cache
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from analytics import figures, labels
 from analytics.labels import endpoint_label, in_words
-from analytics.models import AnalysisRun
 
-# 5: inline styles became presentation attributes (the CSP refused them: black figures).
-FIGURE_CACHE_VERSION = 5
 TABLE1_CSV_COLUMNS = ["variable", "label", "level", "n", "pct", "median", "q1", "q3", "missing"]
 AE_CSV_COLUMNS = [
     "kind",
@@ -75,10 +75,12 @@ CLIPPED_FOOTNOTE = gettext_lazy(
 
 
 def _km_note(entry: dict) -> str:
-    return (
-        f"Median {fmt_median(entry['median'])} months (95% CI {fmt_median_ci(entry['ci'])}); "
-        f"{entry['events']} events in {entry['n']} patients"
-    )
+    return _("Median %(median)s months (95%% CI %(ci)s); %(events)s events in %(n)s patients") % {
+        "median": fmt_median(entry["median"]),
+        "ci": fmt_median_ci(entry["ci"]),
+        "events": entry["events"],
+        "n": entry["n"],
+    }
 
 
 def km_clipped(bundle: dict) -> bool:
@@ -88,46 +90,54 @@ def km_clipped(bundle: dict) -> bool:
     return any(clip_median_ci(e.get("ci"))[1] for e in entries)
 
 
-def figures_for(run: AnalysisRun) -> dict:
-    """SVGs for one run's bundle: drawn by the run itself, else rendered once and cached."""
-    source = run.reused_from or run
-    if source.figures and source.figures.get("version") == FIGURE_CACHE_VERSION:
-        return source.figures
-    key = f"analytics:figures:{source.pk}:v{FIGURE_CACHE_VERSION}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    out = draw_figures(source.bundle or {})
-    cache.set(key, out, timeout=None)
-    return out
+@dataclass(frozen=True)
+class FigureSpec:
+    """One dashboard figure of a bundle, in the active language: its name in the figure's URL,
+    what a reader who cannot see it is told (``alt``), and how to draw it (``draw`` → SVG)."""
+
+    name: str
+    kind: str  # "km" | "subgroup" | "forest"
+    endpoint: str
+    label: str
+    alt: str
+    draw: Callable[[], str] = field(compare=False, repr=False)
+    key: str = ""
 
 
-def draw_figures(bundle: dict) -> dict:
-    """Every dashboard figure of one bundle as SVG text (about a second at any cohort size)."""
+def figure_specs(bundle: dict) -> list[FigureSpec]:
+    """The dashboard's figures of one bundle, without drawing any: Kaplan–Meier curves per
+    endpoint, per plan subgroup, and the forest plot of the Cox models."""
     plan = bundle.get("plan") or {}
     step = plan.get("at_risk_step")
-    out: dict = {"version": FIGURE_CACHE_VERSION, "km": [], "subgroups": [], "forest": None}
+    specs: list[FigureSpec] = []
     for name, entry in (bundle.get("km") or {}).items():
         label = entry.get("label") or name
-        out["km"].append(
+        note = _km_note(entry)
+        series = [
             {
-                "endpoint": name,
                 "label": label,
-                "svg": figures.km_figure(
-                    [
-                        {
-                            "label": label,
-                            "curve": entry["curve"],
-                            "at_risk": entry.get("at_risk"),
-                            "censored": entry.get("censored"),
-                        }
-                    ],
+                "curve": entry["curve"],
+                "at_risk": entry.get("at_risk"),
+                "censored": entry.get("censored"),
+            }
+        ]
+        specs.append(
+            FigureSpec(
+                name=f"km-{name}",
+                kind="km",
+                endpoint=name,
+                label=label,
+                alt=_("Kaplan–Meier curve of %(what)s. %(note)s.")
+                % {"what": label.lower(), "note": note},
+                draw=partial(
+                    figures.km_figure,
+                    series,
                     title=label,
-                    ylabel=f"{label} (%)",
-                    note=_km_note(entry),
+                    ylabel=_("%(what)s (%%)") % {"what": label},
+                    note=note,
                     at_risk_step=step,
                 ),
-            }
+            )
         )
     endpoints = plan.get("endpoints") or {}
     for sub in bundle.get("subgroups") or []:
@@ -136,37 +146,81 @@ def draw_figures(bundle: dict) -> dict:
             continue
         ep_label = (endpoints.get(sub["endpoint"]) or {}).get("label", sub["endpoint"])
         logrank = sub.get("logrank")
-        p_text = f"Log-rank p {p_relation(logrank['p'])}" if logrank else "Log-rank not computable"
+        p_text = (
+            _("Log-rank p %(relation)s") % {"relation": p_relation(logrank["p"])}
+            if logrank
+            else _("Log-rank not computable")
+        )
         note = "; ".join(
             [p_text]
             + [
-                f"{g['label']} {fmt_median(g['median'])} mo ({g['events']}/{g['n']})"
+                _("%(group)s %(median)s mo (%(events)s/%(n)s)")
+                % {
+                    "group": g["label"],
+                    "median": fmt_median(g["median"]),
+                    "events": g["events"],
+                    "n": g["n"],
+                }
                 for g in groups
             ]
         )
-        out["subgroups"].append(
-            {
-                "key": sub["key"],
-                "endpoint": sub["endpoint"],
-                "svg": figures.km_figure(
+        title = _("%(endpoint)s by %(subgroup)s") % {
+            "endpoint": ep_label,
+            "subgroup": labels.covariate_label(bundle, sub["key"]).lower(),
+        }
+        specs.append(
+            FigureSpec(
+                name=f"subgroup-{sub['key']}-{sub['endpoint']}",
+                kind="subgroup",
+                endpoint=sub["endpoint"],
+                key=sub["key"],
+                label=title,
+                alt=_("Kaplan–Meier curves of %(what)s. %(note)s.") % {"what": title, "note": note},
+                draw=partial(
+                    figures.km_figure,
                     groups,
-                    title=f"{ep_label} by {labels.covariate_label(bundle, sub['key']).lower()}",
-                    ylabel=f"{ep_label} (%)",
+                    title=title,
+                    ylabel=_("%(what)s (%%)") % {"what": ep_label},
                     note=note,
                     at_risk_step=step,
                 ),
-            }
+            )
         )
     cox = bundle.get("cox")
-    if cox:
-        rows = forest_rows(cox)
-        if rows:
-            out["forest"] = figures.forest_figure(
-                rows,
-                title=f"Cox regression, {endpoint_label(bundle, cox['endpoint'])}",
-                event=labels.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
+    rows = forest_rows(cox) if cox else []
+    if rows:
+        what = endpoint_label(bundle, cox["endpoint"])
+        title = _("Cox regression, %(endpoint)s") % {"endpoint": what}
+        specs.append(
+            FigureSpec(
+                name="forest",
+                kind="forest",
+                endpoint=cox["endpoint"],
+                label=title,
+                alt=_(
+                    "Forest plot of %(title)s: hazard ratios with 95%% confidence intervals on a "
+                    "log scale, univariate and multivariable; the table below gives the values."
+                )
+                % {"title": title},
+                draw=partial(
+                    figures.forest_figure,
+                    rows,
+                    title=title,
+                    event=labels.event_word(cox["endpoint"], what),
+                ),
             )
-    return out
+        )
+    return specs
+
+
+def figure_spec(bundle: dict, name: str) -> FigureSpec | None:
+    return next((spec for spec in figure_specs(bundle) if spec.name == name), None)
+
+
+def draw_figure(bundle: dict, name: str) -> str | None:
+    """The named figure of a bundle as SVG text in the active language (None: no such figure)."""
+    spec = figure_spec(bundle, name)
+    return spec.draw() if spec is not None else None
 
 
 def hr_direction(bundle: dict) -> str:

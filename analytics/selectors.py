@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
 from analytics.models import AnalysisRun
 from core import permissions
@@ -20,9 +21,30 @@ def runs_for_history(limit: int = 20) -> QuerySet[AnalysisRun]:
     # bundle is large: the history lists metadata only and defers it.
     return (
         AnalysisRun.objects.select_related("plan", "triggered_by", "trigger_event__patient")
-        .defer("bundle", "figures")
+        .defer("bundle")
         .order_by("-created_at", "-pk")[:limit]
     )
+
+
+def run_done_visible_to(user: User, run_id: int, *, bundle: bool = True) -> AnalysisRun:
+    """A finished run whose results ``user`` may read, else 404 as if it did not exist.
+
+    The centre scope of the analyses: a run's bundle holds every centre's locked casebooks,
+    so only a study-wide reader (the dashboard's roles, whose scope in
+    ``patients_visible_to`` is every centre) reaches it; a user of one centre gets 404, as
+    for another centre's patient. ``bundle=False`` leaves the large bundle unread.
+    """
+    if not (permissions.can_see_dashboard(user) and permissions.sees_all_centers(user)):
+        raise Http404("No such analysis run.")
+    runs = AnalysisRun.objects.select_related("reused_from").filter(
+        pk=run_id, status=AnalysisRun.Status.DONE
+    )
+    if not bundle:
+        runs = runs.defer("bundle", "reused_from__bundle")
+    run = runs.first()
+    if run is None:
+        raise Http404("No such analysis run.")
+    return run
 
 
 def run_latest_done() -> AnalysisRun | None:
@@ -38,7 +60,6 @@ def run_previous_done(run: AnalysisRun) -> AnalysisRun | None:
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE, finished_at__lt=run.finished_at)
         .select_related("reused_from")
-        .defer("figures", "reused_from__figures")
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -48,13 +69,13 @@ def run_active() -> AnalysisRun | None:
     """The run a worker is on, else the one waiting: what the progress indicator shows."""
     active = AnalysisRun.objects.filter(
         status__in=[AnalysisRun.Status.RUNNING, AnalysisRun.Status.QUEUED]
-    ).defer("bundle", "figures")
+    ).defer("bundle")
     # "running" sorts after "queued": descending puts the running run first.
     return active.order_by("-status", "-created_at").first()
 
 
 def run_last() -> AnalysisRun | None:
-    return AnalysisRun.objects.defer("bundle", "figures").order_by("-created_at", "-pk").first()
+    return AnalysisRun.objects.defer("bundle").order_by("-created_at", "-pk").first()
 
 
 @dataclass

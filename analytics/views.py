@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_POST
 
-from analytics import labels, presenters, selectors, services
+from analytics import figure_files, labels, presenters, selectors, services
 from analytics.forms import AnalysisPlanForm
 from analytics.models import AnalysisRun
 from core import permissions
@@ -47,7 +51,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if bundle:
         context.update(
             bundle=bundle,
-            figures=presenters.figures_for(run),
+            figures=_figures(run),
             changes=selectors.changes_since(run, selectors.run_previous_done(run)),
             cox_rows=presenters.cox_table(bundle.get("cox")),
             hr_direction=presenters.hr_direction(bundle),
@@ -72,6 +76,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
         )
     return render(request, "analytics/dashboard.html", context)
+
+
+def _figures(run: AnalysisRun) -> dict:
+    """The run's figures for the page: their URLs (in the page's language) and alt text. The
+    URL names the run that computed the bundle, so a run that reused it shares its files."""
+    source = run.reused_from or run
+    language = translation.get_language() or settings.LANGUAGE_CODE
+    out: dict = {"km": [], "subgroups": [], "forest": None}
+    for spec in presenters.figure_specs(source.bundle or {}):
+        figure = {
+            "name": spec.name,
+            "endpoint": spec.endpoint,
+            "key": spec.key,
+            "label": spec.label,
+            "alt": spec.alt,
+            "url": reverse("analytics:run_figure", args=[source.pk, language, spec.name]),
+        }
+        if spec.kind == "forest":
+            out["forest"] = figure
+        else:
+            out["km" if spec.kind == "km" else "subgroups"].append(figure)
+    return out
 
 
 def _center_page(request: HttpRequest) -> HttpResponse:
@@ -174,13 +200,36 @@ def plan_edit(request: HttpRequest) -> HttpResponse:
 
 
 def _done_run(request: HttpRequest, run_id: int) -> tuple[AnalysisRun, dict]:
-    _require_dashboard(request)
-    run = get_object_or_404(
-        AnalysisRun.objects.select_related("reused_from"), pk=run_id, status="done"
-    )
+    run = selectors.run_done_visible_to(request.user, run_id)
     if not run.result:
         raise Http404("This run has no results.")
     return run, run.result
+
+
+# Revalidated on every use (a 304 costs a few milliseconds), so the reader's permission is
+# checked each time; the URL changes with the run and language, never the bytes behind it.
+FIGURE_CACHE_CONTROL = "private, no-cache"
+
+
+@login_required
+@require_GET
+def run_figure(request: HttpRequest, run_id: int, language: str, name: str) -> HttpResponse:
+    """One dashboard figure (SVG), drawn on its first request and then served from its file;
+    a request whose If-None-Match holds the figure's ETag gets 304 without either."""
+    run = selectors.run_done_visible_to(request.user, run_id, bundle=False)
+    if not figure_files.language_supported(language):
+        raise Http404("No such language.")
+    source = run.reused_from or run
+    target = figure_files.figure_file(source, language, name)
+    response = get_conditional_response(request, etag=target.etag)
+    if response is None:
+        drawn = figure_files.figure_ensure(source, language, name)
+        if drawn is None:
+            raise Http404("No such figure.")
+        response = FileResponse(drawn.path.open("rb"), content_type="image/svg+xml")
+    response["ETag"] = target.etag
+    response["Cache-Control"] = FIGURE_CACHE_CONTROL
+    return response
 
 
 def _download(body: str, content_type: str, filename: str) -> HttpResponse:

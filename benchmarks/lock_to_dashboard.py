@@ -90,25 +90,35 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="reuse a database kept by --keep when it holds at least --patients patients "
+        "(migrated, not regenerated); implies --keep",
+    )
+    parser.add_argument(
         "--throwaway-name", help="name of the throw-away database (default test_<name>)"
     )
     args = parser.parse_args()
 
     if args.throwaway_name:
         connection.settings_dict["TEST"]["NAME"] = args.throwaway_name
-    old = setup_databases(verbosity=0, interactive=False, keepdb=False)
+    old = setup_databases(verbosity=0, interactive=False, keepdb=args.reuse)
     try:
         from analytics.models import AnalysisRun
         from analytics.services import plan_seed_demo
         from core.roles import Role
-        from registry.models import Center
+        from registry.models import Center, Patient
         from tests.builders import build_casebook, lock_casebook
         from tests.factories import TEST_PASSWORD, UserFactory
 
         print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-        t = time.perf_counter()
-        synthetic(args.patients, args.seed)
-        print(f"synthetic load: {time.perf_counter() - t:.1f} s")
+        existing = Patient.objects.count() if args.reuse else 0
+        if existing >= args.patients:
+            print(f"synthetic load: reused {existing} patients")
+        else:
+            t = time.perf_counter()
+            synthetic(args.patients, args.seed)
+            print(f"synthetic load: {time.perf_counter() - t:.1f} s")
         center = Center.objects.first()
         coordinator = UserFactory(username="bench_c", role=Role.COORDINATOR, center=center)
         investigator = UserFactory(username="bench_i", role=Role.INVESTIGATOR, center=center)
@@ -152,7 +162,7 @@ def main() -> None:
             f"{statistics.median(seconds):.2f} s ({', '.join(f'{x:.2f}' for x in seconds)})"
         )
     finally:
-        if not args.keep:
+        if not (args.keep or args.reuse):
             teardown_databases(old, verbosity=0)
 
 
