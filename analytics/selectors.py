@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import get_language
 
 from analytics.models import AnalysisRun
 from core import permissions
@@ -15,6 +17,9 @@ from registry import choices as c
 from registry.derived import DAYS_PER_MONTH
 from registry.models import AuditEvent, Center, Patient, SecondLineTherapy, User
 from registry.selectors import patients_visible_to
+
+# A day: the pair of runs the dashboard shows changes with the next run anyway.
+CHANGES_KEPT_SECONDS = 24 * 3600
 
 
 def runs_for_history(limit: int = 20) -> QuerySet[AnalysisRun]:
@@ -57,9 +62,11 @@ def run_latest_done() -> AnalysisRun | None:
 
 
 def run_previous_done(run: AnalysisRun) -> AnalysisRun | None:
+    # Its bundle is read only when what changed since it is not cached yet.
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE, finished_at__lt=run.finished_at)
         .select_related("reused_from")
+        .defer("bundle", "reused_from__bundle")
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -137,6 +144,16 @@ def center_completeness(user: User) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def changes_since_kept(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
+    """``changes_since``, computed once per pair of runs and language: both runs are finished,
+    so nothing it reads (their bundles, times, plans and the audit trail between them) can
+    change any more, and the dashboard need not read the previous run's bundle each time."""
+    if previous is None:
+        return changes_since(run, None)
+    key = f"analytics:changes:{run.pk}:{previous.pk}:{get_language()}"
+    return cache.get_or_set(key, lambda: changes_since(run, previous), timeout=CHANGES_KEPT_SECONDS)
 
 
 def _fmt_months(v: float | None) -> str:

@@ -52,7 +52,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         context.update(
             bundle=bundle,
             figures=_figures(run),
-            changes=selectors.changes_since(run, selectors.run_previous_done(run)),
+            changes=selectors.changes_since_kept(run, selectors.run_previous_done(run)),
             cox_rows=presenters.cox_table(bundle.get("cox")),
             hr_direction=presenters.hr_direction(bundle),
             table1=presenters.table1_display(bundle),
