@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import get_language
@@ -15,8 +18,10 @@ from core import permissions
 from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
 from registry.derived import DAYS_PER_MONTH
-from registry.models import AuditEvent, Center, Patient, SecondLineTherapy, User
+from registry.models import CRF_MODELS, AuditEvent, Center, Patient, SecondLineTherapy, User
 from registry.selectors import patients_visible_to
+
+T = TypeVar("T")
 
 # A day: the pair of runs the dashboard shows changes with the next run anyway.
 CHANGES_KEPT_SECONDS = 24 * 3600
@@ -53,9 +58,11 @@ def run_done_visible_to(user: User, run_id: int, *, bundle: bool = True) -> Anal
 
 
 def run_latest_done() -> AnalysisRun | None:
+    # The page reads the bundle only when what it shows of it is not cached (run_bundle).
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE)
         .select_related("plan", "triggered_by", "reused_from", "trigger_event__patient")
+        .defer("bundle", "reused_from__bundle")
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -83,6 +90,50 @@ def run_active() -> AnalysisRun | None:
 
 def run_last() -> AnalysisRun | None:
     return AnalysisRun.objects.defer("bundle").order_by("-created_at", "-pk").first()
+
+
+def run_bundle(run: AnalysisRun) -> dict | None:
+    """The run's own stored bundle, read now (the run may have been read without it)."""
+    return AnalysisRun.objects.filter(pk=run.pk).values_list("bundle", flat=True).first()
+
+
+# Bounds how long a count can lag when a write commits after a later one (below).
+DATA_VERSION_KEPT_SECONDS = 60
+
+
+def data_version() -> tuple:
+    """A version of the registry's data, in one round trip of primary-key maxima (index
+    lookups, not scans): the newest audit event, patient, and history row of the patient and
+    of each CRF part.
+
+    Every write that changes who is registered, enrolled or locked, or a query's or a
+    verification's state, is audited (registration, screen failure, lock, unlock, queries
+    raised, answered, closed or re-opened by hand or by a rule, verifications made or
+    dropped); every CRF save adds a history row; bulk-generated casebooks are new patients.
+    A write that commits after a later one is not seen by a maximum: whatever is kept under
+    this version is kept for a minute only, which bounds how long it can lag then.
+    """
+    quote = connection.ops.quote_name
+    tables = [AuditEvent, Patient, Patient.history.model]
+    tables += [model.history.model for model in CRF_MODELS]
+    # Table and column names from the models' own metadata, quoted: nothing from a user.
+    parts = ", ".join(
+        f"(SELECT MAX({quote(m._meta.pk.column)}) FROM {quote(m._meta.db_table)})"  # noqa: S608
+        for m in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {parts}")
+        return tuple(cursor.fetchone())
+
+
+def kept_for_data_version(name: str, user: User, compute: Callable[[], T]) -> T:
+    """``compute()``, kept under a key holding the user's centre scope, the language and
+    ``data_version()``: recomputed after any write it can depend on (within a minute at
+    worst, see ``data_version``), not on every request."""
+    scope = "all" if permissions.sees_all_centers(user) else f"centre-{user.center_id}"
+    version = ".".join(str(part) for part in data_version())
+    key = f"analytics:{name}:{scope}:{get_language()}:{version}"
+    return cache.get_or_set(key, compute, timeout=DATA_VERSION_KEPT_SECONDS)
 
 
 @dataclass

@@ -7,6 +7,7 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -35,56 +36,105 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     if not permissions.can_see_dashboard(request.user):
         return _center_page(request)
     run = selectors.run_latest_done()
+    centers, data_quality = selectors.kept_for_data_version(
+        "dashboard-counts",
+        request.user,
+        lambda: (
+            selectors.enrolment_by_center(request.user),
+            quality_selectors.locked_data_quality(request.user),
+        ),
+    )
     context: dict = {
-        "centers": selectors.enrolment_by_center(request.user),
+        "centers": centers,
         "run": run,
         "active": selectors.run_active(),
         "last_run": selectors.run_last(),
         "history": selectors.runs_for_history(),
         "plan": services.plan_current(),
         "can_edit_plan": permissions.can_edit_plan(request.user),
-        "data_quality": quality_selectors.locked_data_quality(request.user),
+        "data_quality": data_quality,
     }
     context["registered"] = sum(c.registered for c in context["centers"])
     context["locked"] = sum(c.locked for c in context["centers"])
-    bundle = run.result if run else None
-    if bundle:
-        context.update(
-            bundle=bundle,
-            figures=_figures(run),
-            changes=selectors.changes_since_kept(run, selectors.run_previous_done(run)),
-            cox_rows=presenters.cox_table(bundle.get("cox")),
-            hr_direction=presenters.hr_direction(bundle),
-            table1=presenters.table1_display(bundle),
-            ae_rows=presenters.ae_display(bundle),
-            km=[
-                {
-                    "name": name,
-                    "label": entry.get("label", name),
-                    "median": presenters.fmt_median(entry["median"]),
-                    "ci": presenters.fmt_median_ci(entry["ci"]),
-                    "events": entry["events"],
-                    "n": entry["n"],
-                }
-                for name, entry in (bundle.get("km") or {}).items()
-            ],
-            followup=bundle.get("followup"),
-            ci_method=labels.ci_method_label((bundle.get("plan") or {}).get("km_ci")),
-            km_clipped=presenters.km_clipped(bundle),
-            cox_endpoint=labels.endpoint_label(
-                bundle, (bundle.get("cox") or {}).get("endpoint", "")
-            ),
-        )
+    if run:
+        shown = _bundle_context(run)
+        if shown:
+            context.update(shown)
+            context["changes"] = selectors.changes_since_kept(run, selectors.run_previous_done(run))
     return render(request, "analytics/dashboard.html", context)
 
 
-def _figures(run: AnalysisRun) -> dict:
-    """The run's figures for the page: their URLs (in the page's language) and alt text. The
-    URL names the run that computed the bundle, so a run that reused it shares its files."""
+# Bumped when _bundle_context gives something else: a cache shared by web processes (Redis)
+# outlives a deployment.
+BUNDLE_CONTEXT_VERSION = 1
+
+
+def _bundle_context(run: AnalysisRun) -> dict:
+    """What the page shows of the run's bundle (empty: the run has none), worked out once per
+    bundle and language: a bundle never changes, and reading and decoding it (1 MB of JSON
+    at 100,000 patients, curves included) was a large part of every request."""
     source = run.reused_from or run
     language = translation.get_language() or settings.LANGUAGE_CODE
+    key = (
+        f"analytics:dashboard-bundle:v{BUNDLE_CONTEXT_VERSION}:{source.pk}:{language}:"
+        f"{figure_files.catalogue_digest(language)}"
+    )
+    shown = cache.get(key)
+    if shown is None:
+        bundle = selectors.run_bundle(source)
+        shown = _bundle_shown(source, bundle) if bundle else {}
+        cache.set(key, shown, timeout=BUNDLE_CONTEXT_SECONDS)
+    return shown
+
+
+BUNDLE_CONTEXT_SECONDS = 7 * 24 * 3600
+
+
+def _bundle_shown(source: AnalysisRun, bundle: dict) -> dict:
+    cox = bundle.get("cox") or {}
+    multivariable = cox.get("multivariable") or {}
+    return {
+        # The few bundle values the template reads itself; not the curves.
+        "bundle": {
+            "n_patients": bundle.get("n_patients"),
+            "warnings": bundle.get("warnings") or [],
+            "plan": {"multivariable": (bundle.get("plan") or {}).get("multivariable") or {}},
+            "cox": {
+                "ties": cox.get("ties"),
+                "multivariable": {
+                    key: multivariable.get(key) for key in ("n", "events", "lr_test")
+                },
+            },
+        },
+        "figures": _figures(source, bundle),
+        "cox_rows": presenters.cox_table(bundle.get("cox")),
+        "hr_direction": presenters.hr_direction(bundle),
+        "table1": presenters.table1_display(bundle),
+        "ae_rows": presenters.ae_display(bundle),
+        "km": [
+            {
+                "name": name,
+                "label": entry.get("label", name),
+                "median": presenters.fmt_median(entry["median"]),
+                "ci": presenters.fmt_median_ci(entry["ci"]),
+                "events": entry["events"],
+                "n": entry["n"],
+            }
+            for name, entry in (bundle.get("km") or {}).items()
+        ],
+        "followup": bundle.get("followup"),
+        "ci_method": labels.ci_method_label((bundle.get("plan") or {}).get("km_ci")),
+        "km_clipped": presenters.km_clipped(bundle),
+        "cox_endpoint": labels.endpoint_label(bundle, cox.get("endpoint", "")),
+    }
+
+
+def _figures(source: AnalysisRun, bundle: dict) -> dict:
+    """The bundle's figures for the page: their URLs (in the page's language) and alt text.
+    The URL names the run that computed the bundle, so a run that reused it shares its files."""
+    language = translation.get_language() or settings.LANGUAGE_CODE
     out: dict = {"km": [], "subgroups": [], "forest": None}
-    for spec in presenters.figure_specs(source.bundle or {}):
+    for spec in presenters.figure_specs(bundle):
         figure = {
             "name": spec.name,
             "endpoint": spec.endpoint,
