@@ -511,6 +511,13 @@ def analysis_rows_rebuild() -> int:
     for start in range(0, len(ids), _REBUILD_BATCH):
         batch = ids[start : start + _REBUILD_BATCH]
         _store(_column_wise(locked_patients().filter(pk__in=batch)))
+    if connection.vendor == "postgresql":
+        # Every row is new: without fresh statistics the planner sorts the adverse-event rows
+        # (350,000 at 100,000 patients) instead of reading them in index order, five times
+        # slower, on every run until autovacuum gets round to the table.
+        with connection.cursor() as cursor:
+            for model in (AnalysisRow, AnalysisAdverseEventRow):
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     return len(ids)
 
 

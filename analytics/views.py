@@ -67,6 +67,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 # Bumped when _bundle_context gives something else: a cache shared by web processes (Redis)
 # outlives a deployment.
 BUNDLE_CONTEXT_VERSION = 1
+BUNDLE_CONTEXT_SECONDS = 7 * 24 * 3600
 
 
 def _bundle_context(run: AnalysisRun) -> dict:
@@ -85,9 +86,6 @@ def _bundle_context(run: AnalysisRun) -> dict:
         shown = _bundle_shown(source, bundle) if bundle else {}
         cache.set(key, shown, timeout=BUNDLE_CONTEXT_SECONDS)
     return shown
-
-
-BUNDLE_CONTEXT_SECONDS = 7 * 24 * 3600
 
 
 def _bundle_shown(source: AnalysisRun, bundle: dict) -> dict:
