@@ -23,6 +23,7 @@ Medians of --repeat lock→run measurements (each lock adds a patient, so nothin
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import re
 import statistics
@@ -150,12 +151,17 @@ def main() -> None:
 
     if args.throwaway_name:
         connection.settings_dict["TEST"]["NAME"] = args.throwaway_name
-    old = setup_databases(verbosity=0, interactive=False, keepdb=args.reuse)
+    # No serialized copy of the database (a test-runner feature): with --reuse it would dump
+    # the whole 100,000-patient cohort to JSON first.
+    old = setup_databases(
+        verbosity=0, interactive=False, keepdb=args.reuse, serialized_aliases=set()
+    )
     try:
         from analytics.models import AnalysisRun
         from analytics.services import plan_seed_demo
         from core.roles import Role
         from registry.models import Center, Patient
+        from tests import builders
         from tests.builders import build_casebook, lock_casebook
         from tests.factories import TEST_PASSWORD, UserFactory
 
@@ -175,6 +181,9 @@ def main() -> None:
         plan_seed_demo()  # the first run on all the data
         print(f"first run (plan seeded): {time.perf_counter() - t:.2f} s")
 
+        # MRNs of their own: a reused database holds those of earlier benchmark runs, and the
+        # builders count from 1 in each process.
+        builders._mrn = itertools.count(int(time.time()) * 10)
         totals, splits = [], []
         for _ in range(args.repeat):
             patient = build_casebook(coordinator, complete=True)
