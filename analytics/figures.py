@@ -1,8 +1,9 @@
-"""Journal-style figures from a result bundle, rendered server-side to inline SVG.
+"""Journal-style figures from a result bundle, rendered server-side to SVG.
 
 matplotlib's Agg backend (no display needed on a server); text stays text in the SVG
-(svg.fonttype none) so figures are small, crisp at any zoom and searchable. A bundle never
-changes, so each figure is rendered once per run and cached.
+(svg.fonttype none) so figures are small and crisp at any zoom. Every word is translated in
+the active language (gettext), so a figure is drawn once per run and language and kept as a
+file (analytics.figure_files).
 """
 
 from __future__ import annotations

@@ -78,9 +78,6 @@ class AnalysisRun(models.Model):
         null=True, blank=True, help_text="Locked casebooks with a 2L start (the analysis index)."
     )
     bundle = models.JSONField(null=True, blank=True, help_text="The engine's result bundle.")
-    figures = models.JSONField(
-        null=True, blank=True, help_text="The dashboard's SVG figures, drawn once by the run."
-    )
     reused_from = models.ForeignKey(
         "self",
         null=True,

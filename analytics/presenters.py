@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
-from django.core.cache import cache
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from analytics import figures, fonts, labels
 from analytics.labels import endpoint_label, in_words
-from analytics.models import AnalysisRun
 
-# 5: inline styles became presentation attributes (the CSP refused them: black figures).
-# 6: drawn in the reader's language (the key and the stored figures name it).
-FIGURE_CACHE_VERSION = 6
 TABLE1_CSV_COLUMNS = ["variable", "label", "level", "n", "pct", "median", "q1", "q3", "missing"]
 AE_CSV_COLUMNS = [
     "kind",
@@ -92,61 +90,54 @@ def km_clipped(bundle: dict) -> bool:
     return any(clip_median_ci(e.get("ci"))[1] for e in entries)
 
 
-def figures_for(run: AnalysisRun) -> dict:
-    """SVGs for one run's bundle in the reader's language: drawn by the run itself (in the
-    worker's language), else rendered once per language and cached."""
-    source = run.reused_from or run
-    with fonts.figure_language() as language:
-        stored = source.figures or {}
-        if stored.get("version") == FIGURE_CACHE_VERSION and stored.get("language") == language:
-            return stored
-        key = f"analytics:figures:{source.pk}:v{FIGURE_CACHE_VERSION}:{language}"
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
-        out = draw_figures(source.bundle or {})
-        cache.set(key, out, timeout=None)
-        return out
+@dataclass(frozen=True)
+class FigureSpec:
+    """One dashboard figure of a bundle, in the active language: its name in the figure's URL,
+    what a reader who cannot see it is told (``alt``), and how to draw it (``draw`` → SVG)."""
+
+    name: str
+    kind: str  # "km" | "subgroup" | "forest"
+    endpoint: str
+    label: str
+    alt: str
+    draw: Callable[[], str] = field(compare=False, repr=False)
+    key: str = ""
 
 
-def draw_figures(bundle: dict) -> dict:
-    """Every dashboard figure of one bundle as SVG text (about a second at any cohort size),
-    in the active language (English when its glyphs are missing: analytics.fonts)."""
-    with fonts.figure_language():
-        return _draw_figures(bundle)
-
-
-def _draw_figures(bundle: dict) -> dict:
+def figure_specs(bundle: dict) -> list[FigureSpec]:
+    """The dashboard's figures of one bundle, without drawing any: Kaplan–Meier curves per
+    endpoint, per plan subgroup, and the forest plot of the Cox models."""
     plan = bundle.get("plan") or {}
     step = plan.get("at_risk_step")
-    out: dict = {
-        "version": FIGURE_CACHE_VERSION,
-        "language": get_language(),
-        "km": [],
-        "subgroups": [],
-        "forest": None,
-    }
+    specs: list[FigureSpec] = []
     for name, entry in (bundle.get("km") or {}).items():
         label = labels.plan_phrase(entry.get("label") or name)
-        out["km"].append(
+        note = _km_note(entry)
+        series = [
             {
-                "endpoint": name,
                 "label": label,
-                "svg": figures.km_figure(
-                    [
-                        {
-                            "label": label,
-                            "curve": entry["curve"],
-                            "at_risk": entry.get("at_risk"),
-                            "censored": entry.get("censored"),
-                        }
-                    ],
+                "curve": entry["curve"],
+                "at_risk": entry.get("at_risk"),
+                "censored": entry.get("censored"),
+            }
+        ]
+        specs.append(
+            FigureSpec(
+                name=f"km-{name}",
+                kind="km",
+                endpoint=name,
+                label=label,
+                alt=_("Kaplan–Meier curve of %(what)s. %(note)s.")
+                % {"what": label.lower(), "note": note},
+                draw=partial(
+                    figures.km_figure,
+                    series,
                     title=label,
                     ylabel=_("%(endpoint)s (%%)") % {"endpoint": label},
-                    note=_km_note(entry),
+                    note=note,
                     at_risk_step=step,
                 ),
-            }
+            )
         )
     endpoints = plan.get("endpoints") or {}
     for sub in bundle.get("subgroups") or []:
@@ -175,34 +166,65 @@ def _draw_figures(bundle: dict) -> dict:
                 for g in groups
             ]
         )
-        out["subgroups"].append(
-            {
-                "key": sub["key"],
-                "endpoint": sub["endpoint"],
-                "svg": figures.km_figure(
+        title = _("%(endpoint)s by %(covariate)s") % {
+            "endpoint": ep_label,
+            "covariate": labels.covariate_label(bundle, sub["key"]).lower(),
+        }
+        specs.append(
+            FigureSpec(
+                name=f"subgroup-{sub['key']}-{sub['endpoint']}",
+                kind="subgroup",
+                endpoint=sub["endpoint"],
+                key=sub["key"],
+                label=title,
+                alt=_("Kaplan–Meier curves of %(what)s. %(note)s.") % {"what": title, "note": note},
+                draw=partial(
+                    figures.km_figure,
                     groups,
-                    title=_("%(endpoint)s by %(covariate)s")
-                    % {
-                        "endpoint": ep_label,
-                        "covariate": labels.covariate_label(bundle, sub["key"]).lower(),
-                    },
+                    title=title,
                     ylabel=_("%(endpoint)s (%%)") % {"endpoint": ep_label},
                     note=note,
                     at_risk_step=step,
                 ),
-            }
+            )
         )
     cox = bundle.get("cox")
-    if cox:
-        rows = forest_rows(cox)
-        if rows:
-            out["forest"] = figures.forest_figure(
-                rows,
-                title=_("Cox regression, %(endpoint)s")
-                % {"endpoint": endpoint_label(bundle, cox["endpoint"])},
-                event=labels.event_word(cox["endpoint"], endpoint_label(bundle, cox["endpoint"])),
+    rows = forest_rows(cox) if cox else []
+    if rows:
+        what = endpoint_label(bundle, cox["endpoint"])
+        title = _("Cox regression, %(endpoint)s") % {"endpoint": what}
+        specs.append(
+            FigureSpec(
+                name="forest",
+                kind="forest",
+                endpoint=cox["endpoint"],
+                label=title,
+                alt=_(
+                    "Forest plot of %(title)s: hazard ratios with 95%% confidence intervals on a "
+                    "log scale, univariate and multivariable; the table below gives the values."
+                )
+                % {"title": title},
+                draw=partial(
+                    figures.forest_figure,
+                    rows,
+                    title=title,
+                    event=labels.event_word(cox["endpoint"], what),
+                ),
             )
-    return out
+        )
+    return specs
+
+
+def figure_spec(bundle: dict, name: str) -> FigureSpec | None:
+    return next((spec for spec in figure_specs(bundle) if spec.name == name), None)
+
+
+def draw_figure(bundle: dict, name: str) -> str | None:
+    """The named figure of a bundle as SVG text in the active language (None: no such figure)."""
+    # English when the active language's glyphs are missing (analytics.fonts): never boxes.
+    with fonts.figure_language():
+        spec = figure_spec(bundle, name)
+        return spec.draw() if spec is not None else None
 
 
 def hr_direction(bundle: dict) -> str:

@@ -2,45 +2,79 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pandas as pd
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from analytics.models import AnalysisRun
 from core import permissions
 from core.errors import ApplicationError, ErrorCode
 from registry import choices as c
 from registry.derived import DAYS_PER_MONTH
-from registry.models import AuditEvent, Center, Patient, SecondLineTherapy, User
+from registry.models import CRF_MODELS, AuditEvent, Center, Patient, SecondLineTherapy, User
 from registry.selectors import patients_visible_to
+
+T = TypeVar("T")
+
+# A day: the pair of runs the dashboard shows changes with the next run anyway.
+CHANGES_KEPT_SECONDS = 24 * 3600
 
 
 def runs_for_history(limit: int = 20) -> QuerySet[AnalysisRun]:
     # bundle is large: the history lists metadata only and defers it.
     return (
         AnalysisRun.objects.select_related("plan", "triggered_by", "trigger_event__patient")
-        .defer("bundle", "figures")
+        .defer("bundle")
         .order_by("-created_at", "-pk")[:limit]
     )
 
 
+def run_done_visible_to(user: User, run_id: int, *, bundle: bool = True) -> AnalysisRun:
+    """A finished run whose results ``user`` may read, else 404 as if it did not exist.
+
+    The centre scope of the analyses: a run's bundle holds every centre's locked casebooks,
+    so only a study-wide reader (the dashboard's roles, whose scope in
+    ``patients_visible_to`` is every centre) reaches it; a user of one centre gets 404, as
+    for another centre's patient. ``bundle=False`` leaves the large bundle unread.
+    """
+    if not (permissions.can_see_dashboard(user) and permissions.sees_all_centers(user)):
+        raise Http404("No such analysis run.")
+    runs = AnalysisRun.objects.select_related("reused_from").filter(
+        pk=run_id, status=AnalysisRun.Status.DONE
+    )
+    if not bundle:
+        runs = runs.defer("bundle", "reused_from__bundle")
+    run = runs.first()
+    if run is None:
+        raise Http404("No such analysis run.")
+    return run
+
+
 def run_latest_done() -> AnalysisRun | None:
+    # The page reads the bundle only when what it shows of it is not cached (run_bundle).
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE)
         .select_related("plan", "triggered_by", "reused_from", "trigger_event__patient")
+        .defer("bundle", "reused_from__bundle")
         .order_by("-finished_at", "-pk")
         .first()
     )
 
 
 def run_previous_done(run: AnalysisRun) -> AnalysisRun | None:
+    # Its bundle is read only when what changed since it is not cached yet.
     return (
         AnalysisRun.objects.filter(status=AnalysisRun.Status.DONE, finished_at__lt=run.finished_at)
         .select_related("reused_from")
-        .defer("figures", "reused_from__figures")
+        .defer("bundle", "reused_from__bundle")
         .order_by("-finished_at", "-pk")
         .first()
     )
@@ -50,13 +84,57 @@ def run_active() -> AnalysisRun | None:
     """The run a worker is on, else the one waiting: what the progress indicator shows."""
     active = AnalysisRun.objects.filter(
         status__in=[AnalysisRun.Status.RUNNING, AnalysisRun.Status.QUEUED]
-    ).defer("bundle", "figures")
+    ).defer("bundle")
     # "running" sorts after "queued": descending puts the running run first.
     return active.order_by("-status", "-created_at").first()
 
 
 def run_last() -> AnalysisRun | None:
-    return AnalysisRun.objects.defer("bundle", "figures").order_by("-created_at", "-pk").first()
+    return AnalysisRun.objects.defer("bundle").order_by("-created_at", "-pk").first()
+
+
+def run_bundle(run: AnalysisRun) -> dict | None:
+    """The run's own stored bundle, read now (the run may have been read without it)."""
+    return AnalysisRun.objects.filter(pk=run.pk).values_list("bundle", flat=True).first()
+
+
+# Bounds how long a count can lag when a write commits after a later one (below).
+DATA_VERSION_KEPT_SECONDS = 60
+
+
+def data_version() -> tuple:
+    """A version of the registry's data, in one round trip of primary-key maxima (index
+    lookups, not scans): the newest audit event, patient, and history row of the patient and
+    of each CRF part.
+
+    Every write that changes who is registered, enrolled or locked, or a query's or a
+    verification's state, is audited (registration, screen failure, lock, unlock, queries
+    raised, answered, closed or re-opened by hand or by a rule, verifications made or
+    dropped); every CRF save adds a history row; bulk-generated casebooks are new patients.
+    A write that commits after a later one is not seen by a maximum: whatever is kept under
+    this version is kept for a minute only, which bounds how long it can lag then.
+    """
+    quote = connection.ops.quote_name
+    tables = [AuditEvent, Patient, Patient.history.model]
+    tables += [model.history.model for model in CRF_MODELS]
+    # Table and column names from the models' own metadata, quoted: nothing from a user.
+    parts = ", ".join(
+        f"(SELECT MAX({quote(m._meta.pk.column)}) FROM {quote(m._meta.db_table)})"  # noqa: S608
+        for m in tables
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {parts}")
+        return tuple(cursor.fetchone())
+
+
+def kept_for_data_version(name: str, user: User, compute: Callable[[], T]) -> T:
+    """``compute()``, kept under a key holding the user's centre scope, the language and
+    ``data_version()``: recomputed after any write it can depend on (within a minute at
+    worst, see ``data_version``), not on every request."""
+    scope = "all" if permissions.sees_all_centers(user) else f"centre-{user.center_id}"
+    version = ".".join(str(part) for part in data_version())
+    key = f"analytics:{name}:{scope}:{get_language()}:{version}"
+    return cache.get_or_set(key, compute, timeout=DATA_VERSION_KEPT_SECONDS)
 
 
 @dataclass
@@ -118,6 +196,16 @@ def center_completeness(user: User) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def changes_since_kept(run: AnalysisRun, previous: AnalysisRun | None) -> list[str]:
+    """``changes_since``, computed once per pair of runs and language: both runs are finished,
+    so nothing it reads (their bundles, times, plans and the audit trail between them) can
+    change any more, and the dashboard need not read the previous run's bundle each time."""
+    if previous is None:
+        return changes_since(run, None)
+    key = f"analytics:changes:{run.pk}:{previous.pk}:{get_language()}"
+    return cache.get_or_set(key, lambda: changes_since(run, previous), timeout=CHANGES_KEPT_SECONDS)
 
 
 def _fmt_months(v: float | None) -> str:

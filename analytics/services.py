@@ -29,7 +29,6 @@ from analytics.datasets import (
     empty_patient_table,
 )
 from analytics.models import AnalysisPlan, AnalysisRun
-from analytics.presenters import draw_figures
 from analytics.stats import EngineInputError, analyze
 from analytics.stats.cli import to_jsonable
 from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
@@ -275,12 +274,8 @@ def _compute(run_id: int, engine: Callable) -> str:
         started = time.perf_counter()
         AnalysisRun.objects.filter(pk=run_id).update(bundle=bundle)
         timings["store"] = round(time.perf_counter() - started, 4)
-        _progress(run_id, 95, "drawing the figures")
-        started = time.perf_counter()
-        # Drawn here, once, so the dashboard never waits for matplotlib.
-        figures = draw_figures(bundle)
-        AnalysisRun.objects.filter(pk=run_id).update(figures=figures)
-        timings["figures"] = round(time.perf_counter() - started, 4)
+        # No figures here: each is drawn on its first request, per language, and kept as a
+        # file (analytics.figure_files), so the new numbers are out without waiting for them.
         AnalysisRun.objects.filter(pk=run_id).update(
             status=AnalysisRun.Status.DONE,
             progress=100,

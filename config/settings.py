@@ -149,6 +149,9 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
+# The dashboard's figures, rendered on first request per run and language (docs/analytics.md):
+# a cache, safe to delete; each web machine may keep its own.
+ANALYTICS_FIGURE_ROOT = Path(env_str("ANALYTICS_FIGURE_ROOT", str(VAR_DIR / "figures")))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # One cache for every process: API throttle counts and rendered figures must be shared

@@ -75,7 +75,7 @@ class AnalysisRunListView(_AnalysisView, GenericAPIView):
     query_params = frozenset({"cursor", "page_size"})
 
     def get_queryset(self):
-        return _run_queryset().defer("bundle", "figures")
+        return _run_queryset().defer("bundle")
 
     @extend_schema(
         tags=TAGS,
@@ -100,7 +100,7 @@ class AnalysisRunListView(_AnalysisView, GenericAPIView):
                 _("There is no analysis plan yet: a PI must save one first."),
                 code=ErrorCode.NO_PLAN,
             )
-        run = _run_queryset().defer("bundle", "figures").get(pk=run.pk)
+        run = _run_queryset().defer("bundle").get(pk=run.pk)
         return Response(s.AnalysisRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -112,7 +112,7 @@ class AnalysisRunDetailView(_AnalysisView):
         summary="One run, with its result bundle",
     )
     def get(self, request, run_id: int):
-        run = _run_queryset().defer("figures").filter(pk=run_id).first()
+        run = _run_queryset().filter(pk=run_id).first()
         if run is None:
             raise ApplicationError(_("No such analysis run."), code=ErrorCode.NOT_FOUND)
         return Response(s.AnalysisRunDetailOutput(run).data)
@@ -130,7 +130,7 @@ class AnalysisRunFinalView(_AnalysisView):
     @idempotent
     def post(self, request, run_id: int):
         run = services.run_mark_final(user=request.user, run_id=run_id)
-        run = _run_queryset().defer("bundle", "figures").get(pk=run.pk)
+        run = _run_queryset().defer("bundle").get(pk=run.pk)
         return Response(s.AnalysisRunOutput(run).data)
 
 

@@ -12,6 +12,14 @@ from tests.factories import TEST_PASSWORD
 from tests.module_data import committed_for_module
 
 
+@pytest.fixture(autouse=True)
+def _figure_files(settings, tmp_path):
+    """Each test draws the dashboard's figures into its own folder: none left from another
+    test (run ids are reused after a rollback), none written into the working tree."""
+    settings.ANALYTICS_FIGURE_ROOT = tmp_path / "figures"
+    return settings.ANALYTICS_FIGURE_ROOT
+
+
 @pytest.fixture
 def demo_plan(db, django_capture_on_commit_callbacks):
     """The reference plan, with the run its creation queued already computed (no data yet)."""

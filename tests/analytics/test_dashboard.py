@@ -39,8 +39,9 @@ def test_study_wide_roles_see_the_dashboard_with_both_km_figures(
     html = _login(client, request.getfixturevalue(role)).get(reverse("analytics:dashboard"))
     text = html.content.decode()
     assert 'id="km-os"' in text and 'id="km-pfs"' in text
-    assert text.count("<svg") >= 3  # OS, PFS, forest (+ subgroups)
-    assert "Months since start of second-line treatment" in text
+    # OS, PFS, forest (+ subgroups): files by URL, none inline (test_figure_files.py)
+    assert text.count(f"/analytics/runs/{finished_run.pk}/figures/") >= 3
+    assert "<svg" not in text
 
 
 def test_site_staff_see_only_their_centres_enrolment_page(
@@ -52,7 +53,7 @@ def test_site_staff_see_only_their_centres_enrolment_page(
     assert 'id="center-AAA"' in text
     # No row, study id or name of the other centre (the page's CSRF token may hold "BBB").
     assert 'id="center-BBB"' not in text and "BBB-" not in text and "Beta Hospital" not in text
-    assert "<svg" not in text
+    assert "<svg" not in text and "/figures/" not in text
     assert (
         "<strong>2</strong> registered · <strong>2</strong> enrolled · "
         "<strong>2</strong> casebooks locked" in text

@@ -42,7 +42,7 @@ def test_clipped_interval_reaches_the_figure_note_but_the_bundle_keeps_the_raw_v
     _, bundle = demo
     bundle = copy.deepcopy(bundle)
     bundle["km"]["pfs"]["ci"] = [-1.26, 12.56]
-    svg = next(f["svg"] for f in presenters.draw_figures(bundle)["km"] if f["endpoint"] == "pfs")
+    svg = presenters.draw_figure(bundle, "km-pfs")
     assert "0.00*–12.56" in svg and "-1.26" not in svg
     assert bundle["km"]["pfs"]["ci"][0] == -1.26
 
@@ -77,7 +77,7 @@ def test_dashboard_km_figures_draw_the_censoring_ticks(demo):
     n_censored = int((patients["os_event"] == 0).sum())
     marks = bundle["km"]["os"]["censored"]
     assert 0 < len(marks) <= n_censored
-    svg = next(f["svg"] for f in presenters.draw_figures(bundle)["km"] if f["endpoint"] == "os")
+    svg = presenters.draw_figure(bundle, "km-os")
     # one '|' marker path centred on the point (tick marks of the axes start at 0), used
     # once per censoring tick (<use xlink:href=…> per point)
     marker = re.search(r'<path id="(m[0-9a-f]+)" d="M 0 ([\d.]+) \nL 0 -\2 ', svg)
@@ -87,7 +87,7 @@ def test_dashboard_km_figures_draw_the_censoring_ticks(demo):
 
 def test_subgroup_legends_spell_out_the_groups(demo):
     _, bundle = demo
-    sub = next(f["svg"] for f in presenters.draw_figures(bundle)["subgroups"] if f["key"] == "ltr")
+    sub = presenters.draw_figure(bundle, "subgroup-ltr-os")
     assert "Long-term responders" in sub and "Short-term responders" in sub
     assert "by long-term responders vs short-term responders" in sub
 

@@ -4,6 +4,7 @@ when no CJK font is installed."""
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -55,27 +56,33 @@ def _chinese(client, user):
     return client
 
 
-def _draw_without_glyph_warnings(bundle: dict) -> dict:
-    """draw_figures, failing on matplotlib's "Glyph … missing from font(s)" warning."""
+def _draw_without_glyph_warnings(bundle: dict, name: str) -> str:
+    """One dashboard figure, failing on matplotlib's "Glyph … missing from font(s)" warning."""
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=r".*[Gg]lyph .* missing")
-        return presenters.draw_figures(bundle)
+        return presenters.draw_figure(bundle, name)
 
 
 def test_a_chinese_pi_gets_the_dashboard_in_chinese(client, pi_user, finished_run, cjk_font):
     text = _chinese(client, pi_user).get(reverse("analytics:dashboard")).content.decode()
     for chinese in ("仪表板", "立即重新计算", "各中心入组情况", "运行历史", "已登记患者中已锁定"):
         assert chinese in text
-    # The figure's axis title, drawn in Chinese for this reader.
-    assert "自二线治疗开始的月数" in text
     for english in (
         "Recompute now",
         "Enrolment by centre",
         "Run history",
         "registered patients locked",
-        "Months since start of second-line treatment",
+        "Kaplan–Meier curve of",
     ):
         assert english not in text
+    # The figures are files in the reader's language, described in it for screen readers.
+    figure_url = reverse("analytics:run_figure", args=[finished_run.pk, "zh-hans", "km-os"])
+    alt = re.search(rf'<img src="{re.escape(figure_url)}" alt="([^"]*)"', text).group(1)
+    assert "总生存期" in alt and "Kaplan–Meier 曲线" in alt
+    response = client.get(figure_url)
+    svg = b"".join(response.streaming_content).decode()
+    assert "自二线治疗开始的月数" in svg
+    assert "Months since start of second-line treatment" not in svg
 
 
 def test_the_status_words_of_the_script_come_translated_from_the_page(
@@ -88,12 +95,11 @@ def test_the_status_words_of_the_script_come_translated_from_the_page(
 
 def test_a_chinese_figure_holds_the_chinese_labels_and_misses_no_glyph(bundle, cjk_font):
     with translation.override("zh-hans"):
-        drawn = _draw_without_glyph_warnings(bundle)
-    assert drawn["language"] == "zh-hans"
-    os_svg = next(f["svg"] for f in drawn["km"] if f["endpoint"] == "os")
+        os_svg = _draw_without_glyph_warnings(bundle, "km-os")
+        forest = _draw_without_glyph_warnings(bundle, "forest")
     assert "总生存期（OS）" in os_svg and "风险人数" in os_svg
     assert "Overall survival" not in os_svg and "No. at risk" not in os_svg
-    assert "风险比（95% 置信区间），对数刻度" in drawn["forest"]
+    assert "风险比（95% 置信区间），对数刻度" in forest
     # The browser showing the SVG is told to fall back to the same CJK font.
     assert f'font-family="&#x27;DejaVu Sans&#x27;, &#x27;{cjk_font}&#x27;"' in os_svg
 
@@ -118,22 +124,10 @@ def test_a_chinese_figure_renders_to_png_without_missing_glyphs(cjk_font):
 def test_without_a_cjk_font_chinese_figures_are_drawn_in_english(bundle, monkeypatch):
     monkeypatch.setattr(fonts, "cjk_family", lambda: None)
     with translation.override("zh-hans"):
-        drawn = _draw_without_glyph_warnings(bundle)
+        os_svg = _draw_without_glyph_warnings(bundle, "km-os")
         assert translation.get_language() == "zh-hans"  # only the figures fell back
-    assert drawn["language"] == "en-gb"
-    os_svg = next(f["svg"] for f in drawn["km"] if f["endpoint"] == "os")
     assert "Months since start of second-line treatment" in os_svg
     assert "自二线治疗开始的月数" not in os_svg
-
-
-def test_figures_are_cached_per_language(finished_run, cjk_font):
-    with translation.override("en-gb"):
-        english = presenters.figures_for(finished_run)
-    with translation.override("zh-hans"):
-        chinese = presenters.figures_for(finished_run)
-    assert english["language"] == "en-gb" and chinese["language"] == "zh-hans"
-    assert "No. at risk" in english["km"][0]["svg"]
-    assert "风险人数" in chinese["km"][0]["svg"]
 
 
 def test_plan_form_errors_are_in_chinese(client, pi_user, demo_plan):

@@ -108,3 +108,22 @@ def test_the_api_refuses_final_with_an_unresolved_query_and_to_a_data_manager(
     assert "still unresolved" in refused.json()["error"]["message"]
     assert api_dm.post(_final_url(finished_run)).status_code == 403
     assert AnalysisRun.objects.get(pk=finished_run.pk).final_at is None
+
+
+def test_the_dashboards_counts_follow_each_write_at_once(
+    client, finished_run, pi_user, data_manager, coordinator_a
+):
+    # The counts are kept between requests under a version of the data (issue 16): a
+    # registration and a query must each show on the very next request.
+    from tests.builders import register_patient
+
+    client.force_login(pi_user)
+    text = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "2 of 2" in text
+    assert "<strong>0</strong> of 2 analysed patients have unresolved data queries" in text
+    register_patient(coordinator_a)
+    text = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "2 of 3" in text
+    _query_on(_locked_patients()[0], data_manager)
+    text = client.get(reverse("analytics:dashboard")).content.decode()
+    assert "<strong>1</strong> of 2 analysed patients has an unresolved data query" in text

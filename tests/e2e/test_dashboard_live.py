@@ -11,10 +11,24 @@ from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
+# The browser drew the image: its URL answered with an SVG the browser could read.
+DRAWN = "img => img.complete && img.naturalWidth > 0"
+
+
+def _figure(page, selector: str) -> tuple[str, bool]:
+    """The figure's URL and whether the browser has drawn it, waiting for it up to 20 s."""
+    image = page.locator(f"{selector} img")
+    for _ in range(80):
+        if image.evaluate(DRAWN):
+            break
+        page.wait_for_timeout(250)
+    return image.get_attribute("src"), image.evaluate(DRAWN)
+
 
 def test_pi_dashboard_shows_a_new_run_without_reloading(
-    browser, live_server, pi_user, coordinator_a, data_manager
+    browser, live_server, pi_user, coordinator_a, data_manager, settings, tmp_path
 ):
+    settings.ANALYTICS_FIGURE_ROOT = tmp_path / "figures"
     services.plan_seed_demo()
     first = build_casebook(coordinator_a, complete=True)
     second = build_casebook(coordinator_a, complete=True)
@@ -31,8 +45,10 @@ def test_pi_dashboard_shows_a_new_run_without_reloading(
     page.fill("#id_password", TEST_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url("**/analytics/")
-    assert page.locator("#km-os svg").count() == 1
-    assert page.locator("#km-pfs svg").count() == 1
+    first_os, drawn = _figure(page, "#km-os")
+    assert drawn and "/figures/en-gb/km-os.svg" in first_os
+    assert _figure(page, "#km-pfs")[1]
+    assert page.locator("#km-os img").get_attribute("alt").startswith("Kaplan–Meier curve of")
     assert page.locator("#table1 tbody tr").count() > 0
     assert page.locator("#ae-table tbody tr").count() > 0
     assert "1 of 2" in page.locator(".headline").inner_text()
@@ -47,3 +63,6 @@ def test_pi_dashboard_shows_a_new_run_without_reloading(
     page.locator(".headline", has_text="2 of 2").wait_for(timeout=20000)
     assert page.evaluate("window.__sameDocument === true")
     assert "1 casebook locked" in page.locator(".changes").inner_text()
+    # The new run's figures, under new URLs, drawn in the swapped-in body.
+    new_os, drawn = _figure(page, "#km-os")
+    assert drawn and new_os != first_os
