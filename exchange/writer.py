@@ -35,9 +35,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 
 from exchange import deid
+from exchange.cells import neutralise, neutralised
 from exchange.plan import export_plan
 from exchange.records import load_casebook_rows
-from exchange.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name, merge_main_row
+from exchange.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name
 from exchange.tables import (
     ANALYSIS_AE_COLUMNS,
     ANALYSIS_PATIENT_COLUMNS,
@@ -83,28 +84,9 @@ class ExportResult:
     manifest: dict
 
 
-# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google
-# Sheets (OWASP "CSV injection"): "=HYPERLINK(…)" typed in a note became a live link.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 # Excel's limit per cell; longer text is cut in the XLSX (the CSV keeps all of it).
 XLSX_MAX_CELL = 32_767
 CSV_MAX_FIELD = 256 * 1024 * 1024
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would execute, made inert with a leading apostrophe; numbers
-    (-1.5, +2) and everything else unchanged."""
-    if value.__class__ is str and value[:1] in FORMULA_TRIGGERS and not _is_number(value):
-        return "'" + value
-    return value
 
 
 class _CsvOut:
@@ -119,7 +101,13 @@ class _CsvOut:
     def write(self, row: list) -> None:
         # csv writes None as "", a date as its ISO form and a float as repr() (exact
         # round trip); only text that a spreadsheet would execute is changed.
-        self.writer.writerow([neutralise(value) for value in row])
+        self.writer.writerow(neutralised(row))
+        self.rows += 1
+
+    def write_neutralised(self, row: list) -> None:
+        """A row whose every cell has already been through ``neutralise`` (or cannot hold
+        text: numbers, codes 1..n), written as it is."""
+        self.writer.writerow(row)
         self.rows += 1
 
     def close(self) -> None:
@@ -273,29 +261,32 @@ def _write_book(
             outs["analysis/adverse_events.csv"].write(row)
     main_row = None
     repeat_rows = []
-    dag = dag_name(ctx.center)
+    # The REDCap rows are built from the tidy rows after those went through neutralise,
+    # so they are written as they are (most of their cells are empty: neutralising them
+    # again was most of the export's time at 1,000,000 patients).
+    study_id, dag = neutralise(ctx.study_id), neutralise(dag_name(ctx.center))
     for table in tables:
         out = outs[f"tables/{table.name}.csv"]
         complete = table.section in book.completed_sections
         for instance, values in enumerate(table_rows(book, table, ctx), start=1):
-            out.write(values)
-            if redcap:
-                row = redcap.rows_for(
-                    table,
-                    values,
-                    ctx.study_id,
-                    dag,
-                    complete,
-                    instance if table.repeating else None,
+            values = neutralised(values)
+            out.write_neutralised(values)
+            if redcap is None:
+                continue
+            if table.repeating:
+                repeat_rows.append(
+                    redcap.rows_for(table, values, study_id, dag, complete, instance)
                 )
-                if table.repeating:
-                    repeat_rows.append(row)
-                else:
-                    main_row = merge_main_row(main_row, row)
+            else:
+                # Non-repeating instruments share one row per record (disjoint columns).
+                main_row = redcap.rows_for(
+                    table, values, study_id, dag, complete, None, into=main_row
+                )
     if redcap:
-        outs["redcap/records.csv"].write(main_row)
+        records = outs["redcap/records.csv"]
+        records.write_neutralised(main_row)
         for row in repeat_rows:
-            outs["redcap/records.csv"].write(row)
+            records.write_neutralised(row)
 
 
 def _write_text(path: Path, text: str) -> None:

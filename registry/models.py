@@ -339,7 +339,6 @@ class CasebookRecord(models.Model):
         if not isinstance(codes, dict):
             return {"missing_codes": _("Must be an object: field name → {code, comment}.")}
         errors: dict[str, str] = {}
-        allowed = ", ".join(c.MissingCode.values)
         for name, entry in codes.items():
             if name not in self.codable_fields:
                 errors["missing_codes"] = _(
@@ -350,7 +349,9 @@ class CasebookRecord(models.Model):
                 errors[name] = _("A missing-data code is {code, comment}.")
                 continue
             if entry.get("code") not in c.MissingCode.values:
-                errors[name] = _("Missing-data code must be one of %(codes)s.") % {"codes": allowed}
+                errors[name] = _("Missing-data code must be one of %(codes)s.") % {
+                    "codes": ", ".join(c.MissingCode.values)
+                }
                 continue
             comment = entry.get("comment")
             if not isinstance(comment, str) or not comment.strip():
