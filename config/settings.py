@@ -104,6 +104,17 @@ try:
 except ValueError as exc:
     raise ImproperEnvironment(f"DATABASE_URL: {exc}") from None
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
+# Behind PgBouncer in transaction pooling mode (the compose "scale" profile,
+# docs/operations.md) each transaction may run on another server connection. A server-side
+# cursor (QuerySet.iterator() outside a transaction: DECLARE … WITH HOLD) lives on the
+# connection that declared it, so the next fetch would find it missing: Django then reads
+# such querysets in client-side chunks instead. Prepared statements have the same problem
+# and Django's psycopg backend already leaves them off; session-level SET is not used.
+DATABASE_POOLER = env_str("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in ("", "pgbouncer"):
+    raise ImproperEnvironment(f"DATABASE_POOLER={DATABASE_POOLER!r}: expected pgbouncer or empty")
+if DATABASE_POOLER == "pgbouncer":
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_IS_EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
 if DATABASE_IS_EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)

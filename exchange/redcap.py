@@ -10,6 +10,7 @@ valid REDCap codes); the five metastasis yes/no fields become one checkbox field
 
 from __future__ import annotations
 
+from exchange.cells import neutralise
 from exchange.tables import Column, Table
 
 DICTIONARY_HEADER = [
@@ -84,8 +85,10 @@ class RedcapLayout:
             index = {name: i for i, name in enumerate(table.header)}
             plan = []
             for _, col, name in self._fields_of(table):
+                # Keyed by the code as the writer passes it, after neutralise (which leaves
+                # every code of the CRF's choices as it is).
                 codes = (
-                    {code: i for i, (code, _) in enumerate(col.choices, 1)}
+                    {neutralise(code): i for i, (code, _) in enumerate(col.choices, 1)}
                     if col.type == "code"
                     else None
                 )
@@ -147,8 +150,16 @@ class RedcapLayout:
         dag: str,
         complete: bool,
         instance: int | None,
+        *,
+        into: list | None = None,
     ) -> list:
-        row: list = [None] * len(self.header)
+        """The REDCap row of one record of ``table`` from its tidy row ``values``.
+
+        ``into``: the record's row of the non-repeating instruments so far, filled in
+        place (each instrument has its own columns), so they share one row per record.
+        Values are taken as they are: the writer passes tidy rows already neutralised.
+        """
+        row: list = [None] * len(self.header) if into is None else into
         row[0] = study_id
         if table.repeating:
             row[1], row[2] = table.name, instance
@@ -161,16 +172,6 @@ class RedcapLayout:
             row[target] = value
         row[complete_at] = 2 if complete else 0
         return row
-
-
-def merge_main_row(target: list | None, row: list) -> list:
-    """Non-repeating instruments share one row per record: fill the blanks of ``target``."""
-    if target is None:
-        return row
-    for i, value in enumerate(row):
-        if value is not None and value != "" and (target[i] is None or target[i] == ""):
-            target[i] = value
-    return target
 
 
 def dag_name(center_label: str) -> str:

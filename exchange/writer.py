@@ -31,14 +31,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import translation
 
 from exchange import deid
+from exchange.cells import neutralise, neutralised
 from exchange.plan import export_plan
 from exchange.records import load_casebook_rows
-from exchange.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name, merge_main_row
+from exchange.redcap import DICTIONARY_HEADER, RedcapLayout, dag_name
 from exchange.tables import (
     ANALYSIS_AE_COLUMNS,
     ANALYSIS_PATIENT_COLUMNS,
@@ -90,28 +92,9 @@ class ExportResult:
     manifest: dict
 
 
-# A cell starting with one of these is run as a formula by Excel, LibreOffice and Google
-# Sheets (OWASP "CSV injection"): "=HYPERLINK(…)" typed in a note became a live link.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 # Excel's limit per cell; longer text is cut in the XLSX (the CSV keeps all of it).
 XLSX_MAX_CELL = 32_767
 CSV_MAX_FIELD = 256 * 1024 * 1024
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def neutralise(value: Any) -> Any:
-    """Text a spreadsheet would execute, made inert with a leading apostrophe; numbers
-    (-1.5, +2) and everything else unchanged."""
-    if value.__class__ is str and value[:1] in FORMULA_TRIGGERS and not _is_number(value):
-        return "'" + value
-    return value
 
 
 class _CsvOut:
@@ -126,7 +109,13 @@ class _CsvOut:
     def write(self, row: list) -> None:
         # csv writes None as "", a date as its ISO form and a float as repr() (exact
         # round trip); only text that a spreadsheet would execute is changed.
-        self.writer.writerow([neutralise(value) for value in row])
+        self.writer.writerow(neutralised(row))
+        self.rows += 1
+
+    def write_neutralised(self, row: list) -> None:
+        """A row whose every cell has already been through ``neutralise`` (or cannot hold
+        text: numbers, codes 1..n), written as it is."""
+        self.writer.writerow(row)
         self.rows += 1
 
     def close(self) -> None:
@@ -141,30 +130,56 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _ordered_patients(spec: ExportSpec) -> list[tuple[str, int, str]]:
-    """(exported id, pk, real study id) sorted by the exported id.
+# Room for the longest exported id: a study id (max_length 16) or a 14-character pseudonym.
+ID_BYTES = Patient._meta.get_field("study_id").max_length
+
+
+def _ordered_patients(spec: ExportSpec) -> tuple[np.ndarray, np.ndarray]:
+    """(exported ids, pks), two arrays sorted by the exported id.
 
     Rows are written in pseudonym order, not registration order, so the row position
-    does not reveal when (or in which order) patients were enrolled.
+    does not reveal when (or in which order) patients were enrolled. Held as fixed-width
+    ASCII bytes and integers (about 25 bytes a patient) rather than a list of tuples of
+    str (about 250): at 1,000,000 patients that list alone took 250 MB.
     """
     pairs = spec.patients.order_by().values_list("pk", "study_id")
-    if spec.pseudonym_key is None:
-        out = [(study_id, pk, study_id) for pk, study_id in pairs.iterator(chunk_size=10000)]
-    else:
-        out = [
-            (deid.pseudonym(spec.pseudonym_key, study_id), pk, study_id)
-            for pk, study_id in pairs.iterator(chunk_size=10000)
-        ]
-        if len({p for p, _, _ in out}) != len(out):
-            # 65-bit pseudonyms make this practically impossible; refuse rather than merge.
-            raise RuntimeError("pseudonym collision; run the export again with a new key")
-    out.sort()
-    return out
+    ids: list[np.ndarray] = []
+    pks: list[np.ndarray] = []
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        if spec.pseudonym_key is None:
+            exported = [study_id for _, study_id in batch]
+        else:
+            exported = [deid.pseudonym(spec.pseudonym_key, study_id) for _, study_id in batch]
+        # Study ids and pseudonyms are ASCII (registry.selectors.STUDY_ID_SHAPE, base32).
+        ids.append(np.array([e.encode("ascii") for e in exported], dtype=f"S{ID_BYTES}"))
+        pks.append(np.array([pk for pk, _ in batch], dtype=np.int64))
+        batch.clear()
+
+    for pair in pairs.iterator(chunk_size=10000):
+        batch.append(pair)
+        if len(batch) == 10000:
+            flush()
+    flush()
+    all_ids, all_pks = np.concatenate(ids), np.concatenate(pks)
+    order = np.argsort(all_ids, kind="stable")
+    all_ids, all_pks = all_ids[order], all_pks[order]
+    if spec.pseudonym_key is not None and bool(np.any(all_ids[1:] == all_ids[:-1])):
+        # 65-bit pseudonyms make this practically impossible; refuse rather than merge.
+        raise RuntimeError("pseudonym collision; run the export again with a new key")
+    return all_ids, all_pks
 
 
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(ids: np.ndarray, pks: np.ndarray, size: int) -> Iterator[list[tuple[str, int]]]:
+    for start in range(0, len(pks), size):
+        yield list(
+            zip(
+                (i.decode("ascii") for i in ids[start : start + size]),
+                pks[start : start + size].tolist(),
+                strict=True,
+            )
+        )
 
 
 # What a write in progress leaves in the export folder: a work folder and a half-written ZIP.
@@ -211,16 +226,15 @@ def _write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
         if redcap:
             outs["redcap/records.csv"] = _CsvOut(work / "redcap/records.csv", redcap.header)
 
-        for chunk in _chunks(ordered, spec.chunk_size):
-            pks = [pk for _, pk, _ in chunk]
-            books = load_casebook_rows(pks)
-            for exported_id, pk, real_id in chunk:
+        for chunk in _chunks(*ordered, spec.chunk_size):
+            books = load_casebook_rows([pk for _, pk in chunk])
+            for exported_id, pk in chunk:
                 book = books[pk]
                 ctx = PatientContext(
                     study_id=exported_id,
                     center=labels[book.patient.center.code],
                     index_date=book.index_date,
-                    shift=deid.shift_days(real_id, shift_key),
+                    shift=deid.shift_days(book.patient.study_id, shift_key),
                 )
                 _write_book(book, ctx, options, tables, outs, redcap)
                 patient = book.patient
@@ -287,29 +301,32 @@ def _write_book(
             outs["analysis/adverse_events.csv"].write(row)
     main_row = None
     repeat_rows = []
-    dag = dag_name(ctx.center)
+    # The REDCap rows are built from the tidy rows after those went through neutralise,
+    # so they are written as they are (most of their cells are empty: neutralising them
+    # again was most of the export's time at 1,000,000 patients).
+    study_id, dag = neutralise(ctx.study_id), neutralise(dag_name(ctx.center))
     for table in tables:
         out = outs[f"tables/{table.name}.csv"]
         complete = table.section in book.completed_sections
         for instance, values in enumerate(table_rows(book, table, ctx), start=1):
-            out.write(values)
-            if redcap:
-                row = redcap.rows_for(
-                    table,
-                    values,
-                    ctx.study_id,
-                    dag,
-                    complete,
-                    instance if table.repeating else None,
+            values = neutralised(values)
+            out.write_neutralised(values)
+            if redcap is None:
+                continue
+            if table.repeating:
+                repeat_rows.append(
+                    redcap.rows_for(table, values, study_id, dag, complete, instance)
                 )
-                if table.repeating:
-                    repeat_rows.append(row)
-                else:
-                    main_row = merge_main_row(main_row, row)
+            else:
+                # Non-repeating instruments share one row per record (disjoint columns).
+                main_row = redcap.rows_for(
+                    table, values, study_id, dag, complete, None, into=main_row
+                )
     if redcap:
-        outs["redcap/records.csv"].write(main_row)
+        records = outs["redcap/records.csv"]
+        records.write_neutralised(main_row)
         for row in repeat_rows:
-            outs["redcap/records.csv"].write(row)
+            records.write_neutralised(row)
 
 
 def _write_text(path: Path, text: str) -> None:

@@ -438,7 +438,6 @@ class CasebookRecord(models.Model):
         if not isinstance(codes, dict):
             return {"missing_codes": gettext("Must be an object: field name → {code, comment}.")}
         errors: dict[str, str] = {}
-        allowed = ", ".join(c.MissingCode.values)
         for name, entry in codes.items():
             if name not in self.codable_fields:
                 errors["missing_codes"] = gettext(
@@ -453,7 +452,7 @@ class CasebookRecord(models.Model):
                 continue
             if entry.get("code") not in c.MissingCode.values:
                 errors[name] = gettext("Missing-data code must be one of %(codes)s.") % {
-                    "codes": allowed
+                    "codes": ", ".join(c.MissingCode.values)
                 }
                 continue
             comment = entry.get("comment")

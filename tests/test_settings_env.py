@@ -1,3 +1,9 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from config.env import ImproperEnvironment, env_bool, env_int, env_list
@@ -29,3 +35,44 @@ def test_env_list_rejects_empty_list(monkeypatch):
     monkeypatch.setenv("ALLOWED_HOSTS", " , ")
     with pytest.raises(ImproperEnvironment, match="ALLOWED_HOSTS"):
         env_list("ALLOWED_HOSTS", ["x"])
+
+
+def _database_settings(**env: str) -> subprocess.CompletedProcess:
+    """The default database's settings as a fresh process reads them from ``env``."""
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "1",
+        "DATABASE_URL": "postgres://registry@db.example:6432/registry",
+        **env,
+    }
+    code = (
+        "import json; from django.conf import settings; d = settings.DATABASES['default']; "
+        "print(json.dumps([d.get('DISABLE_SERVER_SIDE_CURSORS', False), d['CONN_MAX_AGE']]))"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[1],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_behind_pgbouncer_server_side_cursors_are_off():
+    result = _database_settings(DATABASE_POOLER="pgbouncer", DB_CONN_MAX_AGE="60")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [True, 60]
+
+
+def test_without_a_pooler_server_side_cursors_stay_on():
+    result = _database_settings(DATABASE_POOLER="", DB_CONN_MAX_AGE="0")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [False, 0]
+
+
+def test_unknown_pooler_is_refused_naming_the_variable():
+    result = _database_settings(DATABASE_POOLER="pgpool")
+    assert result.returncode != 0
+    assert "DATABASE_POOLER='pgpool'" in result.stderr

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from exchange.cells import FORMULA_TRIGGERS
 from exchange.imports.columns import INSTANCE, as_text, blank, layouts
 from exchange.redcap import METS_CHECKBOX, PREFIX, SYSTEM_COLUMNS, RedcapLayout
-from exchange.writer import FORMULA_TRIGGERS
 
 FORMATS = ("xlsx", "csv-zip", "redcap")
 # The template's second row (labels, units, allowed values) and any note row start so.

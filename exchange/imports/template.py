@@ -20,10 +20,10 @@ from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from exchange.cells import neutralise
 from exchange.imports.columns import INSTANCE, LEAD, MISSING_SUFFIX, SheetLayout, layouts
 from exchange.records import load_casebook_rows
 from exchange.tables import PatientContext, table_rows
-from exchange.writer import neutralise
 from registry import choices as c
 from registry.models import Patient
 

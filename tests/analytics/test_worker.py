@@ -21,7 +21,15 @@ from analytics.models import AnalysisRun
 from config.celery import app
 from registry.choices import CasebookStatus
 from registry.models import Patient
-from tests.analytics.worker_support import BROKER_URL, ROOT, running_worker, stop
+from tests.analytics.worker_support import (
+    BROKER_URL,
+    PGBOUNCER_URL,
+    ROOT,
+    pgbouncer_release,
+    pgbouncer_transactions,
+    running_worker,
+    stop,
+)
 from tests.builders import build_casebook, bulk_casebooks, lock_casebook
 from tests.conftest import service_missing
 from tests.factories import TEST_PASSWORD
@@ -58,6 +66,8 @@ def broker(monkeypatch):
     # closed pool. reset() closes and forgets them all; the app makes new ones on demand.
     _fresh_pools()
     client.delete("celery")
+    if PGBOUNCER_URL:
+        pgbouncer_release(connection.settings_dict["NAME"])
 
 
 def _fresh_pools() -> None:
@@ -155,6 +165,8 @@ def test_two_workers_compute_each_run_of_50_locks_exactly_once(
     Patient.objects.filter(pk__in=[p.pk for p in patients]).update(
         casebook_status=CasebookStatus.COMPLETE
     )
+    database = connection.settings_dict["NAME"]
+    pooled_before = pgbouncer_transactions(database) if PGBOUNCER_URL else 0
     with (
         running_worker(tmp_path / "worker-1.log") as first,
         running_worker(tmp_path / "worker-2.log") as second,
@@ -176,3 +188,7 @@ def test_two_workers_compute_each_run_of_50_locks_exactly_once(
     # Coalescing: 50 locks in a row need far fewer than 50 runs.
     assert sum(r.coalesced for r in runs) + len(runs) == 50
     print(f"50 locks: {len(runs)} runs, coalesced {[r.coalesced for r in runs]}")
+    if PGBOUNCER_URL:
+        # The workers' claims, heartbeats and reads went through PgBouncer's transaction
+        # pooling (at least a claim and a result per run), not around it.
+        assert pgbouncer_transactions(database) - pooled_before >= 2 * len(runs)

@@ -28,16 +28,66 @@ WORKER_ARGS = [
 ]
 
 
+# Set to a PgBouncer in transaction pooling mode that forwards every database to the test
+# server (e.g. postgres://postgres@127.0.0.1:6439; docs/operations.md), the workers reach
+# the test database through it, as in the compose "scale" profile; this process (pytest,
+# which creates and drops the test database) stays on a direct connection.
+PGBOUNCER_URL = os.environ.get("TEST_WORKER_PGBOUNCER_URL", "")
+
+
 def test_database_url() -> str:
     s = connection.settings_dict
     auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
     return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
 
 
+def worker_database_env() -> dict[str, str]:
+    """DATABASE_URL (and the pooler setting) of the workers: the test database, directly or
+    through PgBouncer."""
+    if not PGBOUNCER_URL:
+        return {"DATABASE_URL": test_database_url()}
+    return {
+        "DATABASE_URL": f"{PGBOUNCER_URL.rstrip('/')}/{connection.settings_dict['NAME']}",
+        "DATABASE_POOLER": "pgbouncer",
+    }
+
+
+def pgbouncer_transactions(database: str) -> int:
+    """Transactions PgBouncer has passed to ``database`` so far (its admin console's SHOW
+    STATS): proof that the workers went through it."""
+    with _pgbouncer_admin() as admin:
+        cursor = admin.execute("SHOW STATS")
+        names = [column.name for column in cursor.description]
+        for row in cursor.fetchall():
+            stats = dict(zip(names, row, strict=True))
+            if stats["database"] == database:
+                return int(stats["total_xact_count"])
+    return 0
+
+
+def _pgbouncer_admin():
+    import psycopg
+
+    # The admin console speaks only the simple query protocol: a client-side cursor.
+    return psycopg.connect(
+        f"{PGBOUNCER_URL.rstrip('/')}/pgbouncer",
+        autocommit=True,
+        cursor_factory=psycopg.ClientCursor,
+    )
+
+
+def pgbouncer_release(database: str) -> None:
+    """Close PgBouncer's server connections to ``database`` (KILL, then RESUME for later
+    clients), so that pytest can drop the test database at the end."""
+    with _pgbouncer_admin() as admin:
+        admin.execute(f"KILL {database}")
+        admin.execute(f"RESUME {database}")
+
+
 def worker_env(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        **worker_database_env(),
         "CELERY_BROKER_URL": BROKER_URL,
         "REDIS_URL": BROKER_URL,
         "CELERY_RESULT_BACKEND": BROKER_URL,
