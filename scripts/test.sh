@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Second command: install the test dependencies and run every check: ruff, the import
-# contracts (imports point one way: publication -> exchange -> analytics -> registry -> core), then pytest.
+# contracts, the translation check (imports point one way: publication -> exchange -> analytics -> registry -> core), then pytest.
 # Extra arguments go to pytest. CI sets DATABASE_URL (PostgreSQL), REDIS_URL and REQUIRE_SERVICES=1.
 set -euo pipefail
 . "$(dirname "$0")/bootstrap.sh" requirements-dev.txt
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports --no-cache
+# Every message translated, none fuzzy, django.mo compiled from django.po (docs/translation.md).
+"$(dirname "$0")/check_translations.sh"
 .venv/bin/python manage.py makemigrations --check --dry-run --settings=tests.settings >/dev/null || {
   echo "Model changes without a migration: run manage.py makemigrations" >&2
   exit 1
