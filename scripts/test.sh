@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Second command: install the test dependencies and run every check: ruff, the import
-# contracts, the translation check (imports point one way: publication -> exchange -> analytics -> registry -> core), then pytest.
+# contracts (imports point one way: publication -> exchange -> analytics -> registry -> core),
+# the translation check (docs/translation.md), then pytest.
 # Extra arguments go to pytest. CI sets DATABASE_URL (PostgreSQL), REDIS_URL and REQUIRE_SERVICES=1.
 set -euo pipefail
 . "$(dirname "$0")/bootstrap.sh" requirements-dev.txt
