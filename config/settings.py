@@ -100,8 +100,21 @@ try:
     DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db))}
 except ValueError as exc:
     raise ImproperEnvironment(f"DATABASE_URL: {exc}") from None
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 DATABASE_IS_EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# Persistent connections (seconds; 0: one per request). A new PostgreSQL connection costs more
+# CPU than a whole API read (the server starts a process for it), so web processes keep theirs
+# for a minute; each is checked before reuse, so after a database restart the next request
+# opens a fresh one instead of failing.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int(
+    "DB_CONN_MAX_AGE", 0 if DATABASE_IS_EMBEDDED else 60, minimum=0
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side parameter binding (PostgreSQL): queries and their values travel apart and psycopg
+# prepares a query the fifth time a connection sends it, so PostgreSQL stops re-planning the
+# same few queries on every request. Behind PgBouncer in transaction mode older than 1.21 (no
+# prepared statements) set DB_SERVER_SIDE_BINDING=0.
+if not DATABASE_IS_EMBEDDED and env_bool("DB_SERVER_SIDE_BINDING", True):
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASE_IS_EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 
