@@ -103,7 +103,6 @@ try:
     DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL", _default_db))}
 except ValueError as exc:
     raise ImproperEnvironment(f"DATABASE_URL: {exc}") from None
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 0, minimum=0)
 # Behind PgBouncer in transaction pooling mode (the compose "scale" profile,
 # docs/operations.md) each transaction may run on another server connection. A server-side
 # cursor (QuerySet.iterator() outside a transaction: DECLARE … WITH HOLD) lives on the
@@ -116,6 +115,25 @@ if DATABASE_POOLER not in ("", "pgbouncer"):
 if DATABASE_POOLER == "pgbouncer":
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DATABASE_IS_EMBEDDED = DATABASES["default"]["ENGINE"].endswith("sqlite3")
+# Persistent connections (seconds; 0: one per request). A new PostgreSQL connection costs more
+# CPU than a whole API read (the server starts a process for it), so web processes keep theirs
+# for a minute; each is checked before reuse, so after a database restart the next request
+# opens a fresh one instead of failing.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int(
+    "DB_CONN_MAX_AGE", 0 if DATABASE_IS_EMBEDDED else 60, minimum=0
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Server-side parameter binding (PostgreSQL), opt-in: queries and their values travel apart and
+# psycopg prepares a query the fifth time a connection sends it, so PostgreSQL stops
+# re-planning the same few queries. Off by default: Django documents queries it cannot run
+# this way, and the gain measured on the API was small (docs/api.md); never behind PgBouncer
+# in transaction mode (a prepared statement lives on one server connection).
+if (
+    not DATABASE_IS_EMBEDDED
+    and DATABASE_POOLER != "pgbouncer"
+    and env_bool("DB_SERVER_SIDE_BINDING", False)
+):
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 if DATABASE_IS_EMBEDDED:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 

@@ -39,6 +39,11 @@ SECTION_ATTR: dict[str, str] = {
 }
 
 
+# The patient's one-to-one parts, which a patients' query may join (select_related) so that
+# load_casebooks needs no query of their own.
+SINGLE_PART_RELATIONS = ("baseline", "first_line", "second_line")
+
+
 @dataclass
 class Casebook:
     patient: Patient
@@ -200,6 +205,12 @@ def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Case
     ids = patients.values("pk") if isinstance(patients, QuerySet) else list(books)
     for model in (Baseline, FirstLineTherapy, SecondLineTherapy):
         attr = SECTION_ATTR[model.section]
+        relation = model._meta.get_field("patient").remote_field
+        if all(relation.is_cached(p) for p in patient_list):
+            # Joined to the patients' query already (select_related): no query of its own.
+            for patient in patient_list:
+                setattr(books[patient.pk], attr, getattr(patient, attr, None))
+            continue
         for record in model.objects.filter(patient_id__in=ids):
             setattr(books[record.patient_id], attr, record)
     repeating: dict[str, dict[int, list]] = defaultdict(lambda: defaultdict(list))

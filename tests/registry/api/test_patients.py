@@ -223,6 +223,14 @@ def test_casebook_read_returns_every_part(api_a, coordinator_a):
     assert body["signature"] is None
 
 
+def test_casebook_read_of_a_new_registration_has_no_parts(api_a, coordinator_a):
+    # The single parts are joined to the patient's row: absent ones must read as null.
+    patient = register_patient(coordinator_a)
+    body = api_a.get(f"/api/v1/patients/{patient.study_id}/").json()
+    assert [body[part] for part in ("baseline", "first_line", "second_line")] == [None] * 3
+    assert (body["assessments"], body["sections"]["baseline"]) == ([], "not started")
+
+
 def test_casebook_read_hides_identifiers_from_study_wide_roles(api_dm, coordinator_a):
     patient = build_casebook(coordinator_a)
     body = api_dm.get(f"/api/v1/patients/{patient.study_id}/").json()
@@ -246,8 +254,8 @@ def test_casebook_read_queries_do_not_grow_with_the_cohort(
         register_patient(coordinator_a)
     patient = build_casebook(coordinator_a)
     api_a.get("/api/v1/me/")  # first use of the token writes last_used_at once
-    # token, patient, 3 single parts, 3 repeating parts, completions, signature
-    with django_assert_num_queries(10):
+    # token, patient with its 3 single parts joined, 3 repeating parts, completions, signature
+    with django_assert_num_queries(7):
         response = api_a.get(f"/api/v1/patients/{patient.study_id}/")
     assert response.status_code == 200
 
