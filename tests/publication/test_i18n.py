@@ -54,6 +54,9 @@ def test_a_chinese_pis_pack_figure_has_chinese_labels(client, pi_user, finished_
     assert "No. at risk" not in svg
     # An English PI asking next gets English figures, not the Chinese PI's cached ones.
     english = people.data_manager()
+    # Same browser, whose language cookie now says Chinese: the account's English wins.
+    english.language = "en-gb"
+    english.save(update_fields=["language"])
     client.force_login(english)
     assert "No. at risk" in client.get(url).content.decode()
 
