@@ -195,8 +195,16 @@ def section_records(book: Casebook, section: str) -> list:
     return [] if value is None else [value]
 
 
-def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Casebook]:
-    """Casebooks for the given patients with one query per CRF table."""
+def load_casebooks(
+    patients: QuerySet[Patient] | Iterable[Patient], *, parts_joined: bool = False
+) -> list[Casebook]:
+    """Casebooks for the given patients with one query per CRF table.
+
+    ``parts_joined``: the caller has just read these patients with their single parts joined
+    (``patient_get_for(..., with_single_parts=True)``), so those parts need no query. Only on
+    the caller's word: a patient object that lived through a save holds its parts as they
+    were, and a casebook built from them (analysis rows, rules) would be stale.
+    """
     patient_list = list(patients)
     books = {p.pk: Casebook(patient=p) for p in patient_list}
     if not books:
@@ -206,7 +214,7 @@ def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Case
     for model in (Baseline, FirstLineTherapy, SecondLineTherapy):
         attr = SECTION_ATTR[model.section]
         relation = model._meta.get_field("patient").remote_field
-        if all(relation.is_cached(p) for p in patient_list):
+        if parts_joined and all(relation.is_cached(p) for p in patient_list):
             # Joined to the patients' query already (select_related): no query of its own.
             for patient in patient_list:
                 setattr(books[patient.pk], attr, getattr(patient, attr, None))
@@ -236,5 +244,5 @@ def load_casebooks(patients: QuerySet[Patient] | Iterable[Patient]) -> list[Case
     return [books[p.pk] for p in patient_list]
 
 
-def load_casebook(patient: Patient) -> Casebook:
-    return load_casebooks([patient])[0]
+def load_casebook(patient: Patient, *, parts_joined: bool = False) -> Casebook:
+    return load_casebooks([patient], parts_joined=parts_joined)[0]

@@ -174,7 +174,7 @@ class PatientDetailView(PatientApiView):
     )
     def get(self, request, study_id: str):
         patient = patient_get_for(request.user, study_id, with_single_parts=True)
-        book = load_casebook(patient)
+        book = load_casebook(patient, parts_joined=True)
         signature = (
             Signature.objects.filter(patient=patient).valid().select_related("signed_by").first()
         )
