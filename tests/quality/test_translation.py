@@ -249,6 +249,9 @@ def test_rule_message_is_shown_in_the_readers_language(
     chinese = page(client, speaks_chinese(coordinator_a), url)
     assert BMI_LOW_ZH in chinese and BMI_LOW_EN not in chinese
     assert "数据质量规则" in chinese  # raised by: a data-quality rule
+    # Same browser, whose language cookie now says Chinese: the account's English wins.
+    data_manager.language = "en-gb"
+    data_manager.save(update_fields=["language"])
     english = page(client, data_manager, url)
     assert BMI_LOW_EN in english and BMI_LOW_ZH not in english
 
