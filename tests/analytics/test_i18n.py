@@ -23,14 +23,6 @@ from tests.factories import TEST_PASSWORD
 DEMO = Path(__file__).resolve().parents[2] / "fixtures"
 
 
-@pytest.fixture(autouse=True)
-def _english_after_each_test():
-    # A request of a Chinese user activates Chinese for the thread; the next test must not
-    # inherit it.
-    yield
-    translation.activate("en-gb")
-
-
 @pytest.fixture(scope="module")
 def bundle():
     patients = pd.read_csv(DEMO / "demo_patients.csv", dtype={"study_id": str})

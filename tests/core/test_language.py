@@ -6,22 +6,12 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 from django.urls import reverse
-from django.utils import translation
 
 SWITCH = reverse("language-switch")
 LOGIN = reverse("login")
 PATIENTS = reverse("registry:patient_list")
 BAD_LANGUAGE = "Language: choose one of the registry&#x27;s languages."
 ENGLISH_BROWSER = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9"}
-
-
-@pytest.fixture(autouse=True)
-def _default_language_after_each_test():
-    # A request leaves its language active in the thread, which the test client shares:
-    # each test here starts and ends in the default language.
-    translation.deactivate()
-    yield
-    translation.deactivate()
 
 
 def test_anonymous_switch_sets_the_cookie_and_the_login_page_is_chinese(client, db):

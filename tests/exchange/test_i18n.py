@@ -23,12 +23,6 @@ from tests.exchange.helpers import open_zip, rows, run_export
 from tests.exchange.imports.helpers import Workbook, template
 
 
-@pytest.fixture(autouse=True)
-def _english_after_each_test():
-    yield
-    translation.activate("en-gb")
-
-
 def _speaks(user, language: str):
     user.language = language
     user.save(update_fields=["language"])

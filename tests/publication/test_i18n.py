@@ -7,7 +7,6 @@ from __future__ import annotations
 import warnings
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import translation
 
@@ -16,14 +15,6 @@ from analytics.manuscript import manuscript_files
 from publication import kit, services
 from tests import people
 from tests.conftest import service_missing
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache_and_english():
-    cache.clear()
-    yield
-    cache.clear()
-    translation.activate("en-gb")
 
 
 @pytest.fixture

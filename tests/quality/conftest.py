@@ -1,19 +1,9 @@
 """A casebook to question: built through the registry's services by a site coordinator."""
 
 import pytest
-from django.conf import settings
-from django.utils import translation
 
 from tests.builders import build_casebook
 from tests.factories import UserFactory
-
-
-@pytest.fixture(autouse=True)
-def _default_language_after_each_test():
-    """A request of a user with a saved language activates it in this thread and leaves it
-    active; each test ends back in the default, so the next one's English holds."""
-    with translation.override(settings.LANGUAGE_CODE, deactivate=True):
-        yield
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ def translated(text) -> bool:
         return str(text) != english
 
 
-@pytest.fixture(autouse=True)
-def _english_afterwards():
-    """A request activates its user's language in this thread and nothing resets it: later
-    tests, which read messages without a request, must find the default language again."""
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def zh_coordinator(coordinator_a):
     coordinator_a.language = "zh-hans"

@@ -15,15 +15,6 @@ from tests.builders import build_casebook, register_patient
 from tests.factories import TEST_PASSWORD
 
 
-@pytest.fixture(autouse=True)
-def _default_language_after_each_test():
-    # A request leaves its language active in the thread, which the test client shares:
-    # each test here starts and ends in the default language.
-    translation.deactivate()
-    yield
-    translation.deactivate()
-
-
 @pytest.fixture
 def chinese_coordinator(coordinator_a):
     coordinator_a.language = "zh-hans"
