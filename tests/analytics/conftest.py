@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pandas as pd
 import pytest
 
 from analytics import services
+from analytics.curves import add_censor_marks, add_subgroup_curves
 from analytics.models import AnalysisRun
+from analytics.stats import analyze
+from analytics.stats.plan import reference_plan
 from tests import people
 from tests.builders import build_casebook, lock_casebook
 from tests.factories import TEST_PASSWORD
@@ -93,3 +99,18 @@ def plan_only(db):
     return AnalysisPlan.objects.create(
         version=1, plan=plan, plan_sha256=plan_sha256(parse_plan(plan))
     )
+
+
+DEMO_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    """The demo study's analysis tables and the bundle the engine makes of them, with the
+    dashboard's subgroup curves and censoring marks."""
+    patients = pd.read_csv(DEMO_FIXTURES / "demo_patients.csv", dtype={"study_id": str})
+    events = pd.read_csv(DEMO_FIXTURES / "demo_adverse_events.csv", dtype={"study_id": str})
+    bundle = analyze(patients, events, reference_plan())
+    add_subgroup_curves(bundle, patients, bundle["plan"])
+    add_censor_marks(bundle, patients, bundle["plan"])
+    return patients, bundle

@@ -5,30 +5,14 @@ from __future__ import annotations
 
 import copy
 import re
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 from django.urls import reverse
 
 from analytics import labels, presenters
-from analytics.curves import add_censor_marks, add_subgroup_curves, censor_marks
-from analytics.stats import analyze
-from analytics.stats.plan import reference_plan
+from analytics.curves import censor_marks
 from tests.factories import TEST_PASSWORD
-
-DEMO = Path(__file__).resolve().parents[2] / "fixtures"
-
-
-@pytest.fixture(scope="module")
-def demo():
-    patients = pd.read_csv(DEMO / "demo_patients.csv", dtype={"study_id": str})
-    events = pd.read_csv(DEMO / "demo_adverse_events.csv", dtype={"study_id": str})
-    bundle = analyze(patients, events, reference_plan())
-    add_subgroup_curves(bundle, patients, bundle["plan"])
-    add_censor_marks(bundle, patients, bundle["plan"])
-    return patients, bundle
 
 
 def test_a_negative_lower_limit_is_shown_as_zero_and_flagged():

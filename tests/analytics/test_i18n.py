@@ -6,31 +6,19 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
-import pandas as pd
 import pytest
 from django.urls import reverse
 from django.utils import translation
 
 from analytics import fonts, presenters
-from analytics.curves import add_censor_marks, add_subgroup_curves
-from analytics.stats import analyze
-from analytics.stats.plan import reference_plan
 from tests.conftest import service_missing
 from tests.factories import TEST_PASSWORD
 
-DEMO = Path(__file__).resolve().parents[2] / "fixtures"
-
 
 @pytest.fixture(scope="module")
-def bundle():
-    patients = pd.read_csv(DEMO / "demo_patients.csv", dtype={"study_id": str})
-    events = pd.read_csv(DEMO / "demo_adverse_events.csv", dtype={"study_id": str})
-    result = analyze(patients, events, reference_plan())
-    add_subgroup_curves(result, patients, result["plan"])
-    add_censor_marks(result, patients, result["plan"])
-    return result
+def bundle(demo):
+    return demo[1]
 
 
 @pytest.fixture
