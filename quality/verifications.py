@@ -19,7 +19,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -330,16 +330,21 @@ class CentreProgress:
         return round(100 * self.verified / self.critical, 1) if self.critical else None
 
 
-def _verified_exists(section: str, field: str, patient_ref: str) -> Exists:
+def _verified(section: str, field: str, patient_ref: str) -> Q:
+    """The value is covered by a valid check of itself or of its whole part or record.
+
+    An uncorrelated ``IN`` rather than a correlated ``EXISTS``: inside an aggregate's FILTER
+    PostgreSQL runs an ``EXISTS`` once per value (100,000 index probes per field at 100,000
+    casebooks, seconds per dashboard), while it reads the valid checks once into a hash for
+    an ``IN`` (issue 16). Record ids are unique within a part's table, so for a repeating
+    part the record alone names the value's patient too.
+    """
     valid = Verification.objects.filter(
-        patient_id=OuterRef(patient_ref),
-        section=section,
-        dropped_at__isnull=True,
-        field__in=[field, ""],
-    )
+        section=section, dropped_at__isnull=True, field__in=[field, ""]
+    ).order_by()
     if section in REPEATING_SECTIONS:
-        valid = valid.filter(record_id=OuterRef("pk"))
-    return Exists(valid)
+        return Q(pk__in=valid.values("record_id"))
+    return Q(**{f"{patient_ref}__in": valid.values("patient_id")})
 
 
 def critical_progress(user: User, *, center: Center | None = None) -> list[CentreProgress]:
@@ -357,7 +362,7 @@ def critical_progress(user: User, *, center: Center | None = None) -> list[Centr
         by_section.setdefault(section, []).append(field)
     totals: dict[str, CentreProgress] = {
         code: CentreProgress(code, 0, 0)
-        for code in visible.values_list("center__code", flat=True).distinct()
+        for code in visible.order_by().values_list("center__code", flat=True).distinct()
     }
     for section, fields in by_section.items():
         model = MODEL_BY_SECTION[section]
@@ -375,7 +380,7 @@ def critical_progress(user: User, *, center: Center | None = None) -> list[Centr
             present = _present(model, field)
             aggregates[f"n{i}"] = Count("pk", filter=present)
             aggregates[f"v{i}"] = Count(
-                "pk", filter=present & Q(_verified_exists(section, field, patient_ref))
+                "pk", filter=present & _verified(section, field, patient_ref)
             )
         for row in rows.values(centre).annotate(**aggregates).order_by():
             progress = totals.setdefault(row[centre], CentreProgress(row[centre], 0, 0))

@@ -10,7 +10,7 @@ from quality.models import DEFAULT_CRITICAL_FIELDS, StudySettings, Verification
 from registry import services as registry_services
 from registry.models import AdverseEvent, AuditEvent, Baseline, FollowUp, SecondLineTherapy
 from registry.services import SIGNATURE_MEANING
-from tests.builders import build_casebook
+from tests.builders import adverse_event, build_casebook
 from tests.factories import TEST_PASSWORD
 
 
@@ -288,6 +288,26 @@ def test_progress_per_centre_counts_verified_critical_values(
     assert progress == {"AAA": (3, 2, 66.7), "BBB": (1, 0, 0.0)}
     assert [p.center for p in sdv.critical_progress(coordinator_b)] == ["BBB"]
     assert SecondLineTherapy.objects.filter(patient=b1).exists()
+
+
+def test_progress_counts_each_value_once_and_only_for_its_own_record_and_patient(
+    data_manager, coordinator_a, pi_user
+):
+    StudySettings.objects.create(critical_fields=["second_line.start_date", "adverse_events.grade"])
+    first = build_casebook(coordinator_a)  # 1 start date + 1 AE grade
+    registry_services.crf_record_save(
+        user=coordinator_a, patient=first, section="adverse_events", data=adverse_event()
+    )
+    other = build_casebook(coordinator_a, with_ae=False)  # 1 start date
+    verified_event, unverified_event = AdverseEvent.objects.filter(patient=first).order_by("pk")
+    mark(data_manager, first, "adverse_events", verified_event.pk)  # the whole record
+    mark(data_manager, first, "adverse_events", verified_event.pk, ["grade"])  # and its grade
+    mark(data_manager, first, "second_line")  # the first patient's part, not the other's
+    progress = [(p.critical, p.verified) for p in sdv.critical_progress(pi_user)]
+    # 2 start dates + 2 grades entered; the first patient's start date and one grade checked.
+    assert progress == [(4, 2)]
+    assert unverified_event.grade is not None
+    assert SecondLineTherapy.objects.get(patient=other).start_date is not None
 
 
 def test_progress_counts_a_dropped_verification_as_unverified(
