@@ -100,12 +100,16 @@ def seconds_until_allowed(limit: int, period: int, current: int, previous: int, 
         # Only the next window can allow it, once enough of this one has slid out.
         needed_share = (limit - 1) / current
         return (period - elapsed) + period * (1 - needed_share)
+    if previous == 0:
+        return 1.0  # not refused on these counts (another request's decision): try again soon
     # This window's count leaves room once enough of the previous one has slid out.
     needed_share = (limit - 1 - current) / previous
     return max(period * (1 - needed_share) - elapsed, 0.0)
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
+    # Not DRF's "throttle_%(scope)s_%(ident)s": those keys hold its pickled lists, which the
+    # script's INCR must never meet in a cache that outlived an upgrade.
     cache_format = "throttle:%(scope)s:%(ident)s"
 
     def get_ident(self, request):
