@@ -123,6 +123,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env_int(
     "DB_CONN_MAX_AGE", 0 if DATABASE_IS_EMBEDDED else 60, minimum=0
 )
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend whose health check polls the idle socket instead of running
+# SELECT 1 on every request, falling back to SELECT 1 at any sign of trouble (core/db/).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "core.db.postgresql"
 # Server-side parameter binding (PostgreSQL), opt-in: queries and their values travel apart and
 # psycopg prepares a query the fifth time a connection sends it, so PostgreSQL stops
 # re-planning the same few queries. Off by default: Django documents queries it cannot run

@@ -117,10 +117,12 @@ class HostileInputMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._refuse(request) is None:
+            return self.get_response(request)
         # Before LocaleMiddleware: the refusal speaks the language of the cookie or browser.
+        # Worked out only for a refusal (the checks run again to word it), not for every request.
         with translation.override(translation.get_language_from_request(request)):
-            refused = self._refuse(request)
-        return refused if refused is not None else self.get_response(request)
+            return self._refuse(request)
 
     def _refuse(self, request: HttpRequest) -> HttpResponse | None:
         try:

@@ -13,3 +13,8 @@ class CoreApiConfig(AppConfig):
     name = "core.api"
     label = "registry_api"
     verbose_name = "REST API"
+
+    def ready(self) -> None:
+        from core.api import signals
+
+        signals.connect()

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.api.authentication import forget_tokens
 from core.api.models import TOKEN_PREFIX, ApiToken, hash_secret
 from core.errors import ApplicationError, ErrorCode, field_error
 
@@ -55,5 +56,7 @@ def token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken:
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
             revoked_at=timezone.now()
         )
+        # The cached owner of the token goes too: refused from the next request on.
+        forget_tokens([token.key_hash])
         token.refresh_from_db()
     return token

@@ -88,6 +88,21 @@ class PatientListOutput(ModelSerializer):
     center = serializers.CharField(source="center.code", help_text="Centre code.")
     locked = serializers.BooleanField(source="is_locked")
 
+    # The columns these fields read (``locked`` is the casebook status): the list loads only
+    # them, not the forty-odd of the whole registration.
+    columns = (
+        "study_id",
+        "center__code",
+        "sex",
+        "registration_date",
+        "enrolment_status",
+        "screen_failure_reason",
+        "casebook_status",
+        "version",
+        "created_at",
+        "updated_at",
+    )
+
     class Meta:
         model = Patient
         fields = [

@@ -133,7 +133,7 @@ class PatientCollectionView(PatientApiView, GenericAPIView):
         return frozenset(PatientFilter.base_filters) | pagination
 
     def get_queryset(self):
-        return patients_visible_to(self.request.user)
+        return patients_visible_to(self.request.user).only(*s.PatientListOutput.columns)
 
     def filter_queryset(self, queryset):
         # Without any filter parameter django-filter would build and validate an empty form
