@@ -195,6 +195,11 @@ def _chunks(ids: np.ndarray, pks: np.ndarray, size: int) -> Iterator[list[tuple[
         )
 
 
+# Deflate's fastest level, not zlib's default 6: on the CSVs of 100,000 patients (316 MB)
+# 1.6 s of CPU instead of 5.9 s for a ZIP 34% larger (56 MB, not 42 MB); zipping ran after
+# the rows in one process and was an eighth of the export's time.
+ZIP_LEVEL = 1
+
 # What a write in progress leaves in the export folder: a work folder and a half-written ZIP.
 WORK_DIR_MARK = "-work-"
 PARTIAL_SUFFIX = ".part"
@@ -259,7 +264,9 @@ def _write_export(spec: ExportSpec, out_path: Path) -> ExportResult:
         _write_text(work / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
         tmp_zip = out_path.with_suffix(PARTIAL_SUFFIX)
         try:
-            with zipfile.ZipFile(tmp_zip, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            with zipfile.ZipFile(
+                tmp_zip, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL
+            ) as zf:
                 for p in sorted(work.rglob("*")):
                     if p.is_file():
                         zf.write(p, str(p.relative_to(work)))
