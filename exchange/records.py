@@ -11,11 +11,13 @@ records and give exactly the values ``load_casebooks`` would.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 
 from django.db import connection, connections, models
 from django.db.models import F, Lookup, Q, QuerySet
+from psycopg.adapt import Loader
 
 from exchange.fieldmap import FIELD_MAP, INTERNAL
 from registry.casebook import SECTION_ATTR, Casebook
@@ -101,62 +103,55 @@ def _of_chunk(field_name: str, pks: list[int]) -> Q | Lookup:
     return Q(**{f"{field_name}__in": pks})
 
 
-def _fetched(query: QuerySet, model: type[models.Model]) -> Iterable[tuple]:
+class _JsonbOncePerText(Loader):
+    """A jsonb value as ``JSONField.from_db_value`` gives it (``json.loads`` of its text:
+    none of the fields read has a decoder of its own), parsed once per distinct text of a
+    query's result. Nearly every record has one of a few missing-code texts (mostly ``{}``):
+    parsing each was a tenth of the export's time. The records are read-only, so they may
+    share the parsed values."""
+
+    def __init__(self, oid: int, context=None) -> None:
+        super().__init__(oid, context)
+        self._parsed: dict[bytes, object] = {}
+
+    def load(self, data) -> object:
+        text = bytes(data)
+        try:
+            return self._parsed[text]
+        except KeyError:
+            value = self._parsed[text] = json.loads(text)
+            return value
+
+
+def _fetched(query: QuerySet) -> Iterable[tuple]:
     """The rows of a ``values_list`` query, as Django would give them.
 
     On PostgreSQL the query Django compiles is run on a cursor of its connection and fetched
-    at once, without Django's per-row iteration, and each JSON column is parsed with the
-    field's own ``from_db_value`` once per distinct text of the chunk (nearly every record has
-    the same few missing-code texts: parsing them per record was a tenth of the export's time;
-    the records are read-only, so they may share the parsed values).
+    at once, without Django's per-row iteration, jsonb parsed by ``_JsonbOncePerText``.
     """
     if connection.vendor != "postgresql":
         return query
     sql, params = query.query.sql_with_params()
     with connections[query.db].cursor() as cursor:
+        # This cursor's own loaders (psycopg copies the connection's for each cursor).
+        cursor.cursor.adapters.register_loader("jsonb", _JsonbOncePerText)
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    json_fields = _JSON_FIELDS.get(model)
-    if not json_fields:
-        return rows
-    return _with_json_parsed(rows, json_fields)
-
-
-def _with_json_parsed(
-    rows: list[tuple], json_fields: list[tuple[int, models.JSONField]]
-) -> Iterable[list]:
-    parsed: dict[str, object] = {}
-    for row in rows:
-        values = list(row)
-        for position, json_field in json_fields:
-            text = values[position]
-            if text is None:
-                continue
-            value = parsed.get(text, _UNSEEN)
-            if value is _UNSEEN:
-                value = parsed[text] = json_field.from_db_value(text, None, connection)
-            values[position] = value
-        yield values
-
-
-_UNSEEN = object()
+        return cursor.fetchall()
 
 
 def _rows(model: type[models.Model], pks: list[int], ordering: Iterable[str] = ()) -> Iterable:
     row_type = _ROW_TYPES[model]
     query = model.objects.filter(_of_chunk("patient_id", pks)).order_by(*ordering)
-    return map(row_type._make, _fetched(query.values_list(*_attnames(model)), model))
+    return map(row_type._make, _fetched(query.values_list(*_attnames(model))))
 
 
-# Per model: (position in the values read, field) of each JSON field.
-_JSON_FIELDS: dict[type[models.Model], list[tuple[int, models.JSONField]]] = {
-    model: [
-        (position, model._meta.get_field(name))
-        for position, name in enumerate(_attnames(model))
-        if isinstance(model._meta.get_field(name), models.JSONField)
-    ]
+# _JsonbOncePerText parses with plain json.loads: what from_db_value does without a decoder.
+if any(
+    isinstance(f, models.JSONField) and f.decoder is not None
     for model in (Patient, *_ROW_TYPES)
-}
+    for f in model._meta.concrete_fields
+):
+    raise RuntimeError("a JSON field read by the export has a decoder: load it with it")
 
 
 def load_casebook_rows(pks: list[int]) -> dict[int, Casebook]:
@@ -168,7 +163,7 @@ def load_casebook_rows(pks: list[int]) -> dict[int, Casebook]:
     books: dict[int, Casebook] = {}
     patient_fields = _attnames(Patient)
     query = Patient.objects.filter(_of_chunk("pk", pks)).order_by()
-    for values in _fetched(query.values_list(*patient_fields, "center__code"), Patient):
+    for values in _fetched(query.values_list(*patient_fields, "center__code")):
         patient = PatientRow._make((*values[:-1], CenterRef(values[-1])))
         books[getattr(patient, _PATIENT_PK)] = Casebook(patient=patient)
     single_parts = [m for m in CRF_MODELS if m.section not in REPEATING_SECTIONS]
@@ -187,6 +182,6 @@ def load_casebook_rows(pks: list[int]) -> dict[int, Casebook]:
     completions = SectionCompletion.objects.filter(_of_chunk("patient_id", pks)).values_list(
         "patient_id", "section"
     )
-    for patient_id, section in _fetched(completions, SectionCompletion):
+    for patient_id, section in _fetched(completions):
         books[patient_id].completed_sections.add(section)
     return books
