@@ -5,20 +5,25 @@
 
 For each size the script empties the registry tables and generates a locked synthetic
 cohort with ``manage.py generate_cohort --lock`` (--centers, --seed; --reuse keeps a
-cohort that already has n patients), then runs the export in a fresh process per repeat,
-so the peak resident memory it reports is the export's, not the generator's. Prints
-medians.
+cohort that already has n patients; --existing measures whatever cohort the database
+holds and never touches it, e.g. the 1,000,000 of ``registry_bench_big``), then runs the
+export in a fresh process per repeat, so the peak resident memory it reports is the
+export's, not the generator's. CPU is the export process's and its forked row writers'
+(EXPORT_PROCESSES); memory is also summed over them. Prints medians, load averages and the
+writer's phase timings.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +39,73 @@ def _setup():
     import django
 
     django.setup()
+
+
+class _MemorySampler:
+    """Memory of this process and the children it forks (the export's row writers), sampled
+    every ``every`` seconds in a thread: the peak of the sum of their PSS (each page shared
+    after a fork counted once, split between its sharers: the memory the export really
+    takes) and the sum of each process's own peak RSS (VmHWM; shared pages counted in every
+    process that maps them, so an upper bound)."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.every = every
+        self.peak_pss_sum_mb = 0.0
+        self.hwm_mb: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    @property
+    def hwm_sum_mb(self) -> float:
+        return sum(self.hwm_mb.values())
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            self._sample()
+
+    def _sample(self) -> None:
+        pids = [os.getpid(), *_children(os.getpid())]
+        pss = 0.0
+        for pid in pids:
+            fields = _proc_fields(pid)
+            if fields is None:
+                continue  # exited between the listing and the read
+            pss += fields.get("Pss", 0) / 1024
+            self.hwm_mb[pid] = max(self.hwm_mb.get(pid, 0.0), fields.get("VmHWM", 0) / 1024)
+        self.peak_pss_sum_mb = max(self.peak_pss_sum_mb, pss)
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(child) for child in fh.read().split()]
+    except OSError:
+        return []
+
+
+def _proc_fields(pid: int) -> dict[str, int] | None:
+    """kB figures of /proc/<pid>/status (VmHWM) and smaps_rollup (Pss)."""
+    fields: dict[str, int] = {}
+    try:
+        for name in ("status", "smaps_rollup"):
+            with open(f"/proc/{pid}/{name}") as fh:
+                for line in fh:
+                    key, _, rest = line.partition(":")
+                    parts = rest.split()
+                    if len(parts) == 2 and parts[1] == "kB":
+                        fields.setdefault(key, int(parts[0]))
+    except OSError:
+        return None
+    return fields
 
 
 def _rss_mb() -> float:
@@ -95,21 +167,41 @@ def _bench_pi():
     return User.objects.get_or_create(username="bench_pi", defaults={"role": Role.PI})[0]
 
 
+class _PhaseLog(logging.Handler):
+    """The writer's log lines (phases and their durations), kept for the report."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _cpu_seconds() -> float:
+    """CPU of this process and of its children once reaped (the forked row writers)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def measure(formats: list[str]) -> dict:
     """One export as the benchmark PI, in this (fresh) process."""
     from exchange import services
     from registry.models import User
 
     baseline = _rss_mb()
+    phases = _PhaseLog()
+    logging.getLogger("exchange.writer").addHandler(phases)
     user = User.objects.get(username="bench_pi")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
+    cpu_before = _cpu_seconds()
+    load_before = os.getloadavg()
     started = time.perf_counter()
-    job = services.export_request(user=user, formats=formats, enqueue=False)
-    job = services.export_run(job_id=job.pk)
+    with _MemorySampler() as memory:
+        job = services.export_request(user=user, formats=formats, enqueue=False)
+        job = services.export_run(job_id=job.pk)
     seconds = time.perf_counter() - started
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime - cpu_before
+    cpu = _cpu_seconds() - cpu_before
     if job.status != "done":
         raise SystemExit(f"export failed: {job.error}")
     size_mb = Path(job.file_path).stat().st_size / 1e6
@@ -118,9 +210,14 @@ def measure(formats: list[str]) -> dict:
         "seconds": seconds,
         "cpu_seconds": cpu,
         "peak_rss_mb": _rss_mb(),
+        "processes": len(memory.hwm_mb),
+        "hwm_sum_mb": memory.hwm_sum_mb,
+        "peak_pss_sum_mb": memory.peak_pss_sum_mb,
         "rss_before_mb": baseline,
         "zip_mb": size_mb,
         "rows": job.row_counts,
+        "load": [load_before, os.getloadavg()],
+        "phases": phases.lines,
     }
 
 
@@ -134,6 +231,12 @@ def main() -> None:
     parser.add_argument(
         "--reuse", action="store_true", help="keep the cohort if it already has n patients"
     )
+    parser.add_argument(
+        "--existing",
+        action="store_true",
+        help="measure the cohort the database has (--sizes ignored): never migrates, empties "
+        "or generates, so another benchmark's cohort is safe",
+    )
     parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     _setup()
@@ -144,16 +247,21 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    print(
-        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}, "
-        f"formats: {','.join(formats)}, chunk size {settings.EXPORT_CHUNK_SIZE}"
-    )
-    for n in [int(s) for s in args.sizes.split(",")]:
-        started = time.perf_counter()
-        from registry.models import AdverseEvent, Patient
+    from registry.models import AdverseEvent, Patient
 
-        reused = args.reuse and Patient.objects.count() == n
+    if not args.existing:
+        call_command("migrate", verbosity=0)
+    print(
+        f"database: {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]} "
+        f"{settings.DATABASES['default']['NAME']}, formats: {','.join(formats)}, "
+        f"chunk size {settings.EXPORT_CHUNK_SIZE}, "
+        # Before the row writers, the setting did not exist: one process.
+        f"processes {getattr(settings, 'EXPORT_PROCESSES', 1)}"
+    )
+    sizes = [Patient.objects.count()] if args.existing else [int(s) for s in args.sizes.split(",")]
+    for n in sizes:
+        started = time.perf_counter()
+        reused = args.existing or (args.reuse and Patient.objects.count() == n)
         if reused:
             counts = {"patients": n, "adverse_events": AdverseEvent.objects.count()}
             _bench_pi()
@@ -175,16 +283,24 @@ def main() -> None:
             )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
             run = runs[-1]
+            load = " → ".join(f"{before[0]:.1f}" for before in run["load"])
             print(
-                f"  run: {run['seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU, "
-                f"peak RSS {run['peak_rss_mb']:.0f} MB"
+                f"  run: {run['seconds']:.1f} s wall, {run['cpu_seconds']:.1f} s CPU "
+                f"({run['processes']} process(es)), peak RSS {run['peak_rss_mb']:.0f} MB, "
+                f"sum of peak RSS {run['hwm_sum_mb']:.0f} MB, "
+                f"peak sum of PSS {run['peak_pss_sum_mb']:.0f} MB, load {load}"
             )
+            for line in run["phases"]:
+                print(f"    {line}")
         print(
             f"  median: {statistics.median(r['seconds'] for r in runs):.1f} s wall, "
-            f"{statistics.median(r['cpu_seconds'] for r in runs):.1f} s CPU (export process; "
+            f"{statistics.median(r['cpu_seconds'] for r in runs):.1f} s CPU (export processes; "
             f"PostgreSQL's own CPU not included), "
             f"peak RSS {statistics.median(r['peak_rss_mb'] for r in runs):.0f} MB "
             f"(after start-up {statistics.median(r['rss_before_mb'] for r in runs):.0f} MB), "
+            f"sum over processes: peak RSS "
+            f"{statistics.median(r['hwm_sum_mb'] for r in runs):.0f} MB, "
+            f"PSS {statistics.median(r['peak_pss_sum_mb'] for r in runs):.0f} MB, "
             f"ZIP {runs[0]['zip_mb']:.1f} MB, rows {json.dumps(runs[0]['rows'])}"
         )
 

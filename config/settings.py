@@ -323,6 +323,9 @@ LOGGING = {
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(VAR_DIR / "exports")))
 EXPORT_LINK_TTL_HOURS = env_int("EXPORT_LINK_TTL_HOURS", 24, minimum=1)
 EXPORT_CHUNK_SIZE = env_int("EXPORT_CHUNK_SIZE", 2000, minimum=1)
+# Processes writing an export's rows (forked, PostgreSQL only; docs/exports.md): one per core
+# of the worker's machine is the useful most. 1: all in the worker's own process.
+EXPORT_PROCESSES = env_int("EXPORT_PROCESSES", 2, minimum=1)
 
 # -- email (notifications, docs/quality.md) ---------------------------------------------------
 # Without configuration emails are printed on the console (the demo). In production either

@@ -299,6 +299,7 @@ def _write(job_id: int) -> ExportJob:
             formats=tuple(job.formats),
             chunk_size=settings.EXPORT_CHUNK_SIZE,
             manifest=manifest,
+            processes=settings.EXPORT_PROCESSES,
         )
         result = write_export(spec, target)
     except Exception as exc:
