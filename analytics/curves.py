@@ -18,17 +18,28 @@ from analytics.stats.plan import parse_plan
 from analytics.stats.validation import binary_column, time_column
 
 
+def _sorted_endpoints(patients: pd.DataFrame, plan: dict) -> dict[str, tuple]:
+    """Per endpoint: time, event and the row order that sorts them by time (NaN last), so
+    each curve's rows come sorted and the KM fits and censoring marks never sort again."""
+    out = {}
+    for name, endpoint in plan["endpoints"].items():
+        t = time_column(patients, endpoint["time"])
+        e = binary_column(patients, endpoint["event"], "event")
+        order = np.argsort(t, kind="stable")
+        out[name] = (t[order], e[order], order)
+    return out
+
+
 def add_subgroup_curves(bundle: dict, patients: pd.DataFrame, plan: dict) -> dict:
     subgroups = bundle.get("subgroups") or []
     if not subgroups or all("curve" in g for s in subgroups for g in s["groups"]):
         return bundle
     plan = parse_plan(plan)
     values, infos = derive_all(patients, plan["covariates"])
+    endpoints = _sorted_endpoints(patients, plan)
     for entry in subgroups:
-        x = values[entry["key"]]
-        endpoint = plan["endpoints"][entry["endpoint"]]
-        t = time_column(patients, endpoint["time"])
-        e = binary_column(patients, endpoint["event"], "event")
+        t, e, order = endpoints[entry["endpoint"]]
+        x = values[entry["key"]][order]
         rows = ~np.isnan(t) & ~np.isnan(e) & ~np.isnan(x)
         # analyze() lists the named group (value 1) first, then the reference (value 0).
         for group, value in zip(entry["groups"], (1.0, 0.0), strict=True):
@@ -51,7 +62,8 @@ def censor_marks(time: np.ndarray, event: np.ndarray, curve: list[dict]) -> list
 
     S(t) is read from the step curve (the last vertex at or before t), where the tick sits.
     """
-    censored = np.sort(time[(event == 0) & ~np.isnan(time)])
+    # stable: timsort, linear on the already sorted times the callers pass
+    censored = np.sort(time[(event == 0) & ~np.isnan(time)], kind="stable")
     if not len(censored) or not curve:
         return []
     t_max = max(float(np.max(time[~np.isnan(time)])), 1e-9)
@@ -69,20 +81,17 @@ def add_censor_marks(bundle: dict, patients: pd.DataFrame, plan: dict) -> dict:
     """Adds ``censored`` ([t, S(t)] pairs) to each KM entry and subgroup group lacking it."""
     plan = parse_plan(plan)
     values, _ = derive_all(patients, plan["covariates"])
+    endpoints = _sorted_endpoints(patients, plan)
     for name, entry in (bundle.get("km") or {}).items():
         if "censored" in entry or name not in plan["endpoints"]:
             continue
-        endpoint = plan["endpoints"][name]
-        t = time_column(patients, endpoint["time"])
-        e = binary_column(patients, endpoint["event"], "event")
+        t, e, _order = endpoints[name]
         entry["censored"] = censor_marks(t, e, entry.get("curve") or [])
     for sub in bundle.get("subgroups") or []:
-        endpoint = plan["endpoints"].get(sub["endpoint"])
-        if endpoint is None or sub["key"] not in values:
+        if sub["endpoint"] not in plan["endpoints"] or sub["key"] not in values:
             continue
-        x = values[sub["key"]]
-        t = time_column(patients, endpoint["time"])
-        e = binary_column(patients, endpoint["event"], "event")
+        t, e, order = endpoints[sub["endpoint"]]
+        x = values[sub["key"]][order]
         rows = ~np.isnan(t) & ~np.isnan(e) & ~np.isnan(x)
         for group, value in zip(sub["groups"], (1.0, 0.0), strict=True):
             if "censored" in group or "curve" not in group:

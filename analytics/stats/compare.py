@@ -119,10 +119,19 @@ def wilcoxon_test(x: np.ndarray, y: np.ndarray) -> TestResult:
     nx, ny = len(x), len(y)
     if nx == 0 or ny == 0:
         return TestResult("wilcoxon", None, note="an empty group")
-    ranks = pd.Series(np.concatenate((x, y))).rank(method="average").to_numpy()
-    w = float(ranks[:nx].sum() - nx * (nx + 1) / 2)
     n = nx + ny
-    ties = pd.Series(ranks).value_counts().to_numpy(dtype=float)
+    # average ranks from one sort: a tie group at sorted positions s … s+t−1 ranks s + (t+1)/2
+    # (1-based), exactly pandas' rank(method="average"); the tie sizes come with it
+    values = np.concatenate((x, y))
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.empty(n, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ties = np.diff(np.append(starts, n)).astype(float)
+    rank_of_sorted = (starts + (ties + 1) / 2)[np.cumsum(new) - 1]
+    w = float(rank_of_sorted[order < nx].sum() - nx * (nx + 1) / 2)
     sigma = math.sqrt(nx * ny / 12 * ((n + 1) - float((ties**3 - ties).sum()) / (n * (n - 1))))
     if sigma == 0:
         return TestResult("wilcoxon", None, w, note="all values are equal")
@@ -174,7 +183,7 @@ def _test_fields(res: TestResult) -> dict:
 
 def _row_kind(patients: pd.DataFrame, spec: dict) -> str:
     """The Table 1 classification of a plain column (tables.table1's rules)."""
-    from .tables import KNOWN_CATEGORICAL
+    from .tables import KNOWN_CATEGORICAL, zero_one
 
     series = patients[spec["column"]]
     if "breaks" in spec:
@@ -185,33 +194,50 @@ def _row_kind(patients: pd.DataFrame, spec: dict) -> str:
     numeric = pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
     if not numeric or spec["column"] in KNOWN_CATEGORICAL:
         return "categorical"
-    if series.dropna().isin([0, 1]).all() and series.notna().any():
+    if zero_one(series):
         return "binary"
     return "continuous"
 
 
+def _level_codes(values: pd.Series) -> tuple[np.ndarray, list]:
+    """Each row's level as an integer code (−1 when blank) and the levels: the column is
+    coded once, not compared with each level (14 s of the engine at 1,000,000 patients)."""
+    numbers = values.to_numpy() if values.dtype.kind == "f" else None
+    if numbers is not None:
+        known = numbers[~np.isnan(numbers)]
+        # 0/1 covariates and the like: the values are their own codes, no hashing
+        if len(known) and known.min() >= 0 and known.max() < 64 and np.all(known % 1 == 0):
+            codes = np.where(np.isnan(numbers), -1, np.nan_to_num(numbers)).astype(np.int64)
+            return codes, [np.float64(level) for level in range(int(known.max()) + 1)]
+    codes, levels = pd.factorize(values)
+    return codes, list(levels)
+
+
 def _levels_row(
     variable: str,
-    codes: pd.Series,
+    coded: tuple[np.ndarray, list],
     group: np.ndarray,
     sizes: list[int],
     only_level=None,
     order: list | None = None,
 ) -> dict:
-    """Counts per level × group, the χ²/Fisher test on the full table, and the rows shown."""
+    """Counts per level × group, the χ²/Fisher test on the full table, and the rows shown.
+    ``coded`` is (a code per row, −1 when blank; the level of each code)."""
     from .tables import _level_sort_key, pct
 
-    ok = codes.notna().to_numpy()
-    values = codes[ok]
-    g = group[ok]
-    present = set(pd.unique(values))
-    if order is None:
-        levels = sorted(present, key=_level_sort_key)
-    else:
-        levels = [lv for lv in order if lv in present]
-    table = np.array(
-        [[int(np.sum((values == lv).to_numpy() & (g == k))) for k in (0, 1)] for lv in levels]
+    codes, levels_of_code = coded
+    ok = codes >= 0
+    counts = np.bincount(codes[ok] * 2 + group[ok], minlength=2 * len(levels_of_code)).reshape(
+        -1, 2
     )
+    present = [i for i in range(len(levels_of_code)) if counts[i].sum() > 0]
+    if order is None:
+        chosen = sorted(present, key=lambda i: _level_sort_key(levels_of_code[i]))
+    else:
+        where = {levels_of_code[i]: i for i in present}
+        chosen = [where[lv] for lv in order if lv in where]
+    levels = [levels_of_code[i] for i in chosen]
+    table = counts[chosen] if chosen else np.array([])
     res = categorical_test(table) if len(levels) else TestResult(None, None, note="no values")
     rows = []
     for lv, counts in zip(levels, table, strict=True):
@@ -246,15 +272,25 @@ def comparisons(
     patients. Binary rows show the level-1 row and test the 2×2 table; categorical rows show
     and test every level; continuous rows give median, Q1, Q3 (type 6) per group.
     """
-    from .tables import _binned_codes, quartiles
+    from .tables import _bin_codes, quartiles
     from .validation import numeric_column
 
     out = []
+    # only the columns the rows read: copying the whole table per grouping is 1,000,000 rows
+    # of every column
+    columns = list(
+        dict.fromkeys(
+            item if isinstance(item, str) else item["column"]
+            for item in items
+            if not (isinstance(item, str) and item in covariate_values)
+        )
+    )
+    table = patients[[c for c in columns if c in patients.columns]]
     for key in by_keys:
         by = covariate_values[key]
         labels = covariate_info[key]["labels"]
         in_group = ~np.isnan(by)
-        sub = patients[in_group].reset_index(drop=True)
+        sub = table[in_group].reset_index(drop=True)
         group = by[in_group].astype(np.int64)
         sizes = [int(np.sum(group == 0)), int(np.sum(group == 1))]
         rows = []
@@ -263,7 +299,7 @@ def comparisons(
                 continue  # a variable against itself tests nothing
             if isinstance(item, str) and item in covariate_values:
                 values = pd.Series(covariate_values[item][in_group])
-                row = _levels_row(item, values, group, sizes, only_level=1.0)
+                row = _levels_row(item, _level_codes(values), group, sizes, only_level=1.0)
                 row["label"] = covariate_info[item]["labels"][1]
                 rows.append(row)
                 continue
@@ -286,18 +322,22 @@ def comparisons(
                     }
                 )
             elif kind == "binned":
-                codes, order = _binned_codes(numeric_column(sub, spec["column"]), spec["breaks"])
-                rows.append(_levels_row(variable, codes, group, sizes, order=order))
+                coded = _bin_codes(numeric_column(sub, spec["column"]), spec["breaks"])
+                rows.append(_levels_row(variable, coded, group, sizes, order=coded[1]))
             elif kind == "binary":
                 x = pd.Series(numeric_column(sub, spec["column"]))
-                rows.append(_levels_row(variable, x, group, sizes, only_level=1.0))
+                rows.append(_levels_row(variable, _level_codes(x), group, sizes, only_level=1.0))
             else:
                 series = sub[spec["column"]]
                 if pd.api.types.is_float_dtype(series) and np.all(
                     series.dropna() == np.round(series.dropna())
                 ):
                     series = series.astype("Int64")
-                rows.append(_levels_row(variable, series.astype(object), group, sizes))
+                # integers keep their dtype (factorized as numbers, printed as ints);
+                # anything else is compared as Python objects, as before
+                if not pd.api.types.is_integer_dtype(series):
+                    series = series.astype(object)
+                rows.append(_levels_row(variable, _level_codes(series), group, sizes))
         out.append(
             {
                 "by": key,

@@ -72,6 +72,18 @@ def confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str, alpha: float 
     raise ValueError(f"unknown conf_type {conf_type!r}")
 
 
+def distinct_times(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(time, return_inverse=True)``, without its sort when time is ascending
+    already (the bundle sorts each endpoint once; at 1,000,000 rows a sort per curve and
+    per log-rank test was most of their cost)."""
+    if len(time) < 2 or not np.all(time[1:] >= time[:-1]):
+        return np.unique(time, return_inverse=True)
+    new = np.empty(len(time), dtype=bool)
+    new[0] = True
+    np.not_equal(time[1:], time[:-1], out=new[1:])
+    return time[new], np.cumsum(new) - 1
+
+
 def km_fit(
     time: np.ndarray, event: np.ndarray, conf_type: str = "log-log", alpha: float = 0.05
 ) -> KMFit:
@@ -81,7 +93,7 @@ def km_fit(
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = distinct_times(time)
     total = np.bincount(inv, minlength=len(ut)).astype(float)
     d = np.bincount(inv, weights=event, minlength=len(ut))
     n_risk = np.cumsum(total[::-1])[::-1]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .dist import chi2_sf
+from .km import distinct_times
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def logrank(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogRank:
     event = np.asarray(event, dtype=float)
     group = np.asarray(group, dtype=np.int64)
     k = int(group.max()) + 1 if len(group) else 0
-    ut, inv = np.unique(time, return_inverse=True)
+    ut, inv = distinct_times(time)
     u = len(ut)
     # counts per (time, group): U×k; n at risk = reverse cumulative sum over time
     flat = inv * k + group

@@ -24,6 +24,13 @@ def quartiles(values: np.ndarray) -> tuple[float, float, float]:
     return float(q[0]), float(q[1]), float(q[2])
 
 
+def zero_one(series: pd.Series) -> bool:
+    """A numeric column with values, all of them 0 or 1 (blanks aside): a binary row."""
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    values = values[~np.isnan(values)]
+    return len(values) > 0 and bool(np.all((values == 0) | (values == 1)))
+
+
 def _level_sort_key(v: Any) -> tuple:
     try:
         return (0, float(v), "")
@@ -77,12 +84,11 @@ def _bin_labels(breaks: list[float]) -> list[str]:
     return labels
 
 
-def _binned_codes(values: np.ndarray, breaks: list[float]) -> tuple[pd.Series, list[str]]:
-    """Each value's bin label (None when blank), and the labels in bin order."""
+def _bin_codes(values: np.ndarray, breaks: list[float]) -> tuple[np.ndarray, list[str]]:
+    """Each value's bin as a code (−1 when blank) and the bin labels, in bin order."""
     labels = _bin_labels(breaks)
     idx = np.searchsorted(np.asarray(breaks, dtype=float), values, side="right")
-    names = np.array(labels, dtype=object)[np.minimum(idx, len(labels) - 1)]
-    return pd.Series(np.where(np.isnan(values), None, names), dtype=object), labels
+    return np.where(np.isnan(values), -1, np.minimum(idx, len(labels) - 1)), labels
 
 
 def _binned_rows(variable: str, values: np.ndarray, breaks: list[float], total: int) -> list[dict]:
@@ -136,7 +142,7 @@ def table1(
         if kind is None:
             if not numeric or col in KNOWN_CATEGORICAL:
                 kind = "categorical"
-            elif series.dropna().isin([0, 1]).all() and series.notna().any():
+            elif zero_one(series):
                 kind = "binary"
             else:
                 kind = "continuous"
@@ -172,7 +178,9 @@ def ae_table(ae: pd.DataFrame | None, n_patients: int, groups: dict[str, list[st
     display = [member_of.get(str(t).lower(), str(t)) for t in np.asarray(term_names)]
     row_codes_of_term, row_names = pd.factorize(pd.Index(display, dtype=object))
     row = row_codes_of_term[term_codes] if len(ae) else np.zeros(0, dtype=np.int64)
-    pat, _ = pd.factorize(ae["study_id"])
+    # the patient of each event as an integer: the patient-table row from
+    # check_adverse_events, or (a table straight from a caller) a code per study_id
+    pat = ae["patient"].to_numpy() if "patient" in ae.columns else pd.factorize(ae["study_id"])[0]
     grade = ae["grade"].to_numpy(dtype=np.int64)
     n_pat = int(pat.max()) + 1 if len(pat) else 1
     # worst grade per (row term, patient): the dedup the contract asks for. A dense
@@ -181,7 +189,8 @@ def ae_table(ae: pd.DataFrame | None, n_patients: int, groups: dict[str, list[st
     nrows = len(row_names)
     if nrows * n_pat <= 50_000_000:
         grid = np.zeros((nrows, n_pat), dtype=np.int8)
-        np.maximum.at(grid, (row, pat), grade.astype(np.int8))
+        # one flat index: ufunc.at's fast path is for a 1-D index, not a tuple of them
+        np.maximum.at(grid.reshape(-1), row * n_pat + pat, grade.astype(np.int8))
         any_n = np.count_nonzero(grid, axis=1)
         g35_n = np.count_nonzero(grid >= 3, axis=1)
     else:

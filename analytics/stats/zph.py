@@ -7,7 +7,8 @@ deaths, and the score test of the copies' coefficients = 0 at (β̂, 0) is compu
 U₂ = Σ_deaths g(t)(x − x̄(t)) and the information of the augmented model
 [[I, Σ g·V], [Σ g·V, Σ g²·V]] (V the weighted covariance of x over the risk set, with the
 fit's Efron or Breslow tie handling). A term's χ² uses U = (0, U₂ⱼ) and the rows of β and
-that copy; the global χ² uses all copies.
+that copy; the global χ² uses all copies. The sums come from the fit's own collapsed data
+(``cox.CoxDesign``), so a fit and its test sort and group the rows once.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cox import survival_arrays
+from .cox import CoxDesign, CoxResult, survival_arrays
 from .dist import chi2_sf
 
 
@@ -31,15 +32,12 @@ class ZphResult:
     global_p: float
 
 
-def _km_left(time: np.ndarray, event: np.ndarray) -> np.ndarray:
-    """1 − Ŝ(t−) at each row's time: the KM of all rows just before t (R's "km" transform)."""
-    ut, inv = np.unique(time, return_inverse=True)
-    total = np.bincount(inv, minlength=len(ut)).astype(float)
-    d = np.bincount(inv, weights=event, minlength=len(ut))
-    n_risk = np.cumsum(total[::-1])[::-1]
-    surv = np.cumprod(1.0 - d / n_risk)
+def _km_left(des: CoxDesign) -> np.ndarray:
+    """1 − Ŝ(t−) at each distinct time: the KM of all rows just before t (R's "km" transform)."""
+    n_risk = np.cumsum(des.total[::-1])[::-1]
+    surv = np.cumprod(1.0 - des.dcount / n_risk)
     before = np.concatenate(([1.0], surv[:-1]))  # S just before each distinct time
-    return 1.0 - before[inv]
+    return 1.0 - before
 
 
 def cox_zph(
@@ -47,62 +45,41 @@ def cox_zph(
 ) -> ZphResult:
     """cox.zph of the Cox fit with coefficients beta on (time, event, x); one column per term."""
     time, event, x = survival_arrays(time, event, x)
-    order = np.argsort(time, kind="stable")
-    time, event, x = time[order], event[order], x[order]
-    n, p = x.shape
-    x = x - x.mean(axis=0)  # the test is invariant to shifts of x; centring keeps exp() tame
-    g = _km_left(time, event)
-    g = g - g[event > 0].mean()
-    eta = np.einsum("ij,j->i", x, np.asarray(beta, dtype=float))
-    w = np.exp(eta - eta.max())
+    return _zph(CoxDesign(time, event, x, ties, presorted=False), np.asarray(beta, dtype=float))
 
-    new = np.empty(n, dtype=bool)
-    new[:1] = True
-    new[1:] = time[1:] != time[:-1]
-    starts = np.flatnonzero(new)
-    inv = np.cumsum(new) - 1
-    dcount = np.bincount(inv, weights=event, minlength=len(starts))
-    ev = np.flatnonzero(dcount > 0)
-    dj = dcount[ev].astype(np.int64)
-    ev_rows = starts[ev]
 
-    wx = w[:, None] * x
-    wxx = wx[:, :, None] * x[:, None, :]
-    s0 = np.cumsum(w[::-1])[::-1][ev_rows]
-    s1 = np.cumsum(wx[::-1], axis=0)[::-1][ev_rows]
-    s2 = np.cumsum(wxx[::-1], axis=0)[::-1][ev_rows]
-    dw = w * event
-    u = len(starts)
-    d0 = np.bincount(inv, weights=dw, minlength=u)[ev]
-    d1 = np.stack([np.bincount(inv, weights=dw * x[:, a], minlength=u)[ev] for a in range(p)], 1)
-    d2 = np.empty((len(ev), p, p))
-    for a in range(p):
-        for b in range(p):
-            d2[:, a, b] = np.bincount(inv, weights=dw * x[:, a] * x[:, b], minlength=u)[ev]
-    xd = np.stack([np.bincount(inv, weights=event * x[:, a], minlength=u)[ev] for a in range(p)], 1)
+def zph_of_fit(fit: CoxResult) -> ZphResult:
+    """cox.zph of a fit from ``cox_fit``, on the fit's own sorted, collapsed data."""
+    if fit.design is None:
+        raise ValueError("the fit carries no design (it was not made by cox_fit)")
+    return _zph(fit.design, fit.coef)
 
-    # one entry per death: its event time and Efron's k/d (0 for Breslow)
-    jj = np.repeat(np.arange(len(dj)), dj)
-    if ties == "efron":
-        first = np.repeat(np.cumsum(dj) - dj, dj)
-        frac = (np.arange(len(jj)) - first) / np.repeat(dj, dj)
-    else:
-        frac = np.zeros(len(jj))
-    denom = s0[jj] - frac * d0[jj]
-    mean = (s1[jj] - frac[:, None] * d1[jj]) / denom[:, None]
-    var = (s2[jj] - frac[:, None, None] * d2[jj]) / denom[:, None, None] - (
-        mean[:, :, None] * mean[:, None, :]
-    )
-    gt = g[ev_rows][jj]  # g of each death's time
+
+def _zph(des: CoxDesign, beta: np.ndarray) -> ZphResult:
+    """The score test of the time-varying copies at (β̂, 0) from the design's sums at β̂.
+
+    Every per-death sum is Σ_k h_k·(…) with h = 1, g or g² constant within an event time, so
+    it is a per-time sum of Efron's 1/den, f/den, … (``_RiskSums``) times S1, D1 (per time)
+    or, for the S2/D2 terms, one weighted Σ x·xᵀ over the cells: no death × p × p array.
+    """
+    p = len(beta)
+    sums = des.sums(beta)
+    g = _km_left(des)[des.ev]  # g at each event time
+    dj = des.dj.astype(float)
+    g = g - np.einsum("t,t->", dj, g) / des.nevent  # centred at its mean over the deaths
 
     # per event time: Σ x of its deaths − Σ of the (Efron-weighted) risk-set means
-    resid = xd - np.stack(
-        [np.bincount(jj, weights=mean[:, a], minlength=len(dj)) for a in range(p)], 1
-    )
-    u2 = np.einsum("t,ta->a", g[ev_rows], resid)
-    i11 = var.sum(axis=0)
-    i12 = np.einsum("k,kab->ab", gt, var)
-    i22 = np.einsum("k,kab->ab", gt * gt, var)
+    xd = des.per_time(des.deaths[:, None] * des.x)[des.ev]
+    resid = xd - (sums.s1 * sums.c1[:, None] - sums.d1 * sums.c2[:, None])
+    u2 = np.einsum("t,ta->a", g, resid)
+
+    def information(h: np.ndarray | None) -> np.ndarray:
+        """Σ_k h_k·var_k, var_k the k-th death's risk-set covariance of x."""
+        return des.weighted_outer(des.cell_weights(sums, h)) - des.mean_outer(sums, h)
+
+    i11 = information(None)
+    i12 = information(g)
+    i22 = information(g * g)
     imat = np.block([[i11, i12], [i12, i22]])
 
     chi2 = np.empty(p)

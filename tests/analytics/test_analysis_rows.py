@@ -100,3 +100,35 @@ def test_verify_names_a_difference_and_rebuild_repairs_it(center_a, capsys):
     assert "Rebuilt the analysis rows of 6 locked casebooks" in capsys.readouterr().out
     call_command("analysis_rows", "--verify")
     _assert_stored_equal_the_definition()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_outside_any_transaction_reads_the_events_on_a_second_connection(
+    center_a, monkeypatch
+):
+    # Committed data and no caller's transaction: the events are read on a second connection
+    # in the same snapshot as the patients (analytics.datasets._beside); the tables must be
+    # those of the definition all the same.
+    from django.db import connection
+
+    from analytics import datasets
+
+    bulk_casebooks(center_a, 15, lock=True, seed=5)
+    assert not connection.in_atomic_block
+    connections_used = []
+    real_beside = datasets._beside
+
+    def watching(read):
+        def reading(reader):
+            connections_used.append(reader)
+            return read(reader)
+
+        return real_beside(reading)
+
+    monkeypatch.setattr(datasets, "_beside", watching)
+    tables = build_analysis_tables()
+    assert len(connections_used) == 1 and connections_used[0] is not None
+    reference = build_analysis_tables_from_casebooks()
+    pd.testing.assert_frame_equal(tables.patients, reference.patients, check_exact=True)
+    pd.testing.assert_frame_equal(tables.adverse_events, reference.adverse_events, check_exact=True)
+    assert tables.sha256() == reference.sha256()

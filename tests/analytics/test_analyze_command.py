@@ -89,6 +89,30 @@ def test_database_mode_without_a_plan_exits_2_with_one_line(tmp_path, db):
     assert "no analysis plan saved" in err.getvalue()
 
 
+def test_database_mode_runs_a_plan_given_without_saving_it(tmp_path, coordinator_a, investigator_a):
+    from analytics.models import AnalysisPlan
+    from analytics.stats.plan import parse_plan, plan_sha256, reference_plan
+
+    lock_casebook(build_casebook(coordinator_a, complete=True), investigator_a, TEST_PASSWORD)
+    out, err = io.StringIO(), io.StringIO()
+    code = Command().execute_argv(["--out", str(tmp_path / "b.json"), "--reference-plan"], out, err)
+    assert (code, err.getvalue()) == (0, "")
+    bundle = json.loads((tmp_path / "b.json").read_text())
+    assert bundle["n_patients"] == 1
+    assert bundle["plan_sha256"] == plan_sha256(parse_plan(reference_plan()))
+    assert "the plan given (not saved)" in out.getvalue()
+    assert not AnalysisPlan.objects.exists()
+
+
+def test_database_mode_refuses_two_plans(tmp_path, db):
+    out, err = io.StringIO(), io.StringIO()
+    plan = tmp_path / "plan.json"
+    plan.write_text("{}")
+    args = ["--out", str(tmp_path / "b.json"), "--plan", str(plan), "--reference-plan"]
+    assert Command().execute_argv(args, out, err) == 2
+    assert err.getvalue() == "analyze: error: give --plan or --reference-plan, not both\n"
+
+
 def test_database_mode_without_out_exits_2(db):
     out, err = io.StringIO(), io.StringIO()
     assert Command().execute_argv([], out, err) == 2

@@ -18,11 +18,11 @@ from analytics.stats import cli
 EXIT_BAD_INPUT = cli.EXIT_BAD_INPUT
 USAGE = """usage: manage.py analyze --patients P.csv [--adverse-events A.csv]
                            [--plan plan.json | --reference-plan] --out bundle.json
-       manage.py analyze --out bundle.json
+       manage.py analyze --out bundle.json [--plan plan.json | --reference-plan]
 
-With --patients: the engine on files, no database. Without: the current analysis plan on
-the current locked casebooks, synchronously. Exit status 2 and one line on stderr for bad
-input."""
+With --patients: the engine on files, no database. Without: the current analysis plan (or
+the plan given, which is not saved) on the current locked casebooks, synchronously. Exit
+status 2 and one line on stderr for bad input."""
 
 
 class Command(BaseCommand):
@@ -45,17 +45,26 @@ class Command(BaseCommand):
     def from_database(self, args: list[str], stdout, stderr) -> int:
         parser = cli._Parser(prog="manage.py analyze", add_help=False)
         parser.add_argument("--out", required=True)
-        try:
-            opts = parser.parse_args(args)
-        except cli._ArgError as exc:
-            print(f"analyze: error: {exc}", file=stderr)
-            return EXIT_BAD_INPUT
+        # a plan tried on the locked data without saving it as a plan version
+        parser.add_argument("--plan")
+        parser.add_argument("--reference-plan", action="store_true")
         from analytics.datasets import build_analysis_tables
         from analytics.services import plan_current
         from analytics.stats import EngineInputError, analyze
+        from analytics.stats.plan import reference_plan
 
-        plan = plan_current()
-        if plan is None:
+        try:
+            opts = parser.parse_args(args)
+            if opts.plan and opts.reference_plan:
+                raise EngineInputError("give --plan or --reference-plan, not both")
+            given = cli.read_plan(opts.plan) if opts.plan else None
+        except (cli._ArgError, EngineInputError) as exc:
+            print(f"analyze: error: {exc}", file=stderr)
+            return EXIT_BAD_INPUT
+        if opts.reference_plan:
+            given = reference_plan()
+        plan = plan_current() if given is None else None
+        if given is None and plan is None:
             print(
                 "analyze: error: no analysis plan saved (run manage.py seed_analysis_plan)",
                 file=stderr,
@@ -63,7 +72,8 @@ class Command(BaseCommand):
             return EXIT_BAD_INPUT
         tables = build_analysis_tables()
         try:
-            bundle = cli.to_jsonable(analyze(tables.patients, tables.adverse_events, plan.plan))
+            plan_json = given if given is not None else plan.plan
+            bundle = cli.to_jsonable(analyze(tables.patients, tables.adverse_events, plan_json))
             cli.write_atomic(opts.out, json.dumps(bundle, allow_nan=False, ensure_ascii=False))
         except EngineInputError as exc:
             print(f"analyze: error: {exc}", file=stderr)
@@ -71,8 +81,9 @@ class Command(BaseCommand):
         except OSError as exc:
             print(f"analyze: error: {exc.filename or opts.out}: {exc.strerror}", file=stderr)
             return EXIT_BAD_INPUT
+        which = f"plan v{plan.version}" if plan is not None else "the plan given (not saved)"
         print(
-            f"wrote {opts.out}: plan v{plan.version}, {bundle['n_patients']} patients "
+            f"wrote {opts.out}: {which}, {bundle['n_patients']} patients "
             f"({tables.n_locked} locked casebooks), {len(bundle['warnings'])} warning(s)",
             file=stdout,
         )
