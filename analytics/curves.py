@@ -18,38 +18,57 @@ from analytics.stats.plan import parse_plan
 from analytics.stats.validation import binary_column, time_column
 
 
-def _sorted_endpoints(patients: pd.DataFrame, plan: dict) -> dict[str, tuple]:
-    """Per endpoint: time, event and the row order that sorts them by time (NaN last), so
-    each curve's rows come sorted and the KM fits and censoring marks never sort again."""
-    out = {}
-    for name, endpoint in plan["endpoints"].items():
-        t = time_column(patients, endpoint["time"])
-        e = binary_column(patients, endpoint["event"], "event")
-        order = np.argsort(t, kind="stable")
-        out[name] = (t[order], e[order], order)
-    return out
+class _Cohort:
+    """What both additions read, worked out once per bundle: the parsed plan, the derived
+    covariates and, per endpoint, time and event sorted by time with that row order (NaN
+    last), so each curve's rows come sorted and the KM fits and censoring marks never sort
+    again."""
 
+    def __init__(self, patients: pd.DataFrame, plan: dict) -> None:
+        self.plan = parse_plan(plan)
+        self.values, _infos = derive_all(patients, self.plan["covariates"])
+        self.endpoints = {}
+        for name, endpoint in self.plan["endpoints"].items():
+            t = time_column(patients, endpoint["time"])
+            e = binary_column(patients, endpoint["event"], "event")
+            order = np.argsort(t, kind="stable")
+            self.endpoints[name] = (t[order], e[order], order)
 
-def add_subgroup_curves(bundle: dict, patients: pd.DataFrame, plan: dict) -> dict:
-    subgroups = bundle.get("subgroups") or []
-    if not subgroups or all("curve" in g for s in subgroups for g in s["groups"]):
-        return bundle
-    plan = parse_plan(plan)
-    values, infos = derive_all(patients, plan["covariates"])
-    endpoints = _sorted_endpoints(patients, plan)
-    for entry in subgroups:
-        t, e, order = endpoints[entry["endpoint"]]
-        x = values[entry["key"]][order]
+    def subgroup_groups(self, entry: dict):
+        """Each group of a subgroup entry with its rows' sorted time and event: the named
+        group (value 1) first, then the reference (value 0), as analyze() lists them."""
+        t, e, order = self.endpoints[entry["endpoint"]]
+        x = self.values[entry["key"]][order]
         rows = ~np.isnan(t) & ~np.isnan(e) & ~np.isnan(x)
-        # analyze() lists the named group (value 1) first, then the reference (value 0).
         for group, value in zip(entry["groups"], (1.0, 0.0), strict=True):
+            sel = rows & (x == value)
+            yield group, t[sel], e[sel]
+
+
+def add_figure_data(bundle: dict, patients: pd.DataFrame, plan: dict) -> dict:
+    """The subgroup curves, then the censoring marks, where the bundle lacks them."""
+    wants_curves = any("curve" not in g for s in bundle.get("subgroups") or [] for g in s["groups"])
+    wants_marks = any(
+        "censored" not in entry for entry in (bundle.get("km") or {}).values()
+    ) or any("censored" not in g for s in bundle.get("subgroups") or [] for g in s["groups"])
+    if not (wants_curves or wants_marks):
+        return bundle
+    cohort = _Cohort(patients, plan)
+    if wants_curves:
+        _add_subgroup_curves(bundle, cohort)
+    _add_censor_marks(bundle, cohort)
+    return bundle
+
+
+def _add_subgroup_curves(bundle: dict, cohort: _Cohort) -> None:
+    plan = cohort.plan
+    for entry in bundle.get("subgroups") or []:
+        for group, t, e in cohort.subgroup_groups(entry):
             if "curve" in group:
                 continue
-            sel = rows & (x == value)
-            fit = km_fit(t[sel], e[sel], plan["km_ci"], plan["alpha"])
+            fit = km_fit(t, e, plan["km_ci"], plan["alpha"])
             group["curve"] = curve_points(fit, plan["curve_max_points"])
             group["at_risk"] = at_risk_table(fit, plan["at_risk_step"])
-    return bundle
 
 
 # Censoring ticks finer than this share of the time axis cannot be told apart in a figure:
@@ -77,25 +96,18 @@ def censor_marks(time: np.ndarray, event: np.ndarray, curve: list[dict]) -> list
     return [[float(t), float(s)] for t, s in zip(ticks, ss[np.maximum(at, 0)], strict=True)]
 
 
-def add_censor_marks(bundle: dict, patients: pd.DataFrame, plan: dict) -> dict:
+def _add_censor_marks(bundle: dict, cohort: _Cohort) -> None:
     """Adds ``censored`` ([t, S(t)] pairs) to each KM entry and subgroup group lacking it."""
-    plan = parse_plan(plan)
-    values, _ = derive_all(patients, plan["covariates"])
-    endpoints = _sorted_endpoints(patients, plan)
+    endpoints = cohort.endpoints
     for name, entry in (bundle.get("km") or {}).items():
-        if "censored" in entry or name not in plan["endpoints"]:
+        if "censored" in entry or name not in endpoints:
             continue
         t, e, _order = endpoints[name]
         entry["censored"] = censor_marks(t, e, entry.get("curve") or [])
     for sub in bundle.get("subgroups") or []:
-        if sub["endpoint"] not in plan["endpoints"] or sub["key"] not in values:
+        if sub["endpoint"] not in endpoints or sub["key"] not in cohort.values:
             continue
-        t, e, order = endpoints[sub["endpoint"]]
-        x = values[sub["key"]][order]
-        rows = ~np.isnan(t) & ~np.isnan(e) & ~np.isnan(x)
-        for group, value in zip(sub["groups"], (1.0, 0.0), strict=True):
+        for group, t, e in cohort.subgroup_groups(sub):
             if "censored" in group or "curve" not in group:
                 continue
-            sel = rows & (x == value)
-            group["censored"] = censor_marks(t[sel], e[sel], group["curve"])
-    return bundle
+            group["censored"] = censor_marks(t, e, group["curve"])

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
-from analytics.curves import add_censor_marks, add_subgroup_curves
+from analytics.curves import add_figure_data
 from analytics.datasets import (
     analysis_rows_refresh,
     build_analysis_tables,
@@ -311,8 +311,7 @@ def bundle_compute(tables, plan: dict, *, engine: Callable | None = None) -> dic
     tables with the subgroup curves and censoring marks the figures draw, as plain JSON."""
     engine = engine or analyze
     bundle = engine(tables.patients, tables.adverse_events, plan)
-    bundle = add_subgroup_curves(bundle, tables.patients, plan)
-    return to_jsonable(add_censor_marks(bundle, tables.patients, plan))
+    return to_jsonable(add_figure_data(bundle, tables.patients, plan))
 
 
 # -- the sweeper -----------------------------------------------------------------------------

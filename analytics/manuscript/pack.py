@@ -15,7 +15,7 @@ import pandas as pd
 from django.utils.translation import gettext as _
 
 from analytics import fonts, labels
-from analytics.curves import add_censor_marks, add_subgroup_curves
+from analytics.curves import add_figure_data
 from analytics.manuscript import figures, tables
 from analytics.manuscript.methods import methods_paragraph
 from analytics.manuscript.style import fmt_hr_ci, fmt_p, median_with_ci
@@ -43,9 +43,7 @@ def _prepare(bundle: dict, patients: pd.DataFrame) -> dict:
     """A copy of the bundle with subgroup curves and censoring ticks (where it lacks them)."""
     out = copy.deepcopy(bundle)
     plan = out.get("plan") or {}
-    add_subgroup_curves(out, patients, plan)
-    add_censor_marks(out, patients, plan)
-    return out
+    return add_figure_data(out, patients, plan)
 
 
 def _km_figures(bundle: dict, footer: str, ci_band: bool) -> dict[str, figures.Figure]:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analytics import services
-from analytics.curves import add_censor_marks, add_subgroup_curves
+from analytics.curves import add_figure_data
 from analytics.models import AnalysisRun
 from analytics.stats import analyze
 from analytics.stats.plan import reference_plan
@@ -111,6 +111,5 @@ def demo():
     patients = pd.read_csv(DEMO_FIXTURES / "demo_patients.csv", dtype={"study_id": str})
     events = pd.read_csv(DEMO_FIXTURES / "demo_adverse_events.csv", dtype={"study_id": str})
     bundle = analyze(patients, events, reference_plan())
-    add_subgroup_curves(bundle, patients, bundle["plan"])
-    add_censor_marks(bundle, patients, bundle["plan"])
+    add_figure_data(bundle, patients, bundle["plan"])
     return patients, bundle
